@@ -1,0 +1,66 @@
+# Revline: one Makefile for the whole workspace. Everything it needs it installs
+# itself into the repo (.tools/ for uv, .venv/ for the workspace).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BIN ?= python3.11
+UV_VERSION := 0.13.8
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON_BIN)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+
+UV := .tools/bin/uv
+PY := .venv/bin/python
+STAMP := .venv/.revline-installed
+MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+PYTEST_ARGS ?=
+
+.PHONY: help install lock run test test-fast lint fmt bench migrate clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON_BIN) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+# Install exactly what requirements.lock pins (hashes checked), then put the
+# workspace members on the path the way an editable install would.
+$(STAMP): $(UV) requirements.lock $(MEMBERS)
+	[ -x $(PY) ] || $(UV) venv --quiet .venv
+	$(UV) pip sync --quiet --require-hashes --python $(PY) requirements.lock
+	$(PY) scripts/link_workspace.py
+	touch $(STAMP)
+
+install: $(STAMP) ## install uv (if missing) and every pinned dependency
+
+lock: $(UV) ## re-resolve the workspace and export requirements.lock (uv.lock stays local)
+	$(UV) lock
+	$(UV) export --quiet --format requirements-txt --all-groups --no-emit-workspace --frozen -o requirements.lock
+
+run: install ## start the dev broker and every service on SQLite under var/
+	$(PY) -m revline_service.devstack
+
+test: install lint ## lint, then every test (SQLite, throwaway PostgreSQL, real Tansu broker)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## every test, without lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff (check + format) and mypy strict
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+fmt: install ## apply ruff's fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: install ## benchmarks, written to bench/results.json
+	$(PY) -m bench
+
+migrate: install ## apply every service's migrations to its configured database
+	$(PY) -m revline_service.migrate_all
+
+clean: ## remove the environment, caches and dev data
+	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache .hypothesis

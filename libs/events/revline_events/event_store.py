@@ -1,0 +1,110 @@
+"""Append-only event store with optimistic concurrency on stream_version."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from revline_events.catalogue import utc
+from revline_events.envelope import Envelope
+from revline_events.tables import KernelTables
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the stream first; reload and decide again."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None = None) -> None:
+        found = "a concurrent write" if actual is None else f"version {actual}"
+        super().__init__(f"stream {stream_id} expected at version {expected}, found {found}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class EventStore:
+    """The service's own event log, in the same database as its projections."""
+
+    def __init__(self, tables: KernelTables, topic: str) -> None:
+        self._t = tables.event_store
+        self._outbox = tables.outbox
+        self.topic = topic
+
+    async def version(self, session: AsyncSession, stream_id: str) -> int:
+        """The stream's current version (0 for a stream with no events)."""
+        stmt = select(func.max(self._t.c.stream_version)).where(self._t.c.stream_id == stream_id)
+        return int((await session.execute(stmt)).scalar_one_or_none() or 0)
+
+    async def append(
+        self, session: AsyncSession, events: Sequence[Envelope], *, expected_version: int
+    ) -> None:
+        """Append events of one stream, numbered from expected_version + 1, and queue them.
+
+        Runs inside the caller's transaction together with its projection
+        updates. Raises ConcurrencyConflict when the stream is not at
+        `expected_version` or another writer wins the race for the same number.
+        """
+        if not events:
+            return
+        stream_id = events[0].stream_id
+        for offset, envelope in enumerate(events, start=1):
+            if envelope.stream_id != stream_id:
+                raise ValueError("append() takes the events of one stream")
+            if envelope.stream_version != expected_version + offset:
+                raise ValueError(
+                    f"event {envelope.type} numbered {envelope.stream_version}, "
+                    f"expected {expected_version + offset}"
+                )
+        actual = await self.version(session, stream_id)
+        if actual != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, actual)
+        try:
+            await session.execute(insert(self._t), [self._row(e) for e in events])
+        except IntegrityError as error:
+            raise ConcurrencyConflict(stream_id, expected_version) from error
+        await session.execute(
+            insert(self._outbox),
+            [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events],
+        )
+
+    def _row(self, envelope: Envelope) -> dict[str, Any]:
+        row = envelope.model_dump(mode="python")
+        row["topic"] = self.topic
+        row["payload"] = envelope.payload
+        return row
+
+    async def read_all(
+        self, session: AsyncSession, *, batch_size: int = 1000
+    ) -> AsyncIterator[Envelope]:
+        """Every stored event in append order, in batches (for rebuild and republish)."""
+        after = 0
+        while True:
+            stmt = (
+                select(self._t).where(self._t.c.position > after)
+                .order_by(self._t.c.position).limit(batch_size)
+            )  # fmt: skip
+            rows = (await session.execute(stmt)).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                yield envelope_from_row(row)
+            after = rows[-1]["position"]
+
+    async def read_stream(self, session: AsyncSession, stream_id: str) -> list[Envelope]:
+        """One aggregate's events in version order."""
+        stmt = (
+            select(self._t).where(self._t.c.stream_id == stream_id)
+            .order_by(self._t.c.stream_version)
+        )  # fmt: skip
+        return [envelope_from_row(r) for r in (await session.execute(stmt)).mappings().all()]
+
+
+def envelope_from_row(row: Any) -> Envelope:
+    """Rebuild an Envelope from an event_store row."""
+    fields = {k: row[k] for k in Envelope.model_fields}
+    # SQLite hands back naive datetimes; every stored timestamp is UTC.
+    fields["occurred_at"] = utc(fields["occurred_at"])
+    return Envelope.model_validate(fields)

@@ -1,0 +1,179 @@
+"""The outbox relay: publishes committed events to Kafka, in commit order per key.
+
+It wakes as soon as a unit of work commits (notify), and otherwise looks
+again every `idle_poll` seconds for rows written by another process. While
+the broker is down the rows wait; writes never depend on the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revline_events.database import Database
+from revline_events.event_store import envelope_from_row
+from revline_events.kafka import new_producer
+from revline_events.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from revline_events.tables import KernelTables
+
+log = logging.getLogger(__name__)
+
+# One publisher per service database on PostgreSQL: replicas race for this
+# advisory lock, and whoever holds it publishes, so per-key order holds.
+RELAY_LOCK_KEY = 0x5245564C494E45  # "REVLINE"
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in id order, then marks them sent."""
+
+    def __init__(
+        self,
+        db: Database,
+        tables: KernelTables,
+        bootstrap: str,
+        *,
+        service: str,
+        batch_size: int = 1000,
+        idle_poll: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._t = tables
+        self._bootstrap = bootstrap
+        self._service = service
+        self._batch_size = batch_size
+        self._idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._lock_conn: AsyncConnection | None = None
+        self.broker_available = False
+
+    def notify(self) -> None:
+        """Called after a commit that queued events: publish them now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled, backing off while the broker is unreachable."""
+        backoff = 0.1
+        try:
+            while True:
+                try:
+                    if await self._hold_publisher_lock():
+                        while await self.publish_pending() == self._batch_size:
+                            pass
+                    backoff = 0.1
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    self.broker_available = False
+                    log.warning("outbox relay: %s; retrying in %.1fs", error, backoff)
+                    await self._drop_producer()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+                self._wake.clear()
+        finally:
+            await self.close()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows; returns how many were published."""
+        outbox, store = self._t.outbox, self._t.event_store
+        async with self._db.session() as session:
+            stmt = (
+                select(outbox.c.id, outbox.c.topic, outbox.c.key, store)
+                .join(store, store.c.event_id == outbox.c.event_id)
+                .where(outbox.c.sent_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._batch_size)
+            )
+            rows = (await session.execute(stmt)).mappings().all()
+            await session.commit()
+        if not rows:
+            OUTBOX_BACKLOG.labels(self._service).set(0)
+            return 0
+        producer = await self._ensure_producer()
+        futures = []
+        for row in rows:
+            envelope = envelope_from_row(row)
+            futures.append(
+                await producer.send(
+                    row["topic"],
+                    value=envelope.to_bytes(),
+                    key=row["key"].encode(),
+                    headers=_headers(envelope.type, envelope.correlation_id),
+                )
+            )
+        await producer.flush()
+        for future in futures:
+            future.result()  # raises if the broker refused a record
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r["id"] for r in rows]))
+                .values(sent_at=datetime.now(UTC))
+            )
+        self.broker_available = True
+        for row in rows:
+            EVENTS_PUBLISHED.labels(self._service, row["topic"]).inc()
+        return len(rows)
+
+    async def backlog(self) -> int:
+        """Outbox rows not yet published."""
+        outbox = self._t.outbox
+        async with self._db.session() as session:
+            stmt = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            count = int((await session.execute(stmt)).scalar_one())
+        OUTBOX_BACKLOG.labels(self._service).set(count)
+        return count
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = new_producer(self._bootstrap, f"{self._service}-relay")
+            try:
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+
+    async def _hold_publisher_lock(self) -> bool:
+        if not self._db.is_postgres:
+            return True  # SQLite is the single-replica embedded default
+        if self._lock_conn is not None:
+            return True
+        conn = await self._db.engine.connect()
+        got = (
+            await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY})
+        ).scalar_one()
+        await conn.commit()
+        if got:
+            self._lock_conn = conn
+            return True
+        await conn.close()
+        return False
+
+    async def close(self) -> None:
+        """Stop the producer and release the publisher lock."""
+        await self._drop_producer()
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close()
+            self._lock_conn = None
+
+
+def _headers(event_type: str, correlation_id: str) -> list[tuple[str, bytes]]:
+    return [("type", event_type.encode()), ("correlation_id", correlation_id.encode())]

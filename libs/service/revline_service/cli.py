@@ -1,0 +1,63 @@
+"""The command line every service shares: `python -m <service> serve|migrate|rebuild|republish`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+import uvicorn
+from revline_events.clock import SystemClock
+from revline_events.replay import mark_all_unsent, rebuild_projections, state_digest
+
+from revline_service.logs import configure_logging
+from revline_service.migrations import upgrade
+from revline_service.service import Runtime, ServiceSpec, create_app
+from revline_service.settings import ServiceSettings
+
+
+def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
+    """Parse the command and run it; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.name}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP API, outbox relay and consumer")
+    sub.add_parser("migrate", help="apply the database migrations and exit")
+    sub.add_parser("rebuild", help="drop the projections and replay the event store")
+    sub.add_parser("republish", help="publish the whole event store to the broker again")
+    sub.add_parser("digest", help="print the state digest of the projections")
+    args = parser.parse_args(argv)
+    settings = spec.settings_cls()  # every field from the environment
+    configure_logging(spec.name, settings.log_level)
+    if args.command == "serve":
+        app = create_app(spec, settings)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+        return 0
+    return asyncio.run(_offline(spec, settings, args.command))
+
+
+async def _offline(spec: ServiceSpec, settings: ServiceSettings, command: str) -> int:
+    await upgrade(spec.alembic_dir, settings.database_url)
+    runtime = Runtime(spec, settings, SystemClock())
+    try:
+        if command == "rebuild":
+            count = await rebuild_projections(
+                runtime.db, runtime.store, spec.projector, spec.projections
+            )
+            print(json.dumps({"service": spec.name, "replayed": count}))
+        elif command == "republish":
+            queued = await mark_all_unsent(runtime.db, spec.kernel)
+            while await runtime.relay.publish_pending():
+                pass
+            print(json.dumps({"service": spec.name, "republished": queued}))
+        elif command == "digest":
+            async with runtime.db.session() as session:
+                print(await state_digest(session, spec.projections))
+    finally:
+        await runtime.relay.close()
+        await runtime.db.dispose()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run a service's own module: python -m quote ...")

@@ -1,0 +1,112 @@
+"""Write endpoints: one business step, one unit of work, honouring `Idempotency-Key`.
+
+The same key with the same body returns the first response again without a
+second effect; the same key with another body (or on another endpoint) is a
+422. The stored response is written in the same transaction as the effect,
+so a crash can never leave one without the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from revline_events.envelope import canonical_json
+from revline_events.unit_of_work import UnitOfWork
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from revline_service.auth import Principal
+from revline_service.problems import Problem
+
+Step = Callable[[UnitOfWork], Awaitable[Any]]
+MAX_KEY_LENGTH = 255
+
+
+def _request_hash(request: Request, body: BaseModel | None) -> str:
+    data = body.model_dump(mode="json", exclude_unset=False) if body is not None else None
+    text = canonical_json({"method": request.method, "path": request.url.path, "body": data})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise Problem(
+            422,
+            "Invalid request",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+            slug="validation",
+            errors=[{"field": "Idempotency-Key", "in": "header", "message": "bad length"}],
+        )
+    return key
+
+
+async def execute(
+    request: Request,
+    principal: Principal,
+    uow_factory: Callable[[], UnitOfWork],
+    step: Step,
+    *,
+    body: BaseModel | None = None,
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run `step` in a fresh unit of work and commit; replay a stored response for a known key."""
+    key = _key(request)
+    scope = f"{principal.key_id}:{key}" if key is not None else None
+    request_hash = _request_hash(request, body)
+    for _attempt in range(3):
+        async with uow_factory() as uow:
+            if scope is not None:
+                replay = await _stored(uow, scope, request_hash)
+                if replay is not None:
+                    return replay
+            result = jsonable_encoder(await step(uow))
+            if scope is not None:
+                table = uow.tables.idempotency_keys
+                try:
+                    await uow.session.execute(
+                        insert(table).values(
+                            scope=scope,
+                            request_hash=request_hash,
+                            status_code=status_code,
+                            response_body=json.dumps(result),
+                            created_at=datetime.now(UTC),
+                        )
+                    )
+                except IntegrityError:
+                    continue  # a concurrent request with this key won; replay its answer
+            await uow.commit()
+        return JSONResponse(result, status_code=status_code)
+    raise Problem(409, "Conflict", "a concurrent request with this Idempotency-Key is in progress")
+
+
+async def _stored(uow: UnitOfWork, scope: str, request_hash: str) -> JSONResponse | None:
+    table = uow.tables.idempotency_keys
+    row = (
+        (await uow.session.execute(select(table).where(table.c.scope == scope))).mappings().first()
+    )
+    if row is None:
+        return None
+    if row["request_hash"] != request_hash:
+        raise Problem(
+            422,
+            "Idempotency key reused",
+            "this Idempotency-Key was used with a different request body or endpoint",
+            slug="idempotency-key-reused",
+            errors=[{"field": "Idempotency-Key", "in": "header", "message": "reused"}],
+        )
+    return JSONResponse(
+        json.loads(row["response_body"]),
+        status_code=row["status_code"],
+        headers={"Idempotent-Replayed": "true"},
+    )

@@ -1,0 +1,75 @@
+"""Alembic, driven from code: each service keeps its own `alembic/` folder.
+
+`env.py` of a service calls `run_env(metadata)`; start-up (dev) and the
+`migrate` command (deploy) call `upgrade()`. Alembic runs its async engine in
+a thread with its own event loop, so it can be called from a running one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def alembic_config(alembic_dir: Path, url: str) -> Config:
+    """An alembic Config for a service's migrations folder and database URL."""
+    config = Config()
+    config.set_main_option("script_location", str(alembic_dir))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _upgrade_sync(alembic_dir: Path, url: str) -> None:
+    command.upgrade(alembic_config(alembic_dir, url), "head")
+
+
+async def upgrade(alembic_dir: Path, url: str) -> None:
+    """Apply every migration up to head (idempotent)."""
+    await asyncio.to_thread(_upgrade_sync, alembic_dir, url)
+
+
+def head_revision(alembic_dir: Path) -> str | None:
+    """The newest revision in the service's migrations folder."""
+    return ScriptDirectory.from_config(alembic_config(alembic_dir, "sqlite://")).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of a service's alembic env.py (online mode, async engine)."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None
+
+    def migrate(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run())

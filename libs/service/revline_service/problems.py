@@ -1,0 +1,150 @@
+"""RFC 9457 problem+json: the one place exceptions become HTTP error bodies.
+
+A service registers its business exceptions with a status; validation errors
+name each bad field; anything unmapped is a 500 and a bug, logged as such.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """How one exception class is shown: HTTP status, a stable type slug, a title."""
+
+    status: int
+    slug: str
+    title: str
+
+
+class Problem(Exception):
+    """An error that already knows its HTTP status (used by the chassis itself)."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        slug: str | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.slug = slug or title.lower().replace(" ", "-")
+        self.errors = list(errors or [])
+        self.headers = dict(headers or {})
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """Render a problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"https://revline.dev/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = list(errors)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """`("body", "lines", 0, "quantity")` -> `lines[0].quantity`."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for item in error.errors():
+        loc = tuple(item.get("loc", ()))
+        source = str(loc[0]) if loc else "body"
+        errors.append({"field": field_path(loc), "in": source, "message": item.get("msg", "")})
+    return errors
+
+
+def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], ProblemType]) -> None:
+    """Register the exception -> problem table and the validation and fallback handlers."""
+
+    async def on_validation(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        errors = _validation_errors(error)
+        fields = ", ".join(e["field"] for e in errors)
+        return problem_response(
+            422, "Invalid request", f"invalid: {fields}", slug="validation", errors=errors
+        )
+
+    async def on_problem(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, Problem)
+        return problem_response(
+            error.status,
+            error.title,
+            error.detail,
+            slug=error.slug,
+            errors=error.errors,
+            headers=error.headers,
+        )
+
+    async def on_http(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "HTTP error")
+        return problem_response(
+            error.status_code, title, str(error.detail), slug=f"http-{error.status_code}"
+        )
+
+    def business(problem_type: ProblemType) -> Any:
+        async def on_business(_request: Request, error: Exception) -> JSONResponse:
+            errors = getattr(error, "errors", None)
+            return problem_response(
+                problem_type.status,
+                problem_type.title,
+                str(error),
+                slug=problem_type.slug,
+                errors=errors if isinstance(errors, list) else None,
+            )
+
+        return on_business
+
+    async def on_bug(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "Internal error", "an unexpected error occurred; it has been logged", slug="bug"
+        )
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    for exc_class, problem_type in mapping.items():
+        app.add_exception_handler(exc_class, business(problem_type))
+    app.add_exception_handler(Exception, on_bug)

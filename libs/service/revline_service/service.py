@@ -1,0 +1,286 @@
+"""A service's wiring: what it is (ServiceSpec), what runs (Runtime), and its FastAPI app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from revline_events.clock import Clock, SystemClock
+from revline_events.consumer import ConsumerRunner, Handler
+from revline_events.database import Database
+from revline_events.event_store import ConcurrencyConflict, EventStore
+from revline_events.outbox import OutboxRelay
+from revline_events.replay import state_digest
+from revline_events.tables import KernelTables
+from revline_events.topics import dead_letter_topic, ensure_topics, events_topic
+from revline_events.unit_of_work import Projector, UnitOfWork
+from sqlalchemy import MetaData, Table, text
+
+from revline_service.auth import KeyRing, Principal, Role, require
+from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware
+from revline_service.migrations import current_revision, head_revision, upgrade
+from revline_service.problems import ProblemType, install_problem_handlers
+from revline_service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+REQUEST_LATENCY = Histogram(
+    "revline_http_request_seconds",
+    "HTTP request latency by route and status",
+    ["service", "method", "route", "status"],
+)
+
+KERNEL_PROBLEMS: dict[type[Exception], ProblemType] = {
+    ConcurrencyConflict: ProblemType(409, "concurrent-update", "Concurrent update"),
+}
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything that makes one service what it is; the chassis does the rest."""
+
+    name: str
+    settings_cls: type[ServiceSettings]
+    metadata: MetaData
+    kernel: KernelTables
+    projections: Sequence[Table]  # parents before children
+    projector: Projector
+    routers: Sequence[APIRouter]
+    alembic_dir: Path
+    problems: Mapping[type[Exception], ProblemType] = field(default_factory=dict)
+    upstream_topics: Sequence[str] = ()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    version: str = "0.1.0"
+    description: str = ""
+
+    @property
+    def topic(self) -> str:
+        """The topic this service publishes on."""
+        return events_topic(self.name)
+
+
+class Runtime:
+    """The live parts of one running service: database, event store, relay, consumer."""
+
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings, clock: Clock) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.database_url)
+        self.store = EventStore(spec.kernel, spec.topic)
+        self.relay = OutboxRelay(
+            self.db, spec.kernel, settings.kafka_bootstrap, service=spec.name
+        )  # fmt: skip
+        self.consumer: ConsumerRunner | None = None
+        if spec.upstream_topics:
+            self.consumer = ConsumerRunner(
+                service=spec.name,
+                bootstrap=settings.kafka_bootstrap,
+                topics=list(spec.upstream_topics),
+                uow_factory=self.uow,
+                handlers=spec.handlers,
+            )
+        self._tasks: list[asyncio.Task[None]] = []
+        self.topics_ready = asyncio.Event()
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work on this service's database."""
+        return UnitOfWork(
+            self.db, self.spec.kernel, self.store, self.spec.projector, after_commit=self.relay
+        )
+
+    async def start(self) -> None:
+        """Migrate (when configured), then start topic set-up, the relay and the consumer."""
+        if self.settings.migrate_on_start:
+            await upgrade(self.spec.alembic_dir, self.settings.database_url)
+        self._tasks.append(asyncio.create_task(self._topics_then_consume()))
+        self._tasks.append(asyncio.create_task(self.relay.run()))
+
+    async def _topics_then_consume(self) -> None:
+        topics = [self.spec.topic, *self.spec.upstream_topics]
+        topics += [dead_letter_topic(t) for t in self.spec.upstream_topics]
+        backoff = 0.2
+        while True:
+            try:
+                await ensure_topics(
+                    self.settings.kafka_bootstrap,
+                    topics,
+                    partitions=self.settings.topic_partitions,
+                    replication_factor=self.settings.replication_factor,
+                )
+                break
+            except Exception as error:
+                log.warning("creating topics failed: %s; retrying in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.topics_ready.set()
+        if self.consumer is not None:
+            await self.consumer.run()
+
+    async def stop(self) -> None:
+        """Finish the event in hand, stop the tasks, close connections."""
+        if self.consumer is not None:
+            self.consumer.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        self._tasks.clear()
+        await self.relay.close()
+        await self.db.dispose()
+
+    async def readiness(self) -> dict[str, Any]:
+        """Database, migrations and broker, each ok or the reason it is not."""
+        checks: dict[str, Any] = {}
+        try:
+            async with self.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"unreachable: {type(error).__name__}"
+        try:
+            current = await current_revision(self.db.engine)
+            head = head_revision(self.spec.alembic_dir)
+            checks["migrations"] = "ok" if current == head else f"at {current}, head is {head}"
+        except Exception as error:
+            checks["migrations"] = f"unknown: {type(error).__name__}"
+        checks["broker"] = (
+            "ok" if await _reachable(self.settings.kafka_bootstrap) else "unreachable"
+        )
+        if checks["broker"] == "ok" and not self.topics_ready.is_set():
+            checks["broker"] = "topics not created yet"
+        return checks
+
+
+async def _reachable(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 1.0)
+    except (OSError, TimeoutError, ValueError):
+        return False
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+    return True
+
+
+def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the running service's Runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def operations_router(spec: ServiceSpec) -> APIRouter:
+    """/healthz, /readyz, /metrics (no key) and /v1/admin/state-digest (admin)."""
+    router = APIRouter()
+
+    @router.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok", "service": spec.name}
+
+    @router.get("/readyz", tags=["operations"])
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        """Database, broker and migrations; 503 until all are ok."""
+        checks = await runtime.readiness()
+        ready = all(v == "ok" for v in checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics", tags=["operations"])
+    async def metrics(runtime: RuntimeDep) -> Response:
+        """Prometheus metrics."""
+        await runtime.relay.backlog()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/v1/admin/state-digest", tags=["operations"])
+    async def digest(
+        runtime: RuntimeDep, _: Annotated[Principal, Depends(require(Role.ADMIN))]
+    ) -> dict[str, Any]:
+        """SHA-256 over the projection tables: equal before and after a rebuild."""
+        async with runtime.db.session() as session:
+            value = await state_digest(session, runtime.spec.projections)
+        return {
+            "service": spec.name,
+            "digest": value,
+            "tables": sorted(t.name for t in runtime.spec.projections),
+        }
+
+    @router.get("/v1/admin/consumer", tags=["operations"])
+    async def consumer_state(
+        runtime: RuntimeDep, _: Annotated[Principal, Depends(require(Role.ADMIN))]
+    ) -> dict[str, Any]:
+        """The consumer's lag and the outbox backlog, for operators and tests."""
+        consumer = runtime.consumer
+        return {
+            "topics": list(runtime.spec.upstream_topics),
+            "consumer_lag": consumer.lag() if consumer else 0,
+            "consumer_started": bool(consumer and consumer.started.is_set()),
+            "outbox_backlog": await runtime.relay.backlog(),
+        }
+
+    return router
+
+
+def create_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    on_runtime: Callable[[Runtime], None] | None = None,
+) -> FastAPI:
+    """The service's FastAPI app; its lifespan starts and stops the Runtime."""
+    settings = settings or spec.settings_cls()
+    runtime = Runtime(spec, settings, clock or SystemClock())
+    if on_runtime is not None:
+        on_runtime(runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"Revline {spec.name}",
+        version=spec.version,
+        description=spec.description,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.keyring = KeyRing.from_settings(settings.api_keys, settings.dev_keys_file)
+    install_problem_handlers(app, {**KERNEL_PROBLEMS, **spec.problems})
+    app.include_router(operations_router(spec))
+    for router in spec.routers:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUEST_LATENCY.labels(spec.name, request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CorrelationMiddleware)
+    return app

@@ -1,0 +1,48 @@
+"""Twelve-factor settings: one object per service, every value from the environment.
+
+Service-specific variables carry the service's prefix (`QUOTE_DATABASE_URL`,
+`QUOTE_PORT`); what the whole stack shares is read from `REVLINE_*`
+(`REVLINE_KAFKA_BOOTSTRAP`, `REVLINE_API_KEYS`) unless the prefixed one is set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SHARED = ("kafka_bootstrap", "api_keys", "topic_partitions", "replication_factor", "dev_keys_file")
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has; subclasses set `env_prefix` and the defaults."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = Field(description="SQLAlchemy async URL of the service's own database")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(default=3, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    api_keys: str | None = Field(
+        default=None, description="`key:role` pairs, comma separated; unset: dev_keys_file"
+    )
+    dev_keys_file: Path = Path("var/dev-keys.json")
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_from_revline_env(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name in SHARED:
+            value = os.environ.get(f"REVLINE_{name.upper()}")
+            if value is not None and name not in data:
+                data[name] = value
+        return data

@@ -1,0 +1,1 @@
+"""The quote service's HTTP API (API.md, quote)."""

@@ -1,0 +1,176 @@
+"""Request and response bodies of the quote API; strict, so no float ever becomes money."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from revline_events.envelope import ACCOUNT_ID_PATTERN
+from revline_events.money import is_currency
+
+Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["SEAT"])]
+AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
+MinorUnits = Annotated[StrictInt, Field(ge=0, le=10**15, description="minor units (cents)")]
+Quantity = Annotated[StrictInt, Field(ge=0, le=10**9)]
+Percent = Annotated[str, Field(max_length=12, examples=["12.5"], description="decimal string")]
+ChargeType = Literal["recurring", "one_time"]
+BillingPeriod = Literal["month", "quarter", "half_year", "year"]
+Kind = Literal["new", "amendment", "renewal"]
+Timing = Literal["advance", "arrears"]
+BillCycleDay = Annotated[StrictInt, Field(ge=1, le=31)]
+TermMonths = Annotated[StrictInt, Field(ge=1, le=120)]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _currency(value: str) -> str:
+    if not is_currency(value):
+        raise ValueError("not an ISO 4217 currency code Revline accepts (e.g. USD, EUR, JPY)")
+    return value
+
+
+def _percent(value: str) -> str:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError('must be a decimal string such as "12.5"') from None
+    if not number.is_finite() or not Decimal(0) <= number <= Decimal(100):
+        raise ValueError("must be between 0 and 100")
+    if number.as_tuple().exponent < -4:  # type: ignore[operator]  # finite: an int exponent
+        raise ValueError("at most 4 decimals")
+    return value
+
+
+class ProductIn(Strict):
+    """POST /v1/products."""
+
+    sku: Sku
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: Currency
+    unit_price: MinorUnits
+    charge_type: ChargeType
+    billing_period: BillingPeriod | None = None
+
+    _check_currency = field_validator("currency")(_currency)
+
+
+class ProductOut(BaseModel):
+    """A price-book product."""
+
+    sku: str
+    name: str
+    currency: str
+    unit_price: int
+    charge_type: ChargeType
+    billing_period: BillingPeriod | None
+    created_at: datetime
+
+
+class LineIn(Strict):
+    """One requested quote line."""
+
+    sku: Sku
+    quantity: Quantity
+    unit_price: MinorUnits | None = None
+    discount_percent: Percent | None = None
+    subscription_id: Id | None = None
+
+    _check_percent = field_validator("discount_percent")(
+        lambda v: None if v is None else _percent(v)
+    )
+
+
+class QuoteIn(Strict):
+    """POST /v1/quotes."""
+
+    account_id: AccountId
+    currency: Currency
+    kind: Kind = "new"
+    contract_id: Id | None = None
+    start_date: date
+    term_months: TermMonths | None = None
+    bill_cycle_day: BillCycleDay | None = None
+    billing_timing: Timing = "advance"
+    auto_renew: StrictBool = False
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)]
+
+    _check_currency = field_validator("currency")(_currency)
+
+
+class QuotePatch(Strict):
+    """PATCH /v1/quotes/{id}: draft only; lines, when given, replace all lines."""
+
+    start_date: date | None = None
+    term_months: TermMonths | None = None
+    bill_cycle_day: BillCycleDay | None = None
+    billing_timing: Timing | None = None
+    auto_renew: StrictBool | None = None
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)] | None = None
+
+
+class LineOut(BaseModel):
+    """A priced quote line."""
+
+    line_no: int
+    sku: str
+    name: str
+    charge_type: ChargeType
+    billing_period: BillingPeriod | None
+    quantity: int
+    unit_price: int = Field(description="list price of one unit for one period")
+    discount_percent: str
+    net_unit_price: int
+    amount_per_period: int
+    subscription_id: str | None
+
+
+class TotalsOut(BaseModel):
+    """Totals in minor units."""
+
+    recurring_per_period: int
+    one_time: int
+    total_contract_value: int
+
+
+class QuoteOut(BaseModel):
+    """A quote as the API shows it."""
+
+    id: str
+    account_id: str
+    currency: str
+    kind: Kind
+    contract_id: str | None
+    status: Literal["draft", "presented", "accepted", "rejected"]
+    version: int
+    start_date: date
+    term_months: int | None
+    end_date: date | None
+    bill_cycle_day: int
+    billing_timing: Timing
+    auto_renew: bool
+    lines: list[LineOut]
+    totals: TotalsOut
+    created_at: datetime
+    updated_at: datetime
+    accepted_on: date | None
+
+
+def quote_out(row: dict[str, Any]) -> QuoteOut:
+    """Shape a stored quote (with its lines) for the API."""
+    lines = [
+        LineOut.model_validate({**line, "unit_price": line["list_price"]}) for line in row["lines"]
+    ]
+    totals = TotalsOut(
+        recurring_per_period=row["recurring_per_period"],
+        one_time=row["one_time"],
+        total_contract_value=row["total_contract_value"],
+    )
+    return QuoteOut.model_validate({**row, "lines": lines, "totals": totals})

@@ -1,0 +1,357 @@
+"""Create, revise, present, accept and reject quotes; define products."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from revline_events.catalogue import EventPayload, make_envelope
+from revline_events.clock import Clock
+from revline_events.payloads.quote import (
+    PRICE_BOOK_ACCOUNT,
+    ProductCreated,
+    QuoteAccepted,
+    QuoteCreated,
+    QuoteLineData,
+    QuotePresented,
+    QuoteRejected,
+    QuoteRevised,
+    QuoteTotalsData,
+)
+from revline_events.unit_of_work import UnitOfWork
+
+from quote.domain import quote as rules
+from quote.domain.calendar import term_end
+from quote.domain.errors import CurrencyMismatch, InvalidLine, QuoteError, UnknownProduct
+from quote.domain.quote import LineRequest, QuoteStatus
+from quote.domain.terms import check_lines, check_terms
+from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
+from quote.store import queries
+
+SERVICE = "quote"
+T = TypeVar("T")
+
+
+class UnknownQuote(QuoteError):
+    """No quote has this id."""
+
+    def __init__(self, quote_id: str) -> None:
+        super().__init__(f"no quote {quote_id}")
+        self.quote_id = quote_id
+
+
+class ProductNotFound(QuoteError):
+    """No product has this sku."""
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"no product {sku}")
+        self.sku = sku
+
+
+class ProductExists(QuoteError):
+    """The price book already has a product with this sku."""
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"product {sku} already exists")
+        self.sku = sku
+
+
+def new_quote_id(clock: Clock) -> str:
+    """An opaque id that sorts by creation time: `qt_` + ms timestamp + randomness."""
+    millis = int(clock.now().timestamp() * 1000)
+    return f"qt_{millis:012x}{secrets.token_hex(5)}"
+
+
+async def define_product(
+    uow: UnitOfWork, cmd: DefineProduct, clock: Clock, correlation_id: str | None
+) -> dict[str, Any]:
+    """Add a product to the price book; ProductExists when the sku is taken."""
+    if await queries.product_row(uow.session, cmd.sku) is not None:
+        raise ProductExists(cmd.sku)
+    product = rules.Product(
+        cmd.sku,
+        cmd.name,
+        cmd.currency,
+        cmd.unit_price,
+        cmd.charge_type,
+        cmd.billing_period,
+    )
+    # A one-time product ignores any billing_period (API.md).
+    if product.charge_type == "one_time":
+        product = replace(product, billing_period=None)
+    elif product.billing_period is None:
+        raise InvalidLine("billing_period", "a recurring product needs a billing_period")
+    event = ProductCreated(
+        sku=product.sku,
+        name=product.name,
+        currency=product.currency,
+        unit_price=product.unit_price,
+        charge_type=product.charge_type,
+        billing_period=product.billing_period,
+    )
+    envelope = make_envelope(
+        event,
+        stream_id=f"product:{cmd.sku}",
+        stream_version=1,
+        account_id=PRICE_BOOK_ACCOUNT,
+        producer=SERVICE,
+        clock=clock,
+        correlation_id=correlation_id,
+    )
+    await uow.record([envelope], expected_version=0)
+    row = await queries.product_row(uow.session, cmd.sku)
+    assert row is not None
+    return row
+
+
+async def _priced(
+    uow: UnitOfWork, currency: str, terms: QuoteTerms, lines: list[LineInput]
+) -> tuple[list[QuoteLineData], QuoteTotalsData, date | None, int]:
+    check_terms(terms.kind, terms.contract_id, terms.term_months)
+    check_lines(terms.kind, [(line.quantity, line.subscription_id) for line in lines])
+    catalog = await queries.catalog(uow.session, (line.sku for line in lines))
+    for index, line in enumerate(lines):
+        if line.sku not in catalog:
+            raise InvalidLine(f"lines[{index}].sku", f"unknown product {line.sku}")
+        if catalog[line.sku].currency != currency:
+            raise InvalidLine(
+                f"lines[{index}].sku",
+                f"product {line.sku} is priced in {catalog[line.sku].currency}, not {currency}",
+            )
+    try:
+        priced = rules.price_lines(
+            [
+                LineRequest(
+                    line.sku,
+                    line.quantity,
+                    line.unit_price,
+                    line.discount_percent,
+                    line.subscription_id,
+                )
+                for line in lines
+            ],
+            catalog,
+            currency,
+        )
+    except (UnknownProduct, CurrencyMismatch) as error:  # pragma: no cover - checked above
+        raise InvalidLine("lines", str(error)) from error
+    bcd = terms.bill_cycle_day or terms.start_date.day
+    totals = rules.compute_totals(priced, terms.start_date, terms.term_months, bcd)
+    end = term_end(terms.start_date, terms.term_months) if terms.term_months else None
+    data = [
+        QuoteLineData(
+            line_no=number,
+            sku=line.sku,
+            name=catalog[line.sku].name,
+            charge_type=line.charge_type,
+            billing_period=line.billing_period,
+            quantity=line.quantity,
+            list_price=line.list_price,
+            discount_percent=_percent(line.discount_percent),
+            net_unit_price=line.net_unit_price,
+            amount_per_period=line.amount_per_period,
+            subscription_id=line.subscription_id,
+        )
+        for number, line in enumerate(priced, start=1)
+    ]
+    total_data = QuoteTotalsData(
+        recurring_per_period=totals.recurring_per_period,
+        one_time=totals.one_time,
+        total_contract_value=totals.total_contract_value,
+    )
+    return data, total_data, end, bcd
+
+
+def _percent(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+async def create_quote(
+    uow: UnitOfWork, cmd: CreateQuote, clock: Clock, correlation_id: str | None
+) -> dict[str, Any]:
+    """Price a new draft quote and record QuoteCreated (version 1)."""
+    lines, totals, end, bcd = await _priced(uow, cmd.currency, cmd.terms, cmd.lines)
+    quote_id = new_quote_id(clock)
+    event = QuoteCreated(
+        quote_id=quote_id,
+        account_id=cmd.account_id,
+        currency=cmd.currency,
+        kind=cmd.terms.kind,
+        contract_id=cmd.terms.contract_id,
+        version=1,
+        start_date=cmd.terms.start_date,
+        term_months=cmd.terms.term_months,
+        end_date=end,
+        bill_cycle_day=bcd,
+        billing_timing=cmd.terms.billing_timing,
+        auto_renew=cmd.terms.auto_renew,
+        lines=lines,
+        totals=totals,
+    )
+    await _record(uow, quote_id, cmd.account_id, 0, event, clock, correlation_id)
+    return await _view(uow, quote_id)
+
+
+async def revise_quote(
+    uow: UnitOfWork, cmd: ReviseQuote, clock: Clock, correlation_id: str | None
+) -> dict[str, Any]:
+    """Apply a PATCH to a draft quote and record QuoteRevised with the next version."""
+    current = await _load(uow, cmd.quote_id)
+    rules.ensure_editable(cmd.quote_id, QuoteStatus(current["status"]))
+    terms = QuoteTerms(
+        kind=current["kind"],
+        contract_id=current["contract_id"],
+        start_date=_given(cmd.start_date, current["start_date"]),
+        term_months=_given(cmd.term_months, current["term_months"]),
+        # A new start date moves the default bill cycle day with it.
+        bill_cycle_day=_given(
+            cmd.bill_cycle_day, None if cmd.start_date else current["bill_cycle_day"]
+        ),
+        billing_timing=_given(cmd.billing_timing, current["billing_timing"]),
+        auto_renew=_given(cmd.auto_renew, current["auto_renew"]),
+    )
+    lines = cmd.lines or [
+        LineInput(
+            sku=line["sku"],
+            quantity=line["quantity"],
+            unit_price=line["list_price"],
+            discount_percent=Decimal(line["discount_percent"]),
+            subscription_id=line["subscription_id"],
+        )
+        for line in current["lines"]
+    ]
+    priced, totals, end, bcd = await _priced(uow, current["currency"], terms, lines)
+    event = QuoteRevised(
+        quote_id=cmd.quote_id,
+        account_id=current["account_id"],
+        currency=current["currency"],
+        kind=terms.kind,
+        contract_id=terms.contract_id,
+        version=current["version"] + 1,
+        start_date=terms.start_date,
+        term_months=terms.term_months,
+        end_date=end,
+        bill_cycle_day=bcd,
+        billing_timing=terms.billing_timing,
+        auto_renew=terms.auto_renew,
+        lines=priced,
+        totals=totals,
+    )
+    await _record(
+        uow, cmd.quote_id, current["account_id"], current["stream_version"], event, clock,
+        correlation_id,
+    )  # fmt: skip
+    return await _view(uow, cmd.quote_id)
+
+
+async def present_quote(
+    uow: UnitOfWork, quote_id: str, clock: Clock, correlation_id: str | None
+) -> dict[str, Any]:
+    """Mark a draft quote presented to the customer."""
+    current = await _load(uow, quote_id)
+    rules.present(quote_id, QuoteStatus(current["status"]))
+    event = QuotePresented(
+        quote_id=quote_id, account_id=current["account_id"], version=current["version"]
+    )
+    await _record(
+        uow, quote_id, current["account_id"], current["stream_version"], event, clock,
+        correlation_id,
+    )  # fmt: skip
+    return await _view(uow, quote_id)
+
+
+async def reject_quote(
+    uow: UnitOfWork, quote_id: str, clock: Clock, correlation_id: str | None
+) -> dict[str, Any]:
+    """Record that the customer turned the quote down."""
+    current = await _load(uow, quote_id)
+    rules.reject(quote_id, QuoteStatus(current["status"]))
+    event = QuoteRejected(
+        quote_id=quote_id, account_id=current["account_id"], version=current["version"]
+    )
+    await _record(
+        uow, quote_id, current["account_id"], current["stream_version"], event, clock,
+        correlation_id,
+    )  # fmt: skip
+    return await _view(uow, quote_id)
+
+
+async def accept_quote(
+    uow: UnitOfWork, quote_id: str, clock: Clock, correlation_id: str | None
+) -> dict[str, Any]:
+    """Accept the quote once; QuoteAccepted carries everything downstream needs."""
+    current = await _load(uow, quote_id)
+    rules.accept(quote_id, QuoteStatus(current["status"]))
+    event = QuoteAccepted(
+        quote_id=quote_id,
+        account_id=current["account_id"],
+        currency=current["currency"],
+        kind=current["kind"],
+        contract_id=current["contract_id"],
+        version=current["version"],
+        start_date=current["start_date"],
+        term_months=current["term_months"],
+        end_date=current["end_date"],
+        bill_cycle_day=current["bill_cycle_day"],
+        billing_timing=current["billing_timing"],
+        auto_renew=current["auto_renew"],
+        lines=[QuoteLineData.model_validate(_line(line)) for line in current["lines"]],
+        totals=QuoteTotalsData(
+            recurring_per_period=current["recurring_per_period"],
+            one_time=current["one_time"],
+            total_contract_value=current["total_contract_value"],
+        ),
+        accepted_on=clock.today(),
+    )
+    await _record(
+        uow, quote_id, current["account_id"], current["stream_version"], event, clock,
+        correlation_id, effective_date=current["start_date"],
+    )  # fmt: skip
+    return await _view(uow, quote_id)
+
+
+def _given(value: T | None, current: T) -> T:
+    return current if value is None else value
+
+
+def _line(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "quote_id"}
+
+
+async def _load(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
+    row = await queries.quote_row(uow.session, quote_id)
+    if row is None:
+        raise UnknownQuote(quote_id)
+    return row
+
+
+async def _view(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
+    return await _load(uow, quote_id)
+
+
+async def _record(
+    uow: UnitOfWork,
+    quote_id: str,
+    account_id: str,
+    version: int,
+    event: EventPayload,
+    clock: Clock,
+    correlation_id: str | None,
+    *,
+    effective_date: date | None = None,
+) -> None:
+    envelope = make_envelope(
+        event,
+        stream_id=quote_id,
+        stream_version=version + 1,
+        account_id=account_id,
+        producer=SERVICE,
+        clock=clock,
+        correlation_id=correlation_id,
+        effective_date=effective_date,
+    )
+    await uow.record([envelope], expected_version=version)

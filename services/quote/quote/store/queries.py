@@ -1,0 +1,79 @@
+"""Read queries on the quote projections, shared by handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quote.domain.quote import Product
+from quote.store.tables import products, quote_lines, quotes
+
+
+def product_from_row(row: Any) -> Product:
+    """The domain Product of a `products` row."""
+    return Product(
+        sku=row["sku"],
+        name=row["name"],
+        currency=row["currency"],
+        unit_price=row["unit_price"],
+        charge_type=row["charge_type"],
+        billing_period=row["billing_period"],
+    )
+
+
+async def product_row(session: AsyncSession, sku: str) -> dict[str, Any] | None:
+    """One product as stored, or None."""
+    row = (await session.execute(select(products).where(products.c.sku == sku))).mappings()
+    found = row.first()
+    return dict(found) if found else None
+
+
+async def catalog(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
+    """The price-book products among `skus`, by sku."""
+    wanted = sorted(set(skus))
+    rows = (await session.execute(select(products).where(products.c.sku.in_(wanted)))).mappings()
+    return {r["sku"]: product_from_row(r) for r in rows}
+
+
+async def list_products(
+    session: AsyncSession, after: list[Any] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Products by sku, after the cursor key [sku], up to limit + 1 rows."""
+    stmt = select(products).order_by(products.c.sku).limit(limit + 1)
+    if after:
+        stmt = stmt.where(products.c.sku > str(after[0]))
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def quote_row(session: AsyncSession, quote_id: str) -> dict[str, Any] | None:
+    """One quote with its lines (key `lines`, in line order), or None."""
+    found = (await session.execute(select(quotes).where(quotes.c.id == quote_id))).mappings()
+    row = found.first()
+    if row is None:
+        return None
+    quote = dict(row)
+    stmt = select(quote_lines).where(quote_lines.c.quote_id == quote_id)
+    lines = (await session.execute(stmt.order_by(quote_lines.c.line_no))).mappings()
+    quote["lines"] = [dict(line) for line in lines]
+    return quote
+
+
+async def list_quotes(
+    session: AsyncSession, account_id: str | None, after: list[Any] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Quotes in id order (ids grow with time), optionally of one account, after the cursor."""
+    stmt = select(quotes.c.id).order_by(quotes.c.id).limit(limit + 1)
+    if account_id is not None:
+        stmt = stmt.where(quotes.c.account_id == account_id)
+    if after:
+        stmt = stmt.where(quotes.c.id > str(after[0]))
+    ids = (await session.execute(stmt)).scalars().all()
+    result = []
+    for quote_id in ids:
+        row = await quote_row(session, quote_id)
+        if row is not None:
+            result.append(row)
+    return result
