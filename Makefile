@@ -15,7 +15,7 @@ STAMP := .venv/.revline-installed
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 PYTEST_ARGS ?=
 
-.PHONY: help install lock run test test-fast lint fmt bench migrate clean
+.PHONY: help install lock run test test-fast lint fmt bench migrate schemas clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench: install ## benchmarks, written to bench/results.json
 
 migrate: install ## apply every service's migrations to its configured database
 	$(PY) -m revline_service.migrate_all
+
+schemas: install ## regenerate the published JSON Schemas of the events (refuses breaking changes)
+	$(PY) -m revline_events.schemas --write
 
 clean: ## remove the environment, caches and dev data
 	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache .hypothesis

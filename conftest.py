@@ -1,0 +1,3 @@
+"""Root conftest: loads the shared fixtures (Tansu broker, throwaway PostgreSQL, db URLs)."""
+
+pytest_plugins = ["revline_events.testing.pytest_plugin"]
