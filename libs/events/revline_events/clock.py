@@ -34,9 +34,7 @@ class FixedClock:
     """A clock that stands still until told to move: for tests and replays."""
 
     def __init__(self, at: datetime) -> None:
-        if at.tzinfo is None:
-            raise ValueError("FixedClock needs a timezone-aware datetime")
-        self._at = at.astimezone(UTC)
+        self._at = _aware_utc(at)
 
     def now(self) -> datetime:
         """The instant the clock is set to."""
@@ -51,5 +49,12 @@ class FixedClock:
         self._at += delta
 
     def set(self, at: datetime) -> None:
-        """Put the clock at `at` (timezone-aware)."""
-        self._at = at.astimezone(UTC)
+        """Put the clock at `at`; raises ValueError when `at` is naive."""
+        self._at = _aware_utc(at)
+
+
+def _aware_utc(at: datetime) -> datetime:
+    # astimezone() would read a naive value as the machine's local time.
+    if at.tzinfo is None:
+        raise ValueError("FixedClock needs a timezone-aware datetime")
+    return at.astimezone(UTC)

@@ -41,7 +41,11 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 
 
 class ConsumerRunner:
-    """Consumes upstream topics in one consumer group and applies the registered handlers."""
+    """Consumes upstream topics in one consumer group and applies the registered handlers.
+
+    `consumer_settings` override the shared aiokafka settings (kafka.CONSUMER_SETTINGS):
+    on the dev broker a group join takes half the session timeout, so a short one helps.
+    """
 
     def __init__(
         self,
@@ -53,6 +57,7 @@ class ConsumerRunner:
         handlers: Mapping[str, Handler],
         catalogue: Catalogue = CATALOGUE,
         group_id: str | None = None,
+        consumer_settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.service = service
         self.topics = topics
@@ -61,6 +66,7 @@ class ConsumerRunner:
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
         self._catalogue = catalogue
+        self._consumer_settings = dict(consumer_settings or {})
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._stopping = False
@@ -98,7 +104,9 @@ class ConsumerRunner:
     async def _start(self) -> None:
         if self._consumer is not None:
             return
-        consumer = new_consumer(self._bootstrap, self.group_id, *self.topics)
+        consumer = new_consumer(
+            self._bootstrap, self.group_id, *self.topics, **self._consumer_settings
+        )
         dlq = new_producer(self._bootstrap, f"{self.service}-dlq")
         try:
             await consumer.start()

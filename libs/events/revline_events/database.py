@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import (
 class Database:
     """An async engine and session factory for one service's own database.
 
-    On SQLite every transaction begins IMMEDIATE (one writer at a time, no
-    upgrade deadlocks) in WAL mode, so concurrent requests queue instead of
-    failing with "database is locked".
+    On SQLite (the single-replica embedded default) the pool holds one
+    connection: transactions of the process queue for it in order instead of
+    racing for SQLite's write lock, where a loser sleeps in the busy handler
+    and the outbox relay starves behind request writers. Each transaction
+    begins IMMEDIATE in WAL mode, so another process writing the same file
+    (a rebuild, say) waits instead of failing with "database is locked".
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -32,6 +35,9 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["pool_size"] = 1
+            kwargs["max_overflow"] = 0
+            kwargs["pool_timeout"] = 120
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 10

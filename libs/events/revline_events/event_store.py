@@ -72,6 +72,8 @@ class EventStore:
 
     def _row(self, envelope: Envelope) -> dict[str, Any]:
         row = envelope.model_dump(mode="python")
+        # SQLite keeps a timestamp's wall time and drops its offset: store UTC only.
+        row["occurred_at"] = utc(envelope.occurred_at)
         row["topic"] = self.topic
         row["payload"] = envelope.payload
         return row

@@ -35,8 +35,12 @@ def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, **PRODUCER_SETTINGS)
 
 
-def new_consumer(bootstrap: str, group_id: str | None, *topics: str) -> AIOKafkaConsumer:
-    """A consumer with the shared settings (not started); offsets committed by hand."""
-    return AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=group_id, **CONSUMER_SETTINGS
-    )
+def new_consumer(
+    bootstrap: str, group_id: str | None, *topics: str, **overrides: Any
+) -> AIOKafkaConsumer:
+    """A consumer with the shared settings (not started); offsets committed by hand.
+
+    `overrides` replace shared settings, e.g. a short session timeout on the dev broker.
+    """
+    settings = {**CONSUMER_SETTINGS, **overrides}
+    return AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group_id, **settings)

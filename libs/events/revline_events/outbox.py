@@ -3,6 +3,12 @@
 It wakes as soon as a unit of work commits (notify), and otherwise looks
 again every `idle_poll` seconds for rows written by another process. While
 the broker is down the rows wait; writes never depend on the broker.
+
+A broker that restarts empty (the dev broker keeps its log in memory) has lost
+the topics too. The relay publishes only to topics the broker lists, creating
+the missing ones first, and marks rows sent only when the broker still lists
+them after the flush: the dev broker acknowledges records for a topic it does
+not have and keeps them where no consumer sees them.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from revline_events.event_store import envelope_from_row
 from revline_events.kafka import new_producer
 from revline_events.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from revline_events.tables import KernelTables
+from revline_events.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +36,20 @@ log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 0x5245564C494E45  # "REVLINE"
 
 
+class TopicsLost(RuntimeError):
+    """The broker stopped listing topics while records were published to them."""
+
+    def __init__(self, topics: list[str]) -> None:
+        super().__init__(f"the broker lost topics {topics} during a publish; retrying")
+        self.topics = topics
+
+
 class OutboxRelay:
-    """Publishes unsent outbox rows in id order, then marks them sent."""
+    """Publishes unsent outbox rows in id order, then marks them sent.
+
+    Topics missing on the broker are created with `topic_partitions` partitions
+    and `replication_factor` replicas before anything is published to them.
+    """
 
     def __init__(
         self,
@@ -41,6 +60,8 @@ class OutboxRelay:
         service: str,
         batch_size: int = 1000,
         idle_poll: float = 1.0,
+        topic_partitions: int = 3,
+        replication_factor: int = 1,
     ) -> None:
         self._db = db
         self._t = tables
@@ -48,10 +69,18 @@ class OutboxRelay:
         self._service = service
         self._batch_size = batch_size
         self._idle_poll = idle_poll
+        self._topic_partitions = topic_partitions
+        self._replication_factor = replication_factor
         self._wake = asyncio.Event()
+        self._stopping = False
         self._producer: AIOKafkaProducer | None = None
         self._lock_conn: AsyncConnection | None = None
         self.broker_available = False
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then leave run() (graceful shutdown)."""
+        self._stopping = True
+        self._wake.set()
 
     def notify(self) -> None:
         """Called after a commit that queued events: publish them now."""
@@ -61,7 +90,7 @@ class OutboxRelay:
         """Publish until cancelled, backing off while the broker is unreachable."""
         backoff = 0.1
         try:
-            while True:
+            while not self._stopping:
                 try:
                     if await self._hold_publisher_lock():
                         while await self.publish_pending() == self._batch_size:
@@ -76,8 +105,11 @@ class OutboxRelay:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancel that lands as notify() sets the event, and the relay never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+                    async with asyncio.timeout(self._idle_poll):
+                        await self._wake.wait()
                 self._wake.clear()
         finally:
             await self.close()
@@ -98,7 +130,17 @@ class OutboxRelay:
         if not rows:
             OUTBOX_BACKLOG.labels(self._service).set(0)
             return 0
+        topics = sorted({row["topic"] for row in rows})
         producer = await self._ensure_producer()
+        if missing := await self._missing_topics(producer, topics):
+            await ensure_topics(
+                self._bootstrap,
+                missing,
+                partitions=self._topic_partitions,
+                replication_factor=self._replication_factor,
+            )
+            await self._drop_producer()  # its metadata still shows the lost topics
+            producer = await self._ensure_producer()
         futures = []
         for row in rows:
             envelope = envelope_from_row(row)
@@ -113,6 +155,8 @@ class OutboxRelay:
         await producer.flush()
         for future in futures:
             future.result()  # raises if the broker refused a record
+        if missing := await self._missing_topics(producer, topics):
+            raise TopicsLost(missing)  # it restarted empty under us: publish them again
         async with self._db.session() as session, session.begin():
             await session.execute(
                 update(outbox)
@@ -143,6 +187,11 @@ class OutboxRelay:
                 raise
             self._producer = producer
         return self._producer
+
+    async def _missing_topics(self, producer: AIOKafkaProducer, topics: list[str]) -> list[str]:
+        # Metadata for all topics: naming a topic would make the dev broker create it.
+        listed = (await producer.client.fetch_all_metadata()).topics()
+        return [t for t in topics if t not in listed]
 
     async def _drop_producer(self) -> None:
         if self._producer is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ async def ensure_topics(
     """Create the topics that do not exist yet; existing ones are left as they are.
 
     Retention is infinite (`retention.ms=-1`): the log is the system of record.
+    Raises the broker's error (a KafkaError) when it refuses to create a topic.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
     await admin.start()
@@ -45,10 +46,13 @@ async def ensure_topics(
             )
             for t in missing
         ]
-        try:
-            await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            # Another replica created it between our list and create: fine.
-            log.debug("topics already exist: %s", missing)
+        # aiokafka reports errors per topic instead of raising them.
+        response = await admin.create_topics(new)
+        for name, code, *_ in response.topic_errors:
+            if code == TopicAlreadyExistsError.errno:
+                # Another replica created it between our list and create: fine.
+                log.debug("topic %s already exists", name)
+            elif code != 0:
+                raise for_code(code)(f"creating topic {name}")
     finally:
         await admin.close()

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from revline_events.envelope import canonical_json
 from revline_events.unit_of_work import UnitOfWork
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from revline_service.auth import Principal
@@ -60,7 +60,13 @@ async def execute(
     body: BaseModel | None = None,
     status_code: int = 200,
 ) -> JSONResponse:
-    """Run `step` in a fresh unit of work and commit; replay a stored response for a known key."""
+    """Run `step` in a fresh unit of work and commit; replay a stored response for a known key.
+
+    With a key, the request first claims it (a row in `idempotency_keys`) in the
+    same transaction as the step. A concurrent request with the same key then
+    waits on that row: when the first commits it replays the stored answer, when
+    the first fails (a 409, say) the claim is rolled back and it runs the step itself.
+    """
     key = _key(request)
     scope = f"{principal.key_id}:{key}" if key is not None else None
     request_hash = _request_hash(request, body)
@@ -70,24 +76,36 @@ async def execute(
                 replay = await _stored(uow, scope, request_hash)
                 if replay is not None:
                     return replay
+                if not await _claim(uow, scope, request_hash):
+                    continue  # a concurrent request with this key committed first: replay it
             result = jsonable_encoder(await step(uow))
             if scope is not None:
                 table = uow.tables.idempotency_keys
-                try:
-                    await uow.session.execute(
-                        insert(table).values(
-                            scope=scope,
-                            request_hash=request_hash,
-                            status_code=status_code,
-                            response_body=json.dumps(result),
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-                except IntegrityError:
-                    continue  # a concurrent request with this key won; replay its answer
+                await uow.session.execute(
+                    update(table)
+                    .where(table.c.scope == scope)
+                    .values(status_code=status_code, response_body=json.dumps(result))
+                )
             await uow.commit()
         return JSONResponse(result, status_code=status_code)
     raise Problem(409, "Conflict", "a concurrent request with this Idempotency-Key is in progress")
+
+
+async def _claim(uow: UnitOfWork, scope: str, request_hash: str) -> bool:
+    """Insert the key's row (answer still empty); False when another request holds it."""
+    try:
+        await uow.session.execute(
+            insert(uow.tables.idempotency_keys).values(
+                scope=scope,
+                request_hash=request_hash,
+                status_code=0,
+                response_body="",
+                created_at=datetime.now(UTC),
+            )
+        )
+    except IntegrityError:
+        return False
+    return True
 
 
 async def _stored(uow: UnitOfWork, scope: str, request_hash: str) -> JSONResponse | None:

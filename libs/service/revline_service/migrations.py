@@ -36,9 +36,20 @@ async def upgrade(alembic_dir: Path, url: str) -> None:
     await asyncio.to_thread(_upgrade_sync, alembic_dir, url)
 
 
-def head_revision(alembic_dir: Path) -> str | None:
-    """The newest revision in the service's migrations folder."""
-    return ScriptDirectory.from_config(alembic_config(alembic_dir, "sqlite://")).get_current_head()
+def migration_state(alembic_dir: Path, current: str | None) -> str:
+    """ "ok" when the database is at this code's head, or ahead of it.
+
+    A database ahead of the code (a newer release migrated it during a rolling
+    deploy) stays ready: migrations are additive, so old pods keep serving.
+    """
+    script = ScriptDirectory.from_config(alembic_config(alembic_dir, "sqlite://"))
+    head = script.get_current_head()
+    if current == head:
+        return "ok"
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is not None and current not in known:
+        return "ok"
+    return f"at {current}, head is {head}"
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

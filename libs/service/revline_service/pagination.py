@@ -46,7 +46,7 @@ def decode_cursor(cursor: str) -> list[Any]:
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
         key = None
-    if not isinstance(key, list):
+    if not isinstance(key, list) or not key or not all(_plain_key_part(p) for p in key):
         raise Problem(
             422,
             "Invalid request",
@@ -55,6 +55,18 @@ def decode_cursor(cursor: str) -> list[Any]:
             errors=[{"field": "cursor", "in": "query", "message": "invalid cursor"}],
         )
     return key
+
+
+def _plain_key_part(part: Any) -> bool:
+    # Sort keys are strings and integers. A NUL or a lone surrogate (JSON allows
+    # "\ud800") would make the database driver fail the query: a 500, not a 422.
+    if isinstance(part, str):
+        try:
+            part.encode()
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in part
+    return isinstance(part, int) and not isinstance(part, bool)
 
 
 def page_request(

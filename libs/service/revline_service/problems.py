@@ -7,7 +7,7 @@ name each bad field; anything unmapped is a 500 and a bug, logged as such.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +21,22 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
+FieldErrors = Callable[[Exception], list[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class ProblemType:
-    """How one exception class is shown: HTTP status, a stable type slug, a title."""
+    """How one exception class is shown: HTTP status, a stable type slug, a title.
+
+    `errors`, when given, turns the exception into the `errors` list of a
+    validation problem (`[{"field": ..., "in": ..., "message": ...}]`), so a
+    business 422 names its field just like a schema 422 does.
+    """
 
     status: int
     slug: str
     title: str
+    errors: FieldErrors | None = None
 
 
 class Problem(Exception):
@@ -90,6 +99,12 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     for item in error.errors():
         loc = tuple(item.get("loc", ()))
         source = str(loc[0]) if loc else "body"
+        if item.get("type") == "json_invalid":
+            # loc is ("body", <character offset>): the body as a whole is not JSON.
+            reason = (item.get("ctx") or {}).get("error") or "not JSON"
+            at = f" at character {loc[-1]}" if len(loc) > 1 else ""
+            errors.append({"field": "body", "in": "body", "message": f"{reason}{at}"})
+            continue
         errors.append({"field": field_path(loc), "in": source, "message": item.get("msg", "")})
     return errors
 
@@ -118,20 +133,26 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
 
     async def on_http(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
-        title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "HTTP error")
+        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
+            error.status_code, "HTTP error"
+        )
         return problem_response(
             error.status_code, title, str(error.detail), slug=f"http-{error.status_code}"
         )
 
     def business(problem_type: ProblemType) -> Any:
         async def on_business(_request: Request, error: Exception) -> JSONResponse:
-            errors = getattr(error, "errors", None)
+            if problem_type.errors is not None:
+                errors = problem_type.errors(error)
+            else:
+                listed = getattr(error, "errors", None)
+                errors = listed if isinstance(listed, list) else []
             return problem_response(
                 problem_type.status,
                 problem_type.title,
                 str(error),
                 slug=problem_type.slug,
-                errors=errors if isinstance(errors, list) else None,
+                errors=errors,
             )
 
         return on_business

@@ -28,7 +28,7 @@ from sqlalchemy import MetaData, Table, text
 
 from revline_service.auth import KeyRing, Principal, Role, require
 from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware
-from revline_service.migrations import current_revision, head_revision, upgrade
+from revline_service.migrations import current_revision, migration_state, upgrade
 from revline_service.problems import ProblemType, install_problem_handlers
 from revline_service.settings import ServiceSettings
 
@@ -79,8 +79,13 @@ class Runtime:
         self.db = Database(settings.database_url)
         self.store = EventStore(spec.kernel, spec.topic)
         self.relay = OutboxRelay(
-            self.db, spec.kernel, settings.kafka_bootstrap, service=spec.name
-        )  # fmt: skip
+            self.db,
+            spec.kernel,
+            settings.kafka_bootstrap,
+            service=spec.name,
+            topic_partitions=settings.topic_partitions,
+            replication_factor=settings.replication_factor,
+        )
         self.consumer: ConsumerRunner | None = None
         if spec.upstream_topics:
             self.consumer = ConsumerRunner(
@@ -89,6 +94,11 @@ class Runtime:
                 topics=list(spec.upstream_topics),
                 uow_factory=self.uow,
                 handlers=spec.handlers,
+                group_id=settings.consumer_group,
+                consumer_settings={
+                    "session_timeout_ms": settings.consumer_session_timeout_ms,
+                    "heartbeat_interval_ms": max(settings.consumer_session_timeout_ms // 10, 100),
+                },
             )
         self._tasks: list[asyncio.Task[None]] = []
         self.topics_ready = asyncio.Event()
@@ -131,11 +141,14 @@ class Runtime:
         """Finish the event in hand, stop the tasks, close connections."""
         if self.consumer is not None:
             self.consumer.stop()
-        for task in self._tasks:
+        self.relay.stop()
+        # Let the event and the batch in hand finish; cancel only what hangs.
+        _done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else ((), ())
+        for task in pending:
             task.cancel()
-        for task in self._tasks:
+        for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 10)
+                await task
         self._tasks.clear()
         await self.relay.close()
         await self.db.dispose()
@@ -151,8 +164,7 @@ class Runtime:
             checks["database"] = f"unreachable: {type(error).__name__}"
         try:
             current = await current_revision(self.db.engine)
-            head = head_revision(self.spec.alembic_dir)
-            checks["migrations"] = "ok" if current == head else f"at {current}, head is {head}"
+            checks["migrations"] = migration_state(self.spec.alembic_dir, current)
         except Exception as error:
             checks["migrations"] = f"unknown: {type(error).__name__}"
         checks["broker"] = (

@@ -14,7 +14,14 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SHARED = ("kafka_bootstrap", "api_keys", "topic_partitions", "replication_factor", "dev_keys_file")
+SHARED = (
+    "kafka_bootstrap",
+    "api_keys",
+    "topic_partitions",
+    "replication_factor",
+    "dev_keys_file",
+    "consumer_session_timeout_ms",
+)
 
 
 class ServiceSettings(BaseSettings):
@@ -32,6 +39,15 @@ class ServiceSettings(BaseSettings):
         default=None, description="`key:role` pairs, comma separated; unset: dev_keys_file"
     )
     dev_keys_file: Path = Path("var/dev-keys.json")
+    consumer_group: str | None = Field(
+        default=None, description="consumer group of the service's replicas (default: its name)"
+    )
+    consumer_session_timeout_ms: int = Field(
+        default=6000,
+        ge=1000,
+        description="Kafka group session timeout; Apache Kafka refuses < 6000 by default, "
+        "the dev broker answers a group join after half of it (make run uses 2000)",
+    )
     migrate_on_start: bool = True
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from quote.main import app_factory
 from quote.settings import QuoteSettings
 from revline_events.clock import FixedClock
 from revline_events.testing.broker import TansuBroker
+from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
 from revline_service.testing import LiveService, api_keys_setting, serve_in_process
 
 
@@ -51,6 +54,36 @@ async def quote_sqlite(
         app_factory(quote_settings(sqlite_url, tansu.bootstrap, tmp_path), clock)
     ) as svc:
         yield svc
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def quote_service_per_module(
+    request: pytest.FixtureRequest,
+    tansu: TansuBroker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[LiveService]:
+    """One quote service per module on SQLite, then one on PostgreSQL, for tests that
+    need no isolation from each other (each works on its own quotes)."""
+    tmp_path = tmp_path_factory.mktemp("quote")
+    server: ThrowawayPostgres | None = None
+    name = f"m_{uuid.uuid4().hex}"
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'quote.db'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database(name)
+    clock = FixedClock(datetime(2026, 1, 10, 9, 30, tzinfo=UTC))
+    try:
+        async with serve_in_process(
+            app_factory(quote_settings(url, tansu.bootstrap, tmp_path), clock)
+        ) as svc:
+            yield svc
+    finally:
+        if server is not None:
+            try:
+                server.drop_database(name)
+            except PostgresError as error:  # the cluster is thrown away at session end anyway
+                warnings.warn(f"could not drop test database {name}: {error}", stacklevel=1)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,6 @@ These are data contracts between services, not behaviour. Importing this
 package registers all of them.
 """
 
-from revline_events.payloads import quote
+from revline_events.payloads import contract, order, quote
 
-__all__ = ["quote"]
+__all__ = ["contract", "order", "quote"]

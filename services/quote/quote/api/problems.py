@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from revline_service.problems import ProblemType
 
 from quote.domain.errors import CurrencyMismatch, InvalidLine, InvalidTransition, UnknownProduct
 from quote.handlers.quotes import ProductExists, ProductNotFound, UnknownQuote
+
+
+def _bad_field(error: Exception) -> list[dict[str, Any]]:
+    """The `errors` list of a business 422: the field the rule names."""
+    if isinstance(error, InvalidLine):
+        return [{"field": error.field, "in": "body", "message": error.message}]
+    return [{"field": "lines", "in": "body", "message": str(error)}]
+
 
 PROBLEMS: dict[type[Exception], ProblemType] = {
     UnknownQuote: ProblemType(404, "unknown-quote", "Unknown quote"),
     ProductNotFound: ProblemType(404, "unknown-product", "Unknown product"),
     ProductExists: ProblemType(409, "product-exists", "Product exists"),
     InvalidTransition: ProblemType(409, "invalid-transition", "Quote status forbids this"),
-    InvalidLine: ProblemType(422, "validation", "Invalid request"),
-    UnknownProduct: ProblemType(422, "validation", "Invalid request"),
-    CurrencyMismatch: ProblemType(422, "validation", "Invalid request"),
+    InvalidLine: ProblemType(422, "validation", "Invalid request", _bad_field),
+    UnknownProduct: ProblemType(422, "validation", "Invalid request", _bad_field),
+    CurrencyMismatch: ProblemType(422, "validation", "Invalid request", _bad_field),
 }

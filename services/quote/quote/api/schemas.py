@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from revline_events.envelope import ACCOUNT_ID_PATTERN
 from revline_events.money import is_currency
+from revline_service.fields import CalendarDate, UtcTimestamp
 
 Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["SEAT"])]
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
 MinorUnits = Annotated[StrictInt, Field(ge=0, le=10**15, description="minor units (cents)")]
 Quantity = Annotated[StrictInt, Field(ge=0, le=10**9)]
-Percent = Annotated[str, Field(max_length=12, examples=["12.5"], description="decimal string")]
+Percent = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{1,3}(\.[0-9]{1,4})?$",
+        examples=["12.5"],
+        description="decimal string, 0 to 100, at most 4 decimals",
+    ),
+]
 ChargeType = Literal["recurring", "one_time"]
 BillingPeriod = Literal["month", "quarter", "half_year", "year"]
 Kind = Literal["new", "amendment", "renewal"]
 Timing = Literal["advance", "arrears"]
 BillCycleDay = Annotated[StrictInt, Field(ge=1, le=31)]
 TermMonths = Annotated[StrictInt, Field(ge=1, le=120)]
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+# Opaque ids other services chose: printable ASCII, no spaces (a NUL would fail PostgreSQL).
+Id = Annotated[str, Field(pattern=r"^[!-~]{1,64}$")]
+ProductName = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["Seat"])
+]
+# Wide enough for any contract; narrow enough that a 120-month term stays in the calendar.
+StartDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 
 
 class Strict(BaseModel):
@@ -38,14 +52,9 @@ def _currency(value: str) -> str:
 
 
 def _percent(value: str) -> str:
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ValueError('must be a decimal string such as "12.5"') from None
-    if not number.is_finite() or not Decimal(0) <= number <= Decimal(100):
+    # The pattern admits only plain decimals ("12.5"); the range is checked here.
+    if Decimal(value) > Decimal(100):
         raise ValueError("must be between 0 and 100")
-    if number.as_tuple().exponent < -4:  # type: ignore[operator]  # finite: an int exponent
-        raise ValueError("at most 4 decimals")
     return value
 
 
@@ -53,7 +62,7 @@ class ProductIn(Strict):
     """POST /v1/products."""
 
     sku: Sku
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: ProductName
     currency: Currency
     unit_price: MinorUnits
     charge_type: ChargeType
@@ -71,7 +80,7 @@ class ProductOut(BaseModel):
     unit_price: int
     charge_type: ChargeType
     billing_period: BillingPeriod | None
-    created_at: datetime
+    created_at: UtcTimestamp
 
 
 class LineIn(Strict):
@@ -95,7 +104,7 @@ class QuoteIn(Strict):
     currency: Currency
     kind: Kind = "new"
     contract_id: Id | None = None
-    start_date: date
+    start_date: StartDate
     term_months: TermMonths | None = None
     bill_cycle_day: BillCycleDay | None = None
     billing_timing: Timing = "advance"
@@ -108,7 +117,7 @@ class QuoteIn(Strict):
 class QuotePatch(Strict):
     """PATCH /v1/quotes/{id}: draft only; lines, when given, replace all lines."""
 
-    start_date: date | None = None
+    start_date: StartDate | None = None
     term_months: TermMonths | None = None
     bill_cycle_day: BillCycleDay | None = None
     billing_timing: Timing | None = None
@@ -158,8 +167,8 @@ class QuoteOut(BaseModel):
     auto_renew: bool
     lines: list[LineOut]
     totals: TotalsOut
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
     accepted_on: date | None
 
 

@@ -8,6 +8,10 @@ from quote.domain.rounding import round_half_up
 # exact tie or at least 1/732 away from one, so 60 significant digits never misround.
 _PRECISION = 60
 
+# The largest amount a quote may carry, in minor units (10 trillion USD): every
+# amount then fits a 64-bit column with room for downstream sums.
+MAX_AMOUNT = 10**15
+
 
 def net_unit_price(list_price: int, discount_percent: Decimal) -> int:
     """Unit price after a percentage discount, in minor units, rounded half up once.

@@ -11,7 +11,7 @@ from typing import Final, Literal
 from quote.domain.calendar import term_end
 from quote.domain.errors import CurrencyMismatch, InvalidLine, InvalidTransition, UnknownProduct
 from quote.domain.periods import PERIOD_MONTHS, billing_spans
-from quote.domain.pricing import net_unit_price, span_amount
+from quote.domain.pricing import MAX_AMOUNT, net_unit_price, span_amount
 
 ChargeType = Literal["recurring", "one_time"]
 
@@ -120,24 +120,30 @@ def price_lines(
     """Price every requested line against the price book, in request order.
 
     Raises UnknownProduct for a SKU missing from `catalog`, CurrencyMismatch for a product
-    in another currency than the quote, and whatever price_line raises.
+    in another currency than the quote, InvalidLine naming `lines[i]` for a line whose
+    amount_per_period is over MAX_AMOUNT, and whatever price_line raises.
     """
     lines: list[QuoteLine] = []
-    for request in requests:
+    for index, request in enumerate(requests):
         product = catalog.get(request.sku)
         if product is None:
             raise UnknownProduct(request.sku)
         if product.currency != quote_currency:
             raise CurrencyMismatch(product.sku, product.currency, quote_currency)
-        lines.append(
-            price_line(
-                product,
-                request.quantity,
-                request.unit_price,
-                request.discount_percent,
-                request.subscription_id,
-            )
+        line = price_line(
+            product,
+            request.quantity,
+            request.unit_price,
+            request.discount_percent,
+            request.subscription_id,
         )
+        if line.amount_per_period > MAX_AMOUNT:
+            raise InvalidLine(
+                f"lines[{index}]",
+                f"amount per period {line.amount_per_period} is over the largest amount "
+                f"{MAX_AMOUNT}",
+            )
+        lines.append(line)
     return lines
 
 
@@ -171,8 +177,8 @@ def compute_totals(
     bill_cycle_day defaults to start_date's day; an amendment passes the contract's BCD.
 
     Raises InvalidLine when both term_months and end_date are given, for term_months < 1,
-    an end_date before start_date, a BCD outside 1..31, or a recurring line without a
-    billing period.
+    an end_date before start_date, a BCD outside 1..31, a recurring line without a
+    billing period, or a total over MAX_AMOUNT (field `lines`).
     """
     bcd = start_date.day if bill_cycle_day is None else bill_cycle_day
     if not 1 <= bcd <= 31:
@@ -195,7 +201,11 @@ def compute_totals(
             )
     if end is None:
         term_value = recurring_per_period
-    return QuoteTotals(recurring_per_period, one_time, term_value + one_time)
+    totals = QuoteTotals(recurring_per_period, one_time, term_value + one_time)
+    largest = max(totals.recurring_per_period, totals.one_time, totals.total_contract_value)
+    if largest > MAX_AMOUNT:
+        raise InvalidLine("lines", f"a total of {largest} is over the largest amount {MAX_AMOUNT}")
+    return totals
 
 
 def _term_last_day(start: date, term_months: int | None, end_date: date | None) -> date | None:

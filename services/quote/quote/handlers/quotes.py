@@ -207,10 +207,7 @@ async def revise_quote(
         contract_id=current["contract_id"],
         start_date=_given(cmd.start_date, current["start_date"]),
         term_months=_given(cmd.term_months, current["term_months"]),
-        # A new start date moves the default bill cycle day with it.
-        bill_cycle_day=_given(
-            cmd.bill_cycle_day, None if cmd.start_date else current["bill_cycle_day"]
-        ),
+        bill_cycle_day=_given(cmd.bill_cycle_day, _kept_cycle_day(cmd.start_date, current)),
         billing_timing=_given(cmd.billing_timing, current["billing_timing"]),
         auto_renew=_given(cmd.auto_renew, current["auto_renew"]),
     )
@@ -312,6 +309,19 @@ async def accept_quote(
         correlation_id, effective_date=current["start_date"],
     )  # fmt: skip
     return await _view(uow, quote_id)
+
+
+def _kept_cycle_day(new_start: date | None, current: dict[str, Any]) -> int | None:
+    """The bill cycle day a PATCH keeps when it does not name one (None: the start's day).
+
+    Only the chosen day is stored, not whether it was the default. A day equal to
+    the old start's day is taken as the default and moves with a new start date;
+    any other day (F1's 1 with a start on the 15th) was chosen and stays.
+    """
+    bcd: int = current["bill_cycle_day"]
+    if new_start is not None and bcd == current["start_date"].day:
+        return None
+    return bcd
 
 
 def _given(value: T | None, current: T) -> T:

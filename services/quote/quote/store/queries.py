@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quote.domain.quote import Product
 from quote.store.tables import products, quote_lines, quotes
+
+# Keys that fit their columns and hold no NUL (which PostgreSQL refuses outright):
+# a path parameter outside them names no row, so the database is not even asked.
+_SKU = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_QUOTE_ID = re.compile(r"[!-~]{1,40}")
 
 
 def product_from_row(row: Any) -> Product:
@@ -26,6 +32,8 @@ def product_from_row(row: Any) -> Product:
 
 async def product_row(session: AsyncSession, sku: str) -> dict[str, Any] | None:
     """One product as stored, or None."""
+    if not _SKU.fullmatch(sku):
+        return None
     row = (await session.execute(select(products).where(products.c.sku == sku))).mappings()
     found = row.first()
     return dict(found) if found else None
@@ -50,6 +58,8 @@ async def list_products(
 
 async def quote_row(session: AsyncSession, quote_id: str) -> dict[str, Any] | None:
     """One quote with its lines (key `lines`, in line order), or None."""
+    if not _QUOTE_ID.fullmatch(quote_id):
+        return None
     found = (await session.execute(select(quotes).where(quotes.c.id == quote_id))).mappings()
     row = found.first()
     if row is None:
@@ -64,16 +74,21 @@ async def quote_row(session: AsyncSession, quote_id: str) -> dict[str, Any] | No
 async def list_quotes(
     session: AsyncSession, account_id: str | None, after: list[Any] | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Quotes in id order (ids grow with time), optionally of one account, after the cursor."""
-    stmt = select(quotes.c.id).order_by(quotes.c.id).limit(limit + 1)
+    """Quotes with their lines in id order (ids grow with time), optionally of one account,
+    after the cursor key [id], up to limit + 1 of them. Two queries, whatever the limit."""
+    stmt = select(quotes).order_by(quotes.c.id).limit(limit + 1)
     if account_id is not None:
         stmt = stmt.where(quotes.c.account_id == account_id)
     if after:
         stmt = stmt.where(quotes.c.id > str(after[0]))
-    ids = (await session.execute(stmt)).scalars().all()
-    result = []
-    for quote_id in ids:
-        row = await quote_row(session, quote_id)
-        if row is not None:
-            result.append(row)
-    return result
+    found = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    by_id = {row["id"]: {**row, "lines": []} for row in found}
+    if by_id:
+        lines = (
+            select(quote_lines)
+            .where(quote_lines.c.quote_id.in_(list(by_id)))
+            .order_by(quote_lines.c.quote_id, quote_lines.c.line_no)
+        )
+        for line in (await session.execute(lines)).mappings():
+            by_id[line["quote_id"]]["lines"].append(dict(line))
+    return list(by_id.values())

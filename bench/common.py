@@ -1,0 +1,210 @@
+"""Helpers shared by the benchmarks: statistics, backends, topics and a counting consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
+from revline_events.topics import ensure_topics
+
+# How long a benchmark waits for an outcome before it gives up (a failure, not a figure).
+DEADLINE_S = 120.0
+# A whole benchmark is abandoned (its broker and database still stopped) after this long.
+BUDGET_S = 600.0
+
+# Consumer settings of every benchmark consumer (DESIGN.md, Broker: short waiting fetches).
+BENCH_CONSUMER_SETTINGS: dict[str, Any] = {
+    "group_id": None,
+    "enable_auto_commit": False,
+    "auto_offset_reset": "earliest",
+    "fetch_max_wait_ms": 10,
+    "max_partition_fetch_bytes": 4 * 1024 * 1024,
+}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation between closest ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def distribution_ms(seconds: Sequence[float]) -> dict[str, float | int]:
+    """p50, p90, p99, max and mean of durations given in seconds, in milliseconds."""
+    ms = [s * 1000.0 for s in seconds]
+    return {
+        "samples": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p90_ms": round(percentile(ms, 90), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2) if ms else math.nan,
+        "mean_ms": round(sum(ms) / len(ms), 2) if ms else math.nan,
+    }
+
+
+def rate(count: int, seconds: float) -> float:
+    """count / seconds, rounded for the report."""
+    return round(count / seconds, 1) if seconds > 0 else math.inf
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator to three decimals."""
+    return round(numerator / denominator, 3) if denominator > 0 else math.nan
+
+
+@dataclass
+class Backend:
+    """One database a benchmark runs on: `name` and a maker of fresh, empty database URLs."""
+
+    name: str
+    new_url: Callable[[str], str]
+
+
+@contextlib.contextmanager
+def backends(with_postgres: bool = True) -> Iterator[tuple[list[Backend], dict[str, str]]]:
+    """SQLite (files in a temp dir) and, when it starts, a throwaway PostgreSQL.
+
+    Yields the usable backends and the ones skipped with their reason.
+    """
+    skipped: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="revline-bench-") as tmp:
+
+        def sqlite_url(name: str) -> str:
+            return f"sqlite+aiosqlite:///{Path(tmp) / name}.db"
+
+        found = [Backend("sqlite", sqlite_url)]
+        server: ThrowawayPostgres | None = None
+        if with_postgres:
+            try:
+                server = ThrowawayPostgres().start()
+                found.append(Backend("postgresql", server.create_database))
+            except (PostgresError, OSError, KeyError) as error:
+                skipped["postgresql"] = f"{type(error).__name__}: {str(error)[:300]}"
+        try:
+            yield found, skipped
+        finally:
+            if server is not None:
+                server.stop()
+
+
+async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """Create `topic` before any client names it (Tansu would auto-create it otherwise)."""
+    await ensure_topics(bootstrap, [topic], partitions=partitions, replication_factor=1)
+
+
+@dataclass
+class TopicReader:
+    """Reads every partition of one topic from the beginning, outside any group.
+
+    `on_records(records, now)` sees each fetched batch with the time it arrived;
+    `count` and `target` let a caller wait until N records have been read.
+    """
+
+    bootstrap: str
+    topic: str
+    partitions: int
+    on_records: Callable[[list[ConsumerRecord[bytes, bytes]], float], None] | None = None
+    count: int = 0
+    target: int | None = None
+    reached_at: float | None = None
+    _consumer: AIOKafkaConsumer | None = None
+    _task: asyncio.Task[None] | None = None
+    _reached: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def tps(self) -> list[TopicPartition]:
+        """Every partition of the topic."""
+        return [TopicPartition(self.topic, p) for p in range(self.partitions)]
+
+    async def start(self) -> None:
+        """Start the consumer, assigned to every partition from the beginning, and read on."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, **BENCH_CONSUMER_SETTINGS)
+        await consumer.start()
+        consumer.assign(self.tps)
+        await consumer.seek_to_beginning(*self.tps)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100, max_records=10_000)
+            now = time.perf_counter()
+            for records in batches.values():
+                self.count += len(records)
+                if self.on_records is not None:
+                    self.on_records(records, now)
+            if self.target is not None and self.count >= self.target and self.reached_at is None:
+                self.reached_at = now
+                self._reached.set()
+
+    def expect(self, target: int) -> None:
+        """Wait for `target` records in total from now on (see `wait`)."""
+        self.target = target
+        self.reached_at = None
+        self._reached.clear()
+        if self.count >= target:
+            self.reached_at = time.perf_counter()
+            self._reached.set()
+
+    async def wait(self, within: float = DEADLINE_S) -> float:
+        """perf_counter() time when `target` records had been read; raises at the deadline."""
+        waiter = asyncio.ensure_future(self._reached.wait())
+        assert self._task is not None
+        done, _ = await asyncio.wait(
+            {waiter, self._task}, timeout=within, return_when="FIRST_COMPLETED"
+        )
+        if self._task in done:
+            waiter.cancel()
+            self._task.result()
+            raise RuntimeError(f"reader of {self.topic} stopped")
+        if waiter not in done:
+            waiter.cancel()
+            raise TimeoutError(
+                f"{self.topic}: {self.count} of {self.target} records after {within}s"
+            )
+        assert self.reached_at is not None
+        return self.reached_at
+
+    async def caught_up(self) -> bool:
+        """True when every partition's position has reached its fetch high watermark."""
+        assert self._consumer is not None
+        for tp in self.tps:
+            high = self._consumer.highwater(tp)
+            if high is None or await self._consumer.position(tp) < high:
+                return False
+        return True
+
+    async def stop(self) -> None:
+        """Stop reading and close the consumer."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+
+async def eventually(probe: Callable[[], Any], what: str, within: float = DEADLINE_S) -> None:
+    """Await `probe()` every 20 ms until it is truthy; raise TimeoutError at the deadline."""
+    deadline = time.monotonic() + within
+    while not await probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {within}s")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,74 @@
+"""The toy service's consumer runner as a process of its own, which can die on cue.
+
+    python crashing_consumer.py BOOTSTRAP DATABASE_URL TOPIC GROUP
+
+With TOY_CRASH_AFTER_COMMIT_OF=<event_id> in the environment, the process
+exits (os._exit(1), no clean-up) right after the database commit of that
+event, before the runner commits its offset. Each redelivered event the inbox
+already holds is printed as `redelivered <event_id>`. SIGTERM stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from revline_events.consumer import ConsumerRunner
+from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
+from revline_events.unit_of_work import UnitOfWork
+from toy import HANDLERS, TOY_CATALOGUE, Toy, kernel, project
+
+CRASH_ENV = "TOY_CRASH_AFTER_COMMIT_OF"
+
+
+class CrashingUnitOfWork(UnitOfWork):
+    """A unit of work that reports redeliveries and can kill the process after its commit."""
+
+    def __init__(self, toy: Toy, crash_after_commit_of: str | None) -> None:
+        super().__init__(toy.db, kernel, toy.store, project, catalogue=TOY_CATALOGUE)
+        self._crash_after_commit_of = crash_after_commit_of
+        self._event_id: str | None = None
+
+    async def seen(self, event_id: str) -> bool:
+        """The inbox check; prints the redeliveries it absorbs."""
+        self._event_id = event_id
+        already = await super().seen(event_id)
+        if already:
+            print(f"redelivered {event_id}", flush=True)
+        return already
+
+    async def commit(self) -> None:
+        """Commit; then, for the chosen event, die before the runner commits the offset."""
+        await super().commit()
+        if self._event_id is not None and self._event_id == self._crash_after_commit_of:
+            os._exit(1)
+
+
+async def main(bootstrap: str, database_url: str, topic: str, group: str) -> None:
+    """Consume `topic` in `group` into the toy database until SIGTERM."""
+    toy = Toy(database_url, "toy.events")
+    crash_after_commit_of = os.environ.get(CRASH_ENV)
+    runner = ConsumerRunner(
+        service="toy-crashing",
+        bootstrap=bootstrap,
+        topics=[topic],
+        uow_factory=lambda: CrashingUnitOfWork(toy, crash_after_commit_of),
+        handlers=HANDLERS,
+        catalogue=TOY_CATALOGUE,
+        group_id=group,
+        consumer_settings=FAST_CONSUMER_SETTINGS,
+    )
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, runner.stop)
+    try:
+        await runner.run()
+    finally:
+        await toy.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))

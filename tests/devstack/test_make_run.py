@@ -1,0 +1,260 @@
+"""`make run` for real: the dev stack as a process, stopped with Ctrl-C, twice in a row.
+
+Every port is a free one and every file lives under the test's tmp_path, so
+the repository's var/ and a developer's running stack are never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from revline_service.devstack import READY_LINE, discover_services, env_prefix, settings_class
+from revline_service.testing import free_port
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
+)
+
+SERVICES = discover_services()
+PRODUCT = {
+    "sku": "DEVSTACK-SEAT",
+    "name": "Seat",
+    "currency": "USD",
+    "unit_price": 1000,
+    "charge_type": "recurring",
+    "billing_period": "month",
+}
+URL_LINE = re.compile(r"^\s+(?P<name>\S+)\s+(?P<url>http://\S+)\s+docs\s")
+
+
+@dataclass
+class Ports:
+    """The ports one test gives the stack (the same for both runs)."""
+
+    broker: int = field(default_factory=free_port)
+    services: dict[str, int] = field(
+        default_factory=lambda: {name: free_port() for name in SERVICES}
+    )
+
+    def all(self) -> list[int]:
+        return [self.broker, *self.services.values()]
+
+
+@dataclass
+class RunningStack:
+    """A started `python -m revline_service.devstack` and what it printed."""
+
+    process: subprocess.Popen[str]
+    lines: list[str]
+    ready: threading.Event
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def urls(self) -> dict[str, str]:
+        found = (URL_LINE.match(line) for line in self.lines)
+        return {m["name"]: m["url"] for m in found if m is not None}
+
+
+def stack_env(tmp_path: Path, ports: Ports) -> dict[str, str]:
+    """The environment less anything that would point the stack elsewhere, plus the ports."""
+    prefixes = ["REVLINE_", *(env_prefix(settings_class(name)) for name in SERVICES)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(prefixes))}
+    env["REVLINE_BROKER_PORT"] = str(ports.broker)
+    env["REVLINE_VAR_DIR"] = str(tmp_path / "var")
+    for name, port in ports.services.items():
+        env[f"{env_prefix(settings_class(name))}PORT"] = str(port)
+    return env
+
+
+@contextmanager
+def dev_stack(tmp_path: Path, ports: Ports) -> Iterator[RunningStack]:
+    """Start the stack in tmp_path; make sure it is gone afterwards, whatever happened."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "revline_service.devstack"],
+        cwd=tmp_path,
+        env=stack_env(tmp_path, ports),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = RunningStack(process, [], threading.Event())
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            stack.lines.append(line.rstrip("\n"))
+            if READY_LINE in line:
+                stack.ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        yield stack
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # its children get SIGTERM from the kernel (PDEATHSIG)
+                process.wait()
+        reader.join(5)
+
+
+def wait_ready(stack: RunningStack, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while not stack.ready.wait(0.05):
+        if stack.process.poll() is not None or time.monotonic() > deadline:
+            time.sleep(0.2)  # let the reader catch the last lines
+            pytest.fail(f"the dev stack never said it was ready:\n{stack.output()}")
+
+
+def proc_stat(pid: int) -> tuple[str, int, str] | None:
+    """(state, parent pid, start time) of a live process, else None."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1]), fields[19]
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Every process below `root` (pid -> start time, to tell a reused pid apart)."""
+    parents: dict[int, int] = {}
+    started: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := proc_stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = stat[1]
+            started[int(entry.name)] = stat[2]
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found[pid] = started[pid]
+                frontier.append(pid)
+    return found
+
+
+def still_alive(processes: dict[int, str]) -> list[int]:
+    alive = []
+    for pid, started in processes.items():
+        stat = proc_stat(pid)
+        if stat is not None and stat[2] == started and stat[0] not in ("Z", "X"):
+            alive.append(pid)
+    return alive
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing answers on the port and a server could bind it again."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def saw_event_on(bootstrap: str, topic: str, wanted: str, within: float = 10.0) -> bool:
+    """True once an event of type `wanted` is read from `topic` (from its beginning)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                if any(json.loads(r.value)["type"] == wanted for r in records if r.value):
+                    return True
+        return False
+    finally:
+        await consumer.stop()
+
+
+def stop_and_check_gone(stack: RunningStack, ports: Ports) -> None:
+    children = descendants(stack.process.pid)
+    # The broker wrapper, Tansu under it, and one process per service.
+    assert len(children) >= len(SERVICES) + 2, children
+    stack.process.send_signal(signal.SIGINT)
+    assert stack.process.wait(40) == 0, stack.output()
+    assert still_alive(children) == [], stack.output()
+    busy = [port for port in ports.all() if not port_is_free(port)]
+    assert busy == [], f"ports still taken after the stack stopped: {busy}"
+
+
+def test_make_run_starts_everything_and_stops_clean_twice_in_a_row(tmp_path: Path) -> None:
+    assert SERVICES, "no services found"
+    ports = Ports()
+    keys_file = tmp_path / "var" / "dev-keys.json"
+
+    with dev_stack(tmp_path, ports) as stack:
+        wait_ready(stack)
+        urls = stack.urls()
+        assert set(urls) == set(SERVICES), stack.output()
+        assert {name: url.rsplit(":", 1)[1] for name, url in urls.items()} == {
+            name: str(port) for name, port in ports.services.items()
+        }
+        keys = json.loads(keys_file.read_text())
+        assert set(keys) == {"admin", "sales", "ops", "finance"}
+        assert all(key in stack.output() for key in keys.values()), "keys not printed"
+        admin = {"Authorization": f"Bearer {keys['admin']}"}
+        for name, url in urls.items():
+            assert httpx.get(f"{url}/readyz").status_code == 200, name
+            assert httpx.get(f"{url}/v1/admin/state-digest", headers=admin).status_code == 200
+            assert httpx.get(f"{url}/v1/admin/state-digest").status_code == 401
+        if "quote" in urls:
+            quote = urls["quote"]
+            assert httpx.get(f"{quote}/v1/products", headers=admin).status_code == 200
+            created = httpx.post(
+                f"{quote}/v1/products",
+                json=PRODUCT,
+                headers={**admin, "Idempotency-Key": "devstack-test"},
+            )
+            assert created.status_code == 201, created.text
+        stop_and_check_gone(stack, ports)
+
+    # Same ports, same var dir: the keys are kept and the event store goes to the new broker.
+    with dev_stack(tmp_path, ports) as stack:
+        wait_ready(stack)
+        assert json.loads(keys_file.read_text()) == keys
+        urls = stack.urls()
+        assert set(urls) == set(SERVICES), stack.output()
+        for name, url in urls.items():
+            assert httpx.get(f"{url}/readyz").status_code == 200, name
+        if "quote" in urls:
+            assert "quote: republished 1 events to quote.events" in stack.output()
+            listed = httpx.get(f"{urls['quote']}/v1/products", headers=admin).json()
+            assert [p["sku"] for p in listed["data"]] == [PRODUCT["sku"]]
+            bootstrap = f"127.0.0.1:{ports.broker}"
+            assert asyncio.run(saw_event_on(bootstrap, "quote.events", "ProductCreated"))
+        stop_and_check_gone(stack, ports)
