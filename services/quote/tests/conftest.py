@@ -25,6 +25,9 @@ def quote_settings(database_url: str, bootstrap: str, tmp_path: Path) -> QuoteSe
         api_keys=api_keys_setting(),
         dev_keys_file=tmp_path / "dev-keys.json",
         port=0,
+        # The broker is shared by the session: each service reads contract.events alone.
+        consumer_group=f"quote-{uuid.uuid4().hex[:12]}",
+        consumer_session_timeout_ms=2000,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from revline_service.problems import ProblemType
 
+from quote.domain.contract_fit import ContractNotActive
 from quote.domain.errors import CurrencyMismatch, InvalidLine, InvalidTransition, UnknownProduct
 from quote.handlers.quotes import ProductExists, ProductNotFound, UnknownQuote
 
@@ -22,6 +23,7 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
     ProductNotFound: ProblemType(404, "unknown-product", "Unknown product"),
     ProductExists: ProblemType(409, "product-exists", "Product exists"),
     InvalidTransition: ProblemType(409, "invalid-transition", "Quote status forbids this"),
+    ContractNotActive: ProblemType(409, "contract-not-active", "Contract is not active"),
     InvalidLine: ProblemType(422, "validation", "Invalid request", _bad_field),
     UnknownProduct: ProblemType(422, "validation", "Invalid request", _bad_field),
     CurrencyMismatch: ProblemType(422, "validation", "Invalid request", _bad_field),

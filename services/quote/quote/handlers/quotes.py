@@ -25,11 +25,12 @@ from revline_events.unit_of_work import UnitOfWork
 
 from quote.domain import quote as rules
 from quote.domain.calendar import term_end
+from quote.domain.contract_fit import check_fit
 from quote.domain.errors import CurrencyMismatch, InvalidLine, QuoteError, UnknownProduct
 from quote.domain.quote import LineRequest, QuoteStatus
 from quote.domain.terms import check_lines, check_terms
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
-from quote.store import queries
+from quote.store import contracts, queries
 
 SERVICE = "quote"
 T = TypeVar("T")
@@ -107,11 +108,54 @@ async def define_product(
     return row
 
 
+async def _fit_contract(
+    uow: UnitOfWork, account_id: str, currency: str, terms: QuoteTerms, lines: list[LineInput]
+) -> tuple[QuoteTerms, list[LineInput], date | None]:
+    """Check an amendment or renewal against the contract; take its terms and prices.
+
+    The quote then bills on the contract's cycle day and timing; a line naming a
+    subscription keeps that subscription's unit price (BILLING_RULES section 4),
+    and an amendment's value runs to the contract's end, returned last.
+    """
+    if terms.kind == "new" or terms.contract_id is None:
+        return terms, lines, None
+    contract = await contracts.load(uow.session, terms.contract_id)
+    check_fit(
+        contract,
+        contract_id=terms.contract_id,
+        kind=terms.kind,
+        account_id=account_id,
+        currency=currency,
+        start_date=terms.start_date,
+        subscription_lines=[
+            (index, line.sku, line.subscription_id)
+            for index, line in enumerate(lines)
+            if line.subscription_id is not None
+        ],
+    )
+    assert contract is not None
+    terms = replace(
+        terms, bill_cycle_day=contract.bill_cycle_day, billing_timing=contract.billing_timing
+    )
+    lines = [
+        replace(
+            line,
+            unit_price=contract.subscriptions[line.subscription_id].unit_price,
+            discount_percent=None,
+        )
+        if line.subscription_id is not None
+        else line
+        for line in lines
+    ]
+    return terms, lines, contract.end_date if terms.kind == "amendment" else None
+
+
 async def _priced(
-    uow: UnitOfWork, currency: str, terms: QuoteTerms, lines: list[LineInput]
-) -> tuple[list[QuoteLineData], QuoteTotalsData, date | None, int]:
+    uow: UnitOfWork, account_id: str, currency: str, terms: QuoteTerms, lines: list[LineInput]
+) -> tuple[list[QuoteLineData], QuoteTotalsData, date | None, QuoteTerms]:
     check_terms(terms.kind, terms.contract_id, terms.term_months)
     check_lines(terms.kind, [(line.quantity, line.subscription_id) for line in lines])
+    terms, lines, contract_end = await _fit_contract(uow, account_id, currency, terms, lines)
     catalog = await queries.catalog(uow.session, (line.sku for line in lines))
     for index, line in enumerate(lines):
         if line.sku not in catalog:
@@ -139,7 +183,10 @@ async def _priced(
     except (UnknownProduct, CurrencyMismatch) as error:  # pragma: no cover - checked above
         raise InvalidLine("lines", str(error)) from error
     bcd = terms.bill_cycle_day or terms.start_date.day
-    totals = rules.compute_totals(priced, terms.start_date, terms.term_months, bcd)
+    terms = replace(terms, bill_cycle_day=bcd)
+    totals = rules.compute_totals(
+        priced, terms.start_date, terms.term_months, bcd, end_date=contract_end
+    )
     end = term_end(terms.start_date, terms.term_months) if terms.term_months else None
     data = [
         QuoteLineData(
@@ -162,7 +209,7 @@ async def _priced(
         one_time=totals.one_time,
         total_contract_value=totals.total_contract_value,
     )
-    return data, total_data, end, bcd
+    return data, total_data, end, terms
 
 
 def _percent(value: Decimal) -> str:
@@ -174,23 +221,9 @@ async def create_quote(
     uow: UnitOfWork, cmd: CreateQuote, clock: Clock, correlation_id: str | None
 ) -> dict[str, Any]:
     """Price a new draft quote and record QuoteCreated (version 1)."""
-    lines, totals, end, bcd = await _priced(uow, cmd.currency, cmd.terms, cmd.lines)
     quote_id = new_quote_id(clock)
-    event = QuoteCreated(
-        quote_id=quote_id,
-        account_id=cmd.account_id,
-        currency=cmd.currency,
-        kind=cmd.terms.kind,
-        contract_id=cmd.terms.contract_id,
-        version=1,
-        start_date=cmd.terms.start_date,
-        term_months=cmd.terms.term_months,
-        end_date=end,
-        bill_cycle_day=bcd,
-        billing_timing=cmd.terms.billing_timing,
-        auto_renew=cmd.terms.auto_renew,
-        lines=lines,
-        totals=totals,
+    event = await _priced_snapshot(
+        uow, QuoteCreated, quote_id, cmd.account_id, cmd.currency, 1, cmd.terms, cmd.lines
     )
     await _record(uow, quote_id, cmd.account_id, 0, event, clock, correlation_id)
     return await _view(uow, quote_id)
@@ -221,28 +254,49 @@ async def revise_quote(
         )
         for line in current["lines"]
     ]
-    priced, totals, end, bcd = await _priced(uow, current["currency"], terms, lines)
-    event = QuoteRevised(
-        quote_id=cmd.quote_id,
-        account_id=current["account_id"],
-        currency=current["currency"],
-        kind=terms.kind,
-        contract_id=terms.contract_id,
-        version=current["version"] + 1,
-        start_date=terms.start_date,
-        term_months=terms.term_months,
-        end_date=end,
-        bill_cycle_day=bcd,
-        billing_timing=terms.billing_timing,
-        auto_renew=terms.auto_renew,
-        lines=priced,
-        totals=totals,
-    )
+    event = await _priced_snapshot(
+        uow, QuoteRevised, cmd.quote_id, current["account_id"], current["currency"],
+        current["version"] + 1, terms, lines,
+    )  # fmt: skip
     await _record(
         uow, cmd.quote_id, current["account_id"], current["stream_version"], event, clock,
         correlation_id,
     )  # fmt: skip
     return await _view(uow, cmd.quote_id)
+
+
+S = TypeVar("S", QuoteCreated, QuoteRevised)
+
+
+async def _priced_snapshot(
+    uow: UnitOfWork,
+    kind: type[S],
+    quote_id: str,
+    account_id: str,
+    currency: str,
+    version: int,
+    terms: QuoteTerms,
+    lines: list[LineInput],
+) -> S:
+    """Price `lines` under `terms` and describe the result as a snapshot event."""
+    priced, totals, end, terms = await _priced(uow, account_id, currency, terms, lines)
+    assert terms.bill_cycle_day is not None
+    return kind(
+        quote_id=quote_id,
+        account_id=account_id,
+        currency=currency,
+        kind=terms.kind,
+        contract_id=terms.contract_id,
+        version=version,
+        start_date=terms.start_date,
+        term_months=terms.term_months,
+        end_date=end,
+        bill_cycle_day=terms.bill_cycle_day,
+        billing_timing=terms.billing_timing,
+        auto_renew=terms.auto_renew,
+        lines=priced,
+        totals=totals,
+    )
 
 
 async def present_quote(

@@ -229,30 +229,6 @@ async def test_draft_is_rejected_without_being_presented(
     assert rejected.json()["status"] == "rejected"
 
 
-async def test_amendment_quote_names_its_contract_and_prices_one_period(
-    stocked_service: LiveService,
-) -> None:
-    body = {
-        "account_id": "acme", "currency": "USD", "kind": "amendment", "contract_id": "ct_1",
-        "start_date": "2026-02-16", "bill_cycle_day": 1,
-        "lines": [{"sku": "SEAT", "quantity": 12, "discount_percent": "10",
-                   "subscription_id": "sub_1"},
-                  {"sku": "HALF", "quantity": 0, "subscription_id": "sub_2"}],
-    }  # fmt: skip
-    created = await stocked_service.client.post("/v1/quotes", json=body, headers=SALES)
-    assert created.status_code == 201, created.text
-    quote = created.json()
-    assert (quote["kind"], quote["contract_id"], quote["term_months"]) == ("amendment", "ct_1",
-                                                                          None)  # fmt: skip
-    assert quote["end_date"] is None
-    assert [(q["subscription_id"], q["amount_per_period"]) for q in quote["lines"]] == [
-        ("sub_1", 54000), ("sub_2", 0),
-    ]  # fmt: skip
-    assert quote["totals"] == {
-        "recurring_per_period": 54000, "one_time": 0, "total_contract_value": 54000,
-    }  # fmt: skip
-
-
 async def test_patched_start_date_keeps_a_chosen_bill_cycle_day(
     stocked_service: LiveService, f1_quote: dict[str, Any]
 ) -> None:
