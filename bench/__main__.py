@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import kernel_append_publish, quote_accept_latency
+from bench import contract_order_flow, kernel_append_publish, quote_accept_latency
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -26,6 +26,7 @@ Summary = Callable[[dict[str, Any]], list[str]]
 BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     kernel_append_publish.NAME: (kernel_append_publish.run, kernel_append_publish.summary),
     quote_accept_latency.NAME: (quote_accept_latency.run, quote_accept_latency.summary),
+    contract_order_flow.NAME: (contract_order_flow.run, contract_order_flow.summary),
 }
 
 

@@ -181,9 +181,14 @@ class ConsumerRunner:
         while True:
             try:
                 outcome = await self._apply(handler, envelope, event, topic)
-            except IntegrityError:
-                # Another replica recorded the same event first; the retry sees it.
-                continue
+            except IntegrityError as error:
+                if await self._seen(envelope.event_id):
+                    # Another replica recorded the same event first.
+                    outcome = "duplicate"
+                else:
+                    # A constraint of the service refused the event: it cannot apply.
+                    await self._dead_letter(record, f"IntegrityError: {error.orig}")
+                    return
             except TRANSIENT_ERRORS as error:
                 if self._stopping:
                     raise
@@ -197,6 +202,10 @@ class ConsumerRunner:
                 return
             EVENTS_HANDLED.labels(self.service, topic, outcome).inc()
             return
+
+    async def _seen(self, event_id: str) -> bool:
+        async with self._uow_factory() as uow:
+            return await uow.seen(event_id)
 
     async def _apply(
         self, handler: Handler, envelope: Envelope, event: EventPayload, topic: str

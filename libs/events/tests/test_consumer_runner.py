@@ -172,6 +172,23 @@ async def test_poison_events_go_to_the_dlq_with_their_reason_and_the_runner_move
     assert handled(runner, upstream_topic, "dead_lettered") == 4
 
 
+async def test_an_event_a_service_constraint_refuses_is_dead_lettered_not_retried_forever(
+    toy: Toy, tansu: TansuBroker, upstream_topic: str, runner: ConsumerRunner
+) -> None:
+    clash = upstream(ClickRecorded(name="clash", clicks=1))
+    good = upstream(ClickRecorded(name="after-clash", clicks=3))
+    await publish(tansu.bootstrap, upstream_topic, wire(clash), wire(good))
+    await counter_is(toy, "after-clash", 3)
+
+    async with reading(tansu.bootstrap, dead_letter_topic(upstream_topic)) as dlq:
+        await dlq.until_count(1)
+        parked = await dlq.drain()
+    assert [record.value for record in parked] == [clash.to_bytes()]
+    assert header(parked[0], "error").startswith("IntegrityError: ")
+    assert await toy.inbox_ids() == [good.event_id]
+    assert await toy.counter("clash") is None
+
+
 async def test_a_known_event_without_a_handler_is_ignored_not_dead_lettered(
     toy: Toy, tansu: TansuBroker, upstream_topic: str, runner: ConsumerRunner
 ) -> None:

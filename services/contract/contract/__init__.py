@@ -1,0 +1,1 @@
+"""Revline contract service."""

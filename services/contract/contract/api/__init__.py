@@ -1,0 +1,1 @@
+"""The contract service's HTTP API (API.md, contract)."""

@@ -1,0 +1,185 @@
+"""The reaction to QuoteAccepted: a new contract, an amendment or a renewal.
+
+Runs inside the consumer's unit of work (which records the event in the inbox and
+commits). A quote that does not fit its contract raises a typed ContractError: the
+consumer dead-letters the event to quote.events.dlq with that reason.
+"""
+
+from __future__ import annotations
+
+from revline_events.catalogue import EventPayload
+from revline_events.clock import Clock
+from revline_events.consumer import Handler
+from revline_events.envelope import Envelope
+from revline_events.payloads.contract import (
+    ContractAmended,
+    ContractCreated,
+    ContractRenewed,
+    SubscriptionChange,
+)
+from revline_events.payloads.quote import QuoteAccepted
+from revline_events.unit_of_work import UnitOfWork
+
+from contract.domain.amendment import AmendmentLine, amend
+from contract.domain.contract import Contract, NewContract, NewLine, open_contract
+from contract.domain.errors import InvalidQuote, UnknownContract
+from contract.domain.renewal import renew
+from contract.handlers.events import record, subscription_data
+from contract.handlers.ids import contract_id_for, subscription_id_for
+from contract.store import repository
+
+
+def quote_accepted_handler(clock: Clock) -> Handler:
+    """The consumer handler for QuoteAccepted; `clock` stamps the events it records."""
+
+    async def on_quote_accepted(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
+        if not isinstance(event, QuoteAccepted):
+            raise InvalidQuote(f"expected QuoteAccepted, got {type(event).__name__}")
+        if event.kind == "new":
+            await open_from_quote(uow, envelope, event, clock)
+        elif event.kind == "amendment":
+            await amend_from_quote(uow, envelope, event, clock)
+        else:
+            await renew_from_quote(uow, envelope, event, clock)
+
+    return on_quote_accepted
+
+
+async def open_from_quote(
+    uow: UnitOfWork, envelope: Envelope, event: QuoteAccepted, clock: Clock
+) -> None:
+    """Record ContractCreated: one subscription per quote line, at its net unit price.
+
+    A second QuoteAccepted for a quote that already made a contract changes nothing.
+    """
+    if await repository.contract_id_for_quote(uow.session, event.quote_id) is not None:
+        return
+    if event.term_months is None:
+        raise InvalidQuote(f"new quote {event.quote_id} has no term_months")
+    contract = open_contract(
+        NewContract(
+            contract_id=contract_id_for(envelope),
+            account_id=event.account_id,
+            quote_id=event.quote_id,
+            currency=event.currency,
+            start_date=event.start_date,
+            term_months=event.term_months,
+            bill_cycle_day=event.bill_cycle_day,
+            billing_timing=event.billing_timing,
+            auto_renew=event.auto_renew,
+            lines=[
+                NewLine(
+                    subscription_id=subscription_id_for(envelope, index),
+                    sku=line.sku,
+                    name=line.name,
+                    charge_type=line.charge_type,
+                    billing_period=line.billing_period,
+                    quantity=line.quantity,
+                    unit_price=line.net_unit_price,
+                )
+                for index, line in enumerate(event.lines)
+            ],
+        ),
+        quoted_end=event.end_date,
+    )
+    created = ContractCreated(
+        contract_id=contract.id,
+        account_id=contract.account_id,
+        quote_id=contract.quote_id,
+        currency=contract.currency,
+        start_date=contract.start_date,
+        end_date=contract.end_date,
+        term_months=contract.term_months,
+        bill_cycle_day=contract.bill_cycle_day,
+        billing_timing=event.billing_timing,
+        auto_renew=contract.auto_renew,
+        subscriptions=[subscription_data(s) for s in contract.subscriptions],
+    )
+    await record(
+        uow, stream_id=contract.id, account_id=contract.account_id, version=0,
+        events=[(created, contract.start_date)], clock=clock,
+        correlation_id=envelope.correlation_id, causation_id=envelope.event_id,
+    )  # fmt: skip
+
+
+async def amend_from_quote(
+    uow: UnitOfWork, envelope: Envelope, event: QuoteAccepted, clock: Clock
+) -> None:
+    """Record ContractAmended, effective the quote's start_date; once per quote."""
+    contract = await _contract_of(uow, event)
+    if any(a.quote_id == event.quote_id for a in contract.amendments):
+        return
+    lines = [
+        AmendmentLine(
+            sku=line.sku,
+            name=line.name,
+            charge_type=line.charge_type,
+            billing_period=line.billing_period,
+            quantity=line.quantity,
+            unit_price=line.net_unit_price,
+            subscription_id=line.subscription_id,
+        )
+        for line in event.lines
+    ]
+    amendment = amend(
+        contract,
+        event.quote_id,
+        event.start_date,
+        lines,
+        new_id=lambda index: subscription_id_for(envelope, index),
+    )
+    amended = ContractAmended(
+        contract_id=contract.id,
+        account_id=contract.account_id,
+        quote_id=event.quote_id,
+        effective_date=amendment.effective_date,
+        changes=[
+            SubscriptionChange(
+                subscription=subscription_data(change.subscription, change.quantity_after),
+                quantity_before=change.quantity_before,
+                quantity_after=change.quantity_after,
+            )
+            for change in amendment.changes
+        ],
+    )
+    await record(
+        uow, stream_id=contract.id, account_id=contract.account_id, version=contract.version,
+        events=[(amended, amendment.effective_date)], clock=clock,
+        correlation_id=envelope.correlation_id, causation_id=envelope.event_id,
+    )  # fmt: skip
+
+
+async def renew_from_quote(
+    uow: UnitOfWork, envelope: Envelope, event: QuoteAccepted, clock: Clock
+) -> None:
+    """Record ContractRenewed for the quote's term, starting the day after the end date."""
+    contract = await _contract_of(uow, event)
+    if event.quote_id in contract.renewal_quote_ids:
+        return
+    renewal = renew(contract, event.term_months, quoted_start=event.start_date)
+    renewed = ContractRenewed(
+        contract_id=contract.id,
+        account_id=contract.account_id,
+        quote_id=event.quote_id,
+        term_start=renewal.term.start,
+        term_end=renewal.term.end,
+        term_months=renewal.term.months,
+        previous_end_date=renewal.previous_end_date,
+        subscriptions=[subscription_data(s) for s in renewal.subscriptions],
+    )
+    await record(
+        uow, stream_id=contract.id, account_id=contract.account_id, version=contract.version,
+        events=[(renewed, renewal.term.start)], clock=clock,
+        correlation_id=envelope.correlation_id, causation_id=envelope.event_id,
+    )  # fmt: skip
+
+
+async def _contract_of(uow: UnitOfWork, event: QuoteAccepted) -> Contract:
+    """The contract an amendment or renewal quote names, locked; it must be the quote's."""
+    if event.contract_id is None:
+        raise UnknownContract(None)
+    contract = await repository.load_contract(uow.session, event.contract_id, for_update=True)
+    if contract is None:
+        raise UnknownContract(event.contract_id)
+    contract.ensure_fits(event.account_id, event.currency)
+    return contract

@@ -1,0 +1,224 @@
+"""Folds the contract service's own events into its projection tables.
+
+The only code that writes projections: commands, consumed quotes and rebuilds all
+go through it, so the tables are always a pure function of the event store. It
+never reads the clock: "today's" quantities are computed when a contract is read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from revline_events.catalogue import EventPayload
+from revline_events.envelope import Envelope
+from revline_events.payloads.contract import (
+    ContractAmended,
+    ContractCreated,
+    ContractExpired,
+    ContractRenewed,
+    ContractTerminated,
+    RenewalRunCompleted,
+    SubscriptionData,
+)
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contract.store.tables import (
+    contract_amendments,
+    contract_renewals,
+    contracts,
+    renewal_runs,
+    subscription_quantities,
+    subscriptions,
+)
+
+
+async def project(session: AsyncSession, envelope: Envelope, event: EventPayload) -> None:
+    """Apply one contract-service event to the projections."""
+    at = envelope.occurred_at
+    if isinstance(event, RenewalRunCompleted):
+        await session.execute(
+            insert(renewal_runs).values(
+                id=event.run_id, as_of=event.as_of, renewed=list(event.renewed),
+                expired=list(event.expired), created_at=at,
+            )
+        )  # fmt: skip
+        return
+    if isinstance(event, ContractCreated):
+        await _created(session, event, envelope.stream_version, at)
+        return
+    if isinstance(event, ContractAmended):
+        await _amended(session, event)
+        contract_id = event.contract_id
+    elif isinstance(event, ContractRenewed):
+        await _renewed(session, event)
+        contract_id = event.contract_id
+    elif isinstance(event, ContractTerminated):
+        await _terminated(session, event)
+        contract_id = event.contract_id
+    elif isinstance(event, ContractExpired):
+        contract_id = event.contract_id
+        await session.execute(
+            update(contracts).where(contracts.c.id == contract_id).values(status="expired")
+        )
+    else:
+        return
+    await session.execute(
+        update(contracts)
+        .where(contracts.c.id == contract_id)
+        .values(stream_version=envelope.stream_version, updated_at=at)
+    )
+
+
+async def _created(
+    session: AsyncSession, event: ContractCreated, version: int, at: datetime
+) -> None:
+    await session.execute(
+        insert(contracts).values(
+            id=event.contract_id,
+            account_id=event.account_id,
+            quote_id=event.quote_id,
+            currency=event.currency,
+            status="active",
+            start_date=event.start_date,
+            end_date=event.end_date,
+            term_start=event.start_date,
+            term_months=event.term_months,
+            bill_cycle_day=event.bill_cycle_day,
+            billing_timing=event.billing_timing,
+            auto_renew=event.auto_renew,
+            terminated_on=None,
+            credit_unused=None,
+            stream_version=version,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    await _add_subscriptions(session, event.contract_id, 0, event.subscriptions)
+
+
+async def _add_subscriptions(
+    session: AsyncSession, contract_id: str, first_position: int, added: list[SubscriptionData]
+) -> None:
+    if not added:
+        return
+    await session.execute(
+        insert(subscriptions),
+        [
+            {
+                "id": s.subscription_id, "contract_id": contract_id, "position": position,
+                "sku": s.sku, "name": s.name, "charge_type": s.charge_type,
+                "billing_period": s.billing_period, "unit_price": s.unit_price,
+                "start_date": s.start_date, "end_date": s.end_date,
+            }
+            for position, s in enumerate(added, start=first_position)
+        ],
+    )  # fmt: skip
+    await session.execute(
+        insert(subscription_quantities),
+        [
+            {"subscription_id": s.subscription_id, "effective_date": s.start_date,
+             "quantity": s.quantity}
+            for s in added
+        ],
+    )  # fmt: skip
+
+
+async def _set_quantity(
+    session: AsyncSession, subscription_id: str, effective_date: date, quantity: int
+) -> None:
+    # A second change on the same day replaces the first.
+    await session.execute(
+        delete(subscription_quantities).where(
+            subscription_quantities.c.subscription_id == subscription_id,
+            subscription_quantities.c.effective_date == effective_date,
+        )
+    )
+    await session.execute(
+        insert(subscription_quantities).values(
+            subscription_id=subscription_id, effective_date=effective_date, quantity=quantity
+        )
+    )
+
+
+async def _amended(session: AsyncSession, event: ContractAmended) -> None:
+    existing = set(
+        (
+            await session.execute(
+                select(subscriptions.c.id).where(subscriptions.c.contract_id == event.contract_id)
+            )
+        ).scalars()
+    )
+    added = [
+        c.subscription for c in event.changes if c.subscription.subscription_id not in existing
+    ]
+    for change in event.changes:
+        sub = change.subscription
+        if sub.subscription_id in existing:
+            await _set_quantity(
+                session, sub.subscription_id, event.effective_date, change.quantity_after
+            )
+            await session.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == sub.subscription_id)
+                .values(end_date=sub.end_date)
+            )
+    await _add_subscriptions(session, event.contract_id, len(existing), added)
+    await session.execute(
+        insert(contract_amendments).values(
+            contract_id=event.contract_id,
+            seq=await _next_seq(session, contract_amendments, event.contract_id),
+            quote_id=event.quote_id,
+            effective_date=event.effective_date,
+        )
+    )
+
+
+async def _renewed(session: AsyncSession, event: ContractRenewed) -> None:
+    await session.execute(
+        update(contracts)
+        .where(contracts.c.id == event.contract_id)
+        .values(end_date=event.term_end, term_start=event.term_start, term_months=event.term_months)
+    )
+    ids = [s.subscription_id for s in event.subscriptions]
+    if ids:
+        await session.execute(
+            update(subscriptions).where(subscriptions.c.id.in_(ids)).values(end_date=event.term_end)
+        )
+    await session.execute(
+        insert(contract_renewals).values(
+            contract_id=event.contract_id,
+            seq=await _next_seq(session, contract_renewals, event.contract_id),
+            quote_id=event.quote_id,
+            term_start=event.term_start,
+            term_end=event.term_end,
+            term_months=event.term_months,
+        )
+    )
+
+
+async def _terminated(session: AsyncSession, event: ContractTerminated) -> None:
+    await session.execute(
+        update(contracts)
+        .where(contracts.c.id == event.contract_id)
+        .values(
+            status="terminated",
+            end_date=event.end_date,
+            terminated_on=event.effective_date,
+            credit_unused=event.credit_unused,
+        )
+    )
+    for sub in event.subscriptions:
+        await session.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == sub.subscription_id)
+            .values(end_date=sub.end_date)
+        )
+        if sub.start_date >= event.effective_date:
+            # It would have started on or after T: it never starts.
+            await _set_quantity(session, sub.subscription_id, sub.start_date, 0)
+
+
+async def _next_seq(session: AsyncSession, table: Table, contract_id: str) -> int:
+    stmt = select(func.coalesce(func.max(table.c.seq), 0)).where(table.c.contract_id == contract_id)
+    return int((await session.execute(stmt)).scalar_one()) + 1

@@ -1,0 +1,1 @@
+"""Revline order service."""

@@ -1,0 +1,86 @@
+"""Request and response bodies of the order API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from revline_events.envelope import ACCOUNT_ID_PATTERN
+from revline_service.fields import CalendarDate, UtcTimestamp
+
+AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
+# Opaque ids other services chose: printable ASCII, no spaces (a NUL would fail PostgreSQL).
+ContractId = Annotated[str, Field(pattern=r"^[!-~]{1,200}$")]
+# Free text for people: no control characters but tab and line breaks; not blank.
+HoldReason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", examples=["customer disputes PO"]),
+]
+NextBillingDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
+Kind = Literal["new", "amendment", "renewal", "termination"]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class HoldIn(Strict):
+    """POST /v1/orders/{id}/hold."""
+
+    reason: HoldReason
+
+
+class BillingDateOverrideIn(Strict):
+    """POST /v1/orders/{id}/billing-date-override."""
+
+    next_billing_date: NextBillingDate
+
+
+class OrderItemOut(BaseModel):
+    """What changes for one subscription; amounts in minor units, dates inclusive."""
+
+    subscription_id: str
+    sku: str
+    name: str
+    charge_type: Literal["recurring", "one_time"]
+    billing_period: Literal["month", "quarter", "half_year", "year"] | None
+    quantity_delta: int = Field(description="quantity from start_date minus the one before")
+    quantity: int = Field(description="the quantity in force from start_date")
+    unit_price: int = Field(description="minor units, per unit and billing period")
+    start_date: date
+    end_date: date
+
+
+class OrderOut(BaseModel):
+    """An order: one contract change, with its billing controls."""
+
+    id: str
+    contract_id: str
+    account_id: str
+    status: Literal["activated"]
+    kind: Kind
+    effective_date: date
+    currency: str
+    bill_cycle_day: int
+    billing_timing: Literal["advance", "arrears"]
+    contract_end_date: date = Field(description="the contract's last day after this change")
+    credit_unused: bool
+    items: list[OrderItemOut]
+    billing_hold: bool = Field(description="true while billing of the order's items is held")
+    hold_reason: str | None
+    held_since: UtcTimestamp | None
+    next_billing_date_override: date | None = Field(
+        description="no bill run before this date bills the order's items"
+    )
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
+
+
+def order_out(row: dict[str, Any]) -> OrderOut:
+    """Shape a stored order (with its items) for the API."""
+    items = [OrderItemOut.model_validate(item) for item in row["items"]]
+    return OrderOut.model_validate({**row, "items": items})

@@ -1,0 +1,1 @@
+"""Pure rules of the order service: orders from contract changes, and billing controls."""

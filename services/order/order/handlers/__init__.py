@@ -1,0 +1,1 @@
+"""Business steps: reactions to contract events, and the billing-control commands."""

@@ -1,0 +1,1 @@
+"""The order service's tables, the projector that fills them, and the queries on them."""

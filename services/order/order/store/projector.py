@@ -1,0 +1,93 @@
+"""Folds the order service's own events into its projection tables.
+
+The only code that writes projections: consumer handlers, commands and
+rebuilds all go through it, so the tables are always a pure function of the
+event store.
+"""
+
+from __future__ import annotations
+
+from revline_events.catalogue import EventPayload
+from revline_events.envelope import Envelope
+from revline_events.payloads.order import (
+    OrderActivated,
+    OrderBillingDateOverridden,
+    OrderBillingHeld,
+    OrderBillingReleased,
+)
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from order.domain.contract_state import contract_after
+from order.store.contracts import load_contract, save_contract
+from order.store.tables import order_items, orders
+from order.translation import order_of
+
+ACTIVATED = "activated"
+# The item fields stored per line (a later optional payload field needs a column first).
+ITEM_COLUMNS = {c.name for c in order_items.columns} - {"order_id", "line_no"}
+
+
+async def project(session: AsyncSession, envelope: Envelope, event: EventPayload) -> None:
+    """Apply one order-service event to the projections."""
+    if isinstance(event, OrderActivated):
+        await _activated(session, envelope, event)
+        return
+    if isinstance(event, OrderBillingHeld):
+        controls = {
+            "billing_hold": True,
+            "hold_reason": event.reason,
+            "held_since": envelope.occurred_at,
+        }
+    elif isinstance(event, OrderBillingReleased):
+        controls = {"billing_hold": False, "hold_reason": None, "held_since": None}
+    elif isinstance(event, OrderBillingDateOverridden):
+        controls = {"next_billing_date_override": event.next_billing_date}
+    else:
+        return
+    await session.execute(
+        update(orders)
+        .where(orders.c.id == envelope.stream_id)
+        .values(**controls, stream_version=envelope.stream_version, updated_at=envelope.occurred_at)
+    )
+
+
+async def _activated(session: AsyncSession, envelope: Envelope, event: OrderActivated) -> None:
+    await session.execute(
+        insert(orders).values(
+            id=event.order_id,
+            contract_id=event.contract_id,
+            account_id=event.account_id,
+            kind=event.kind,
+            status=ACTIVATED,
+            currency=event.currency,
+            effective_date=event.effective_date,
+            bill_cycle_day=event.bill_cycle_day,
+            billing_timing=event.billing_timing,
+            contract_end_date=event.contract_end_date,
+            credit_unused=event.credit_unused,
+            billing_hold=False,
+            hold_reason=None,
+            held_since=None,
+            next_billing_date_override=None,
+            contract_event_id=envelope.causation_id,
+            stream_version=envelope.stream_version,
+            created_at=envelope.occurred_at,
+            updated_at=envelope.occurred_at,
+        )
+    )
+    if event.items:
+        await session.execute(
+            insert(order_items),
+            [
+                {
+                    "order_id": event.order_id,
+                    "line_no": number,
+                    **item.model_dump(include=ITEM_COLUMNS),
+                }
+                for number, item in enumerate(event.items, start=1)
+            ],
+        )
+    before = await load_contract(session, event.contract_id)
+    after = contract_after(order_of(event), before)
+    await save_contract(session, after, by_order=event.order_id, known=before is not None)
