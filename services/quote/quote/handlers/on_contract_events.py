@@ -17,8 +17,14 @@ from quote.store import contracts
 
 
 async def on_contract_created(uow: UnitOfWork, _envelope: Envelope, event: EventPayload) -> None:
-    """A contract now exists: amendments and renewals may name it."""
+    """A contract now exists: amendments and renewals may name it.
+
+    Contract ids are derived from the accepted quote, so a contract service that
+    rebuilt from quote.events announces a known contract again: nothing to do.
+    """
     assert isinstance(event, ContractCreated)
+    if await contracts.load(uow.session, event.contract_id) is not None:
+        return
     await contracts.add_contract(
         uow.session,
         {

@@ -160,3 +160,28 @@ async def test_a_terminated_contract_can_no_longer_be_amended(
         return response.status_code == 409
 
     await eventually(refused, within=30, what="amendments of a terminated contract refused")
+
+
+async def test_a_contract_announced_again_is_taken_as_known_and_consumption_goes_on(
+    stocked_service: LiveService, tansu: TansuBroker
+) -> None:
+    account, contract_id = await _known_contract(stocked_service, tansu.bootstrap)
+    again = upstream_event(
+        _contract(account, contract_id), stream_id=contract_id, stream_version=1,
+        account_id=account, producer="contract", clock=CLOCK,
+    )  # fmt: skip
+    terminated = upstream_event(
+        ContractTerminated(
+            contract_id=contract_id, account_id=account, effective_date=date(2026, 6, 1),
+            end_date=date(2026, 5, 31), credit_unused=False,
+        ),
+        stream_id=contract_id, stream_version=2, account_id=account, producer="contract",
+        clock=CLOCK,
+    )  # fmt: skip
+    await publish(tansu.bootstrap, "contract.events", [again, terminated])
+
+    async def refused() -> bool:
+        response = await _post(stocked_service, _amendment(account, contract_id, "2026-03-01"))
+        return response.status_code == 409
+
+    await eventually(refused, within=30, what="the termination after the repeated creation")
