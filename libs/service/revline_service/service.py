@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +60,8 @@ class ServiceSpec:
     problems: Mapping[type[Exception], ProblemType] = field(default_factory=dict)
     upstream_topics: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # Jobs started with the service (after migrations), e.g. resuming interrupted work.
+    workers: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
     version: str = "0.1.0"
     description: str = ""
 
@@ -115,6 +117,14 @@ class Runtime:
             await upgrade(self.spec.alembic_dir, self.settings.database_url)
         self._tasks.append(asyncio.create_task(self._topics_then_consume()))
         self._tasks.append(asyncio.create_task(self.relay.run()))
+        for worker in self.spec.workers:
+            self._tasks.append(asyncio.create_task(self._run_worker(worker)))
+
+    async def _run_worker(self, worker: Callable[[Runtime], Awaitable[None]]) -> None:
+        try:
+            await worker(self)
+        except Exception:
+            log.exception("worker %s failed", getattr(worker, "__name__", worker))
 
     async def _topics_then_consume(self) -> None:
         topics = [self.spec.topic, *self.spec.upstream_topics]

@@ -4,6 +4,6 @@ These are data contracts between services, not behaviour. Importing this
 package registers all of them.
 """
 
-from revline_events.payloads import contract, order, quote
+from revline_events.payloads import billing, contract, ledger, order, quote
 
-__all__ = ["contract", "order", "quote"]
+__all__ = ["billing", "contract", "ledger", "order", "quote"]

@@ -1,0 +1,1 @@
+"""Revline billing service."""

@@ -1,0 +1,56 @@
+"""One account's part of a bill run: due charges into documents (BILLING_RULES.md 3).
+
+The same function bills a real run (handlers/bill_runs.py) and shows the
+upcoming invoice (a preview that writes nothing), so a preview never differs
+from what the run would produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+
+from billing.domain.invoice import BillingDocument, documents
+from billing.domain.planning import due, next_bill_date, plan
+from billing.domain.schedule import BilledCharge, Charge, OrderControl, Subscription
+
+
+def charges_due(
+    subscriptions: Iterable[Subscription],
+    billed: Mapping[str, Sequence[BilledCharge]],
+    controls: Mapping[str, OrderControl],
+    as_of: date,
+) -> list[Charge]:
+    """Every charge a run as of `as_of` bills for these subscriptions.
+
+    `billed` maps subscription id to every line billed for it so far; `controls`
+    maps order id to its hold and override.
+    """
+    result: list[Charge] = []
+    for subscription in subscriptions:
+        charges = plan(subscription, billed.get(subscription.subscription_id, ()))
+        result.extend(due(charges, as_of, controls))
+    return result
+
+
+def bill_account(
+    subscriptions: Iterable[Subscription],
+    billed: Mapping[str, Sequence[BilledCharge]],
+    controls: Mapping[str, OrderControl],
+    as_of: date,
+    payment_terms_days: int,
+) -> list[BillingDocument]:
+    """The invoices and credit notes a run as of `as_of` issues for one account's
+    subscriptions: one per currency, none when nothing is due."""
+    charges = charges_due(subscriptions, billed, controls, as_of)
+    return documents(charges, as_of, payment_terms_days)
+
+
+def subscription_next_bill_date(
+    subscription: Subscription,
+    billed: Sequence[BilledCharge],
+    controls: Mapping[str, OrderControl],
+) -> date | None:
+    """The first `as_of` on which a run bills something of `subscription` (None: nothing
+    left to bill, or all of it on hold)."""
+    return next_bill_date(plan(subscription, billed), controls)

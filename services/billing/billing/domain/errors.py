@@ -1,0 +1,60 @@
+"""Business errors of billing; api/problems.py maps each to its HTTP status once."""
+
+from __future__ import annotations
+
+
+class BillingError(Exception):
+    """A billing rule refused the step."""
+
+
+class UnknownInvoice(BillingError):
+    """No invoice has this id."""
+
+    def __init__(self, invoice_id: str) -> None:
+        super().__init__(f"no invoice {invoice_id}")
+        self.invoice_id = invoice_id
+
+
+class UnknownCreditNote(BillingError):
+    """No credit note has this id."""
+
+    def __init__(self, credit_note_id: str) -> None:
+        super().__init__(f"no credit note {credit_note_id}")
+        self.credit_note_id = credit_note_id
+
+
+class UnknownBillRun(BillingError):
+    """No bill run has this id."""
+
+    def __init__(self, bill_run_id: str) -> None:
+        super().__init__(f"no bill run {bill_run_id}")
+        self.bill_run_id = bill_run_id
+
+
+class InvoiceNotVoidable(BillingError):
+    """Only a posted invoice with nothing paid can be voided (BILLING_RULES.md 7)."""
+
+    def __init__(self, invoice_id: str, status: str, amount_paid: int) -> None:
+        reason = "it is void already" if status == "void" else f"{amount_paid} is paid on it"
+        super().__init__(f"invoice {invoice_id} cannot be voided: {reason}")
+        self.invoice_id = invoice_id
+
+
+class OrderDoesNotFit(BillingError):
+    """An order names a subscription billing cannot place (unknown, or known twice).
+
+    Raised while taking in order.events; the event goes to the dead-letter topic.
+    """
+
+    def __init__(self, order_id: str, subscription_id: str, reason: str) -> None:
+        super().__init__(f"order {order_id}, subscription {subscription_id}: {reason}")
+        self.order_id = order_id
+        self.subscription_id = subscription_id
+
+
+class SettlementDoesNotFit(BillingError):
+    """A payment application names an invoice billing cannot apply it to."""
+
+    def __init__(self, invoice_id: str, reason: str) -> None:
+        super().__init__(f"invoice {invoice_id}: {reason}")
+        self.invoice_id = invoice_id

@@ -1,0 +1,1 @@
+"""Billing steps: order and ledger reactions, bill runs, voids."""

@@ -1,0 +1,170 @@
+"""Reactions to order.events and ledger.events, each recorded as billing's own event.
+
+Each handler runs inside the consumer runner's unit of work (after its inbox
+check, before its commit). It locks the account's row first, so a bill run
+never plans from half of an order. A business error it raises dead-letters the
+event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from revline_events.catalogue import EventPayload, make_envelope
+from revline_events.clock import Clock
+from revline_events.consumer import Handler
+from revline_events.envelope import Envelope
+from revline_events.payloads.billing import (
+    InvoiceSettlementApplied,
+    OrderBillingControlChanged,
+)
+from revline_events.payloads.ledger import InvoiceAmountApplied
+from revline_events.payloads.order import (
+    OrderActivated,
+    OrderBillingDateOverridden,
+    OrderBillingHeld,
+    OrderBillingReleased,
+)
+from revline_events.unit_of_work import UnitOfWork
+
+from billing.domain.errors import OrderDoesNotFit
+from billing.domain.settlement import settle
+from billing.store import queries
+from billing.store.schedules import lock_accounts
+from billing.translation import scheduled_from
+
+SERVICE = "billing"
+P = TypeVar("P", bound=EventPayload)
+Reaction = Callable[[UnitOfWork, Envelope, P], Awaitable[None]]
+
+
+def upstream_handlers(clock: Clock) -> dict[str, Handler]:
+    """The consumer's handlers by upstream event type; billing's events are stamped by `clock`."""
+
+    async def record(
+        uow: UnitOfWork,
+        cause: Envelope,
+        event: EventPayload,
+        *,
+        stream_id: str,
+        version: int,
+        account_id: str,
+    ) -> None:
+        envelope = make_envelope(
+            event,
+            stream_id=stream_id,
+            stream_version=version + 1,
+            account_id=account_id,
+            producer=SERVICE,
+            clock=clock,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.event_id,
+            effective_date=cause.effective_date,
+        )
+        await uow.record([envelope], expected_version=version)
+
+    async def activated(uow: UnitOfWork, envelope: Envelope, event: OrderActivated) -> None:
+        await lock_accounts(uow.session, [event.account_id])
+        if await queries.order_control(uow.session, event.order_id) is not None:
+            raise OrderDoesNotFit(event.order_id, "-", "the order was scheduled already")
+        scheduled = scheduled_from(event, envelope.event_id)
+        await record(
+            uow,
+            envelope,
+            scheduled,
+            stream_id=event.order_id,
+            version=0,
+            account_id=event.account_id,
+        )
+
+    async def control(
+        uow: UnitOfWork, envelope: Envelope, order_id: str, account_id: str, **change: Any
+    ) -> None:
+        await lock_accounts(uow.session, [account_id])
+        row = await queries.order_control(uow.session, order_id)
+        if row is None:
+            raise OrderDoesNotFit(order_id, "-", f"{envelope.type} for an order never scheduled")
+        state = {
+            "held": row["held"],
+            "hold_reason": row["hold_reason"],
+            "next_billing_date": row["next_billing_date"],
+        }
+        state.update(change)
+        event = OrderBillingControlChanged(
+            order_id=order_id,
+            account_id=row["account_id"],
+            source_event_id=envelope.event_id,
+            **state,
+        )
+        await record(
+            uow,
+            envelope,
+            event,
+            stream_id=order_id,
+            version=row["stream_version"],
+            account_id=row["account_id"],
+        )
+
+    async def held(uow: UnitOfWork, envelope: Envelope, event: OrderBillingHeld) -> None:
+        await control(
+            uow, envelope, event.order_id, event.account_id, held=True, hold_reason=event.reason
+        )
+
+    async def released(uow: UnitOfWork, envelope: Envelope, event: OrderBillingReleased) -> None:
+        await control(uow, envelope, event.order_id, event.account_id, held=False, hold_reason=None)
+
+    async def overridden(
+        uow: UnitOfWork, envelope: Envelope, event: OrderBillingDateOverridden
+    ) -> None:
+        await control(
+            uow,
+            envelope,
+            event.order_id,
+            event.account_id,
+            next_billing_date=event.next_billing_date,
+        )
+
+    async def applied(uow: UnitOfWork, envelope: Envelope, event: InvoiceAmountApplied) -> None:
+        invoice = await queries.invoice_row(uow.session, event.invoice_id)
+        outcome = settle(invoice, event.invoice_id, event.currency, event.amount)
+        settled = InvoiceSettlementApplied(
+            invoice_id=event.invoice_id,
+            account_id=outcome.account_id,
+            currency=event.currency,
+            amount=event.amount,
+            source=event.source,
+            applied_on=event.applied_on,
+            amount_paid=outcome.amount_paid,
+            amount_due=outcome.amount_due,
+            status=outcome.status,
+            source_event_id=envelope.event_id,
+        )
+        assert invoice is not None  # settle refused an unknown invoice
+        await record(
+            uow,
+            envelope,
+            settled,
+            stream_id=event.invoice_id,
+            version=invoice["stream_version"],
+            account_id=outcome.account_id,
+        )
+
+    return {
+        "OrderActivated": _reacting_to(OrderActivated, activated),
+        "OrderBillingHeld": _reacting_to(OrderBillingHeld, held),
+        "OrderBillingReleased": _reacting_to(OrderBillingReleased, released),
+        "OrderBillingDateOverridden": _reacting_to(OrderBillingDateOverridden, overridden),
+        "InvoiceAmountApplied": _reacting_to(InvoiceAmountApplied, applied),
+    }
+
+
+def _reacting_to(kind: type[P], react: Reaction[P]) -> Handler:
+    """A runner handler that passes `react` the payload as its own type."""
+
+    async def handler(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
+        if not isinstance(event, kind):
+            raise TypeError(f"{envelope.type} parsed as {type(event).__name__}")
+        await react(uow, envelope, event)
+
+    return handler

@@ -1,0 +1,1 @@
+"""Billing storage: tables, the projector and queries (SQL stays here)."""

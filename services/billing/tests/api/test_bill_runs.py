@@ -1,0 +1,140 @@
+"""Bill runs over HTTP on a real broker and database: W9, reruns, holds, credit notes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from billing_feed import (
+    OPS,
+    OrderFeed,
+    bill_run,
+    credit_notes,
+    invoices,
+    item,
+    lines,
+    schedules,
+    unique,
+    wait_for_schedules,
+)
+from revline_events.testing.waiting import eventually
+from revline_service.testing import LiveService
+
+YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
+
+
+async def test_w9_upgrade_mid_period_bills_a_proration_then_the_new_quantity(
+    billing_service: LiveService, feed: OrderFeed
+) -> None:
+    account, sub = unique("acct"), unique("sub")
+    seats = item(sub, quantity=10, unit_price=5000, start=YEAR_START, end=YEAR_END)
+    await feed.order(account, [seats])
+    await wait_for_schedules(billing_service, account, 1)
+    client = billing_service.client
+
+    march = await bill_run(client, date(2026, 3, 1), account)
+    more = item(sub, quantity=15, quantity_delta=5, unit_price=5000,
+                start=date(2026, 3, 11), end=YEAR_END)  # fmt: skip
+    await feed.order(account, [more], kind="amendment")
+    await _wait_quantities(billing_service, account, 2)
+    upgrade = await bill_run(client, date(2026, 3, 11), account)
+    april = await bill_run(client, date(2026, 4, 1), account)
+
+    found = await invoices(client, account)
+    assert [i["id"] for i in found] == march["invoice_ids"] + upgrade["invoice_ids"] + april[
+        "invoice_ids"
+    ]
+    assert lines(found[1]) == [("proration", 5, "2026-03-11", "2026-03-31", 16935)]
+    assert (found[1]["invoice_date"], found[1]["due_date"]) == ("2026-03-11", "2026-04-10")
+    assert lines(found[2]) == [("recurring", 15, "2026-04-01", "2026-04-30", 75000)]
+    source = found[1]["lines"][0]["source"]
+    assert (source["days"], source["nominal_days"]) == (21, 31)
+    assert source["formula"] == "5000 x 5 x 21/31 = 16935.48 -> 16935"
+
+
+async def test_a_rerun_and_concurrent_runs_bill_nothing_twice(
+    billing_service: LiveService, feed: OrderFeed
+) -> None:
+    account = unique("acct")
+    await feed.order(account, [item(unique("sub"), quantity=2, unit_price=3000,
+                                    start=YEAR_START, end=YEAR_END)])  # fmt: skip
+    await wait_for_schedules(billing_service, account, 1)
+    client = billing_service.client
+
+    runs = await asyncio.gather(*(bill_run(client, date(2026, 2, 1), account) for _ in range(4)))
+    rerun = await bill_run(client, date(2026, 2, 1), account)
+
+    assert sum(len(r["invoice_ids"]) for r in runs) == 1
+    assert rerun["invoice_ids"] == []
+    (invoice,) = await invoices(client, account)
+    assert lines(invoice) == [
+        ("recurring", 2, "2026-01-01", "2026-01-31", 6000),
+        ("recurring", 2, "2026-02-01", "2026-02-28", 6000),
+    ]
+
+
+async def test_w13_termination_with_credit_issues_a_credit_note(
+    billing_service: LiveService, feed: OrderFeed
+) -> None:
+    account, sub = unique("acct"), unique("sub")
+    await feed.order(account, [item(sub, quantity=2, unit_price=120000, start=YEAR_START,
+                                    end=YEAR_END, billing_period="year")])  # fmt: skip
+    await wait_for_schedules(billing_service, account, 1)
+    client = billing_service.client
+    await bill_run(client, YEAR_START, account)
+    ended = item(sub, quantity=0, quantity_delta=-2, unit_price=120000, start=date(2026, 9, 1),
+                 end=YEAR_END, billing_period="year")  # fmt: skip
+    await feed.order(
+        account,
+        [ended],
+        kind="termination",
+        contract_end_date=date(2026, 8, 31),
+        credit_unused=True,
+    )
+    await _wait_quantities(billing_service, account, 2)
+
+    run = await bill_run(client, date(2026, 9, 1), account)
+
+    (note,) = await credit_notes(client, account)
+    assert run["credit_note_ids"] == [note["id"]] and run["invoice_ids"] == []
+    assert note["total"] == 80219
+    assert lines(note) == [("credit", 2, "2026-09-01", "2026-12-31", -80219)]
+
+
+async def test_void_refuses_a_paid_invoice_and_keeps_the_number(
+    billing_service: LiveService, feed: OrderFeed
+) -> None:
+    account = unique("acct")
+    await feed.order(account, [item(unique("sub"), quantity=1, unit_price=1000,
+                                    start=YEAR_START, end=YEAR_END)])  # fmt: skip
+    await wait_for_schedules(billing_service, account, 1)
+    client = billing_service.client
+    await bill_run(client, YEAR_START, account)
+    await bill_run(client, date(2026, 2, 1), account)
+    first, second = await invoices(client, account)
+
+    await feed.applied(account, first["id"], 400)
+
+    async def paid_partly() -> bool:
+        shown = (await client.get(f"/v1/invoices/{first['id']}", headers=OPS)).json()
+        return shown["status"] == "partially_paid"
+
+    await eventually(paid_partly, within=15)
+    refused = await client.post(f"/v1/invoices/{first['id']}/void", headers=OPS)
+    voided = await client.post(f"/v1/invoices/{second['id']}/void", json={"reason": "dup"},
+                               headers=OPS)  # fmt: skip
+
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert voided.status_code == 200, voided.text
+    body = voided.json()
+    assert (body["status"], body["number"], body["amount_due"]) == ("void", second["number"], 0)
+    assert (await bill_run(client, date(2026, 2, 1), account))["invoice_ids"] == []
+
+
+async def _wait_quantities(service: LiveService, account: str, count: int) -> None:
+    async def probe() -> bool:
+        found = await schedules(service.client, account)
+        return sum(len(s["quantities"]) for s in found) >= count
+
+    await eventually(probe, within=15)
