@@ -1,8 +1,15 @@
-"""The quote, contract and order services together, over real HTTP and the real broker."""
+"""The quote, contract, order and billing services together, over real HTTP and the real
+broker.
+
+The helper module beside this file (e2e_support.py) is imported as a top-level
+module: pytest runs with --import-mode=importlib, which does not put test
+folders on sys.path, so this conftest does.
+"""
 
 from __future__ import annotations
 
 import importlib
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -16,7 +23,9 @@ from revline_events.testing.broker import TansuBroker
 from revline_events.testing.postgres import ThrowawayPostgres
 from revline_service.testing import LiveService, api_keys_setting, serve_in_process
 
-SERVICES = ("quote", "contract", "order")
+sys.path.insert(0, str(Path(__file__).parent))
+
+SERVICES = ("quote", "contract", "order", "billing")
 
 
 @dataclass
@@ -41,7 +50,7 @@ def _database_urls(kind: str, tmp_path: Path, request: pytest.FixtureRequest) ->
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
-    """quote, contract and order, each on its own database (SQLite, then PostgreSQL).
+    """quote, contract, order and billing, each on its own database (SQLite, then PostgreSQL).
 
     The stack gets a broker of its own: a deployment's topics hold only its events
     (services read their upstream topics from the beginning).

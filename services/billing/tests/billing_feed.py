@@ -8,11 +8,18 @@ classes and published keyed by account, as the order and ledger relays would.
 from __future__ import annotations
 
 import uuid
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from billing.main import app_factory
+from billing.settings import BillingSettings
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
@@ -26,8 +33,10 @@ from revline_events.payloads.order import (
     OrderKind,
 )
 from revline_events.payloads.quote import BillingPeriod, BillingTiming, ChargeType
+from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
+from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
 from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService, auth
+from revline_service.testing import LiveService, api_keys_setting, auth, serve_in_process
 
 ORDER_EVENTS = "order.events"
 LEDGER_EVENTS = "ledger.events"
@@ -222,3 +231,227 @@ def lines(document: dict[str, Any]) -> list[tuple[str, int, str, str, int]]:
         (x["kind"], x["quantity"], x["period_start"], x["period_end"], x["amount"])
         for x in document["lines"]
     ]
+
+
+# --- Delivery, dead letters and operations (api/test_delivery.py, test_api.py, test_rebuild.py)
+
+ORDER_DLQ = "order.events.dlq"
+LEDGER_DLQ = "ledger.events.dlq"
+ADMIN = auth("admin")
+
+
+def envelope_of(
+    payload: EventPayload,
+    *,
+    stream_id: str,
+    account_id: str,
+    version: int = 1,
+    producer: str = "order",
+) -> Envelope:
+    """An envelope not yet published: to send twice, or to break on purpose."""
+    return make_envelope(
+        payload, stream_id=stream_id, stream_version=version, account_id=account_id,
+        producer=producer, clock=UPSTREAM_CLOCK, correlation_id=str(uuid.uuid4()),
+    )  # fmt: skip
+
+
+async def wait_for_schedule_state(
+    service: LiveService,
+    account_id: str,
+    ready: Callable[[list[dict[str, Any]]], bool],
+    *,
+    what: str = "the schedules",
+) -> list[dict[str, Any]]:
+    """The account's schedules once `ready(schedules)` holds (fails after 15 s)."""
+
+    async def probe() -> list[dict[str, Any]] | None:
+        found = await schedules(service.client, account_id)
+        return found if found and ready(found) else None
+
+    return await eventually(probe, what=f"{what} of {account_id}")
+
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+class RawTopicReader:
+    """Reads a topic's raw records from the beginning, without a group (for the DLQ,
+    whose records need not be envelopes, and whose headers carry the reason)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.records: list[Record] = []
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+            auto_offset_reset="earliest", **FAST_CONSUMER_SETTINGS,
+        )  # fmt: skip
+
+    async def __aenter__(self) -> RawTopicReader:
+        await self._consumer.start()
+        # All-topics metadata: naming a missing topic would make Tansu create it.
+        await self._consumer.topics()
+        partitions = self._consumer.partitions_for_topic(self.topic)
+        assert partitions, f"topic {self.topic} does not exist"
+        self._consumer.assign([TopicPartition(self.topic, p) for p in sorted(partitions)])
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._consumer.stop()
+
+    async def _fetch(self) -> None:
+        batches = await self._consumer.getmany(timeout_ms=20)
+        for records in batches.values():
+            self.records.extend(records)
+
+    async def first(self, match: Callable[[Record], bool]) -> Record:
+        """The first record `match` accepts, reading on until it arrives (15 s at most)."""
+
+        async def probe() -> Record | None:
+            await self._fetch()
+            return next((r for r in self.records if match(r)), None)
+
+        return await eventually(probe, what=f"a matching record on {self.topic}")
+
+    async def ends(self) -> dict[int, int]:
+        """Each partition's end offset, read as the fetch high watermark (the dev
+        broker's ListOffsets "latest" is not to be trusted)."""
+
+        async def at_end() -> bool:
+            await self._fetch()
+            for tp in self._consumer.assignment():
+                high = self._consumer.highwater(tp)
+                if high is None or await self._consumer.position(tp) < high:
+                    return False
+            return True
+
+        await eventually(at_end, what=f"the end of {self.topic}")
+        assigned = self._consumer.assignment()
+        return {tp.partition: await self._consumer.position(tp) for tp in assigned}
+
+
+def header(record: Record, name: str) -> str:
+    """One header of a record, decoded."""
+    values = [bytes(v).decode() for k, v in record.headers if k == name]
+    assert len(values) == 1, f"{name} appears {len(values)} times in {record.headers}"
+    return values[0]
+
+
+def from_billing(record: Record) -> bool:
+    """The record was dead-lettered by a billing consumer (others read the same topics)."""
+    return header(record, "consumer") == "billing"
+
+
+async def topic_ends(bootstrap: str, *topics: str) -> dict[TopicPartition, int]:
+    """The current end offset of every partition of `topics` (those that exist)."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await probe.start()
+    try:
+        existing = await probe.topics()
+    finally:
+        await probe.stop()
+    ends: dict[TopicPartition, int] = {}
+    for topic in topics:
+        if topic not in existing:
+            continue
+        async with RawTopicReader(bootstrap, topic) as reader:
+            ends.update({TopicPartition(topic, p): end for p, end in (await reader.ends()).items()})
+    return ends
+
+
+async def caught_up(service: LiveService, *topics: str) -> None:
+    """Wait until the service's consumer group has committed everything now on `topics`
+    (default: order.events and ledger.events): every event so far is handled."""
+    bootstrap = service.runtime.settings.kafka_bootstrap
+    consumer = service.runtime.consumer
+    assert consumer is not None
+    ends = await topic_ends(bootstrap, *(topics or (ORDER_EVENTS, LEDGER_EVENTS)))
+    # Assigned, not subscribed: it reads the group's committed offsets without joining
+    # the group (which would take partitions from the service).
+    group = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=consumer.group_id, enable_auto_commit=False
+    )
+    await group.start()
+    try:
+        group.assign(list(ends))
+
+        async def committed_to_the_end() -> bool:
+            for tp, end in ends.items():
+                if end and (await group.committed(tp) or 0) < end:
+                    return False
+            return True
+
+        await eventually(committed_to_the_end, what="the consumer caught up")
+    finally:
+        await group.stop()
+
+
+@contextmanager
+def billing_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for a billing service: a SQLite file when `request.param` is
+    "sqlite", else a database on the session's PostgreSQL (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}"
+        return
+    server: ThrowawayPostgres = request.getfixturevalue("postgres_server")
+    name = f"m_{uuid.uuid4().hex}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        try:
+            server.drop_database(name)
+        except PostgresError as error:  # the cluster is thrown away at session end anyway
+            warnings.warn(f"could not drop test database {name}: {error}", stacklevel=1)
+
+
+@asynccontextmanager
+async def serving_billing_from_now(
+    database_url: str, bootstrap: str, tmp_path: Path
+) -> AsyncIterator[LiveService]:
+    """A billing service (clock 2026-01-10 09:30 UTC) whose consumer group starts at the
+    current end of order.events and ledger.events.
+
+    The session's broker keeps every earlier test's events; a group reading from the
+    beginning first takes in all of them (hundreds of orders after a load test), which
+    costs seconds and moves state that tests of the whole database (the state digest,
+    the duplicate counter) compare. Committing the group's offsets at the ends first
+    makes the service take in only what is published from now on.
+    """
+    group_id = f"billing-test-{uuid.uuid4().hex[:12]}"
+    ends = await topic_ends(bootstrap, ORDER_EVENTS, LEDGER_EVENTS)
+    if ends:
+        group = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+        )
+        await group.start()
+        try:
+            group.assign(list(ends))
+            await group.commit(ends)
+        finally:
+            await group.stop()
+    settings = BillingSettings(
+        database_url=database_url, kafka_bootstrap=bootstrap, api_keys=api_keys_setting(),
+        dev_keys_file=tmp_path / "dev-keys.json", port=0, consumer_group=group_id,
+        consumer_session_timeout_ms=2000,
+    )  # fmt: skip
+    clock = FixedClock(datetime(2026, 1, 10, 9, 30, tzinfo=UTC))
+    async with serve_in_process(app_factory(settings, clock)) as service:
+        yield service
+
+
+async def handled(service: LiveService, topic: str, outcome: str) -> float:
+    """revline_events_handled_total of billing for `topic` and `outcome`, read from /metrics
+    (the counter is per process: every billing service of the test session adds to it)."""
+    response = await service.client.get("/metrics")
+    assert response.status_code == 200, response.text
+    prefix = "revline_events_handled_total{"
+    total = 0.0
+    for line in response.text.splitlines():
+        if not line.startswith(prefix):
+            continue
+        labels, _, value = line[len(prefix) :].rpartition("} ")
+        found = dict(part.split("=", 1) for part in labels.split(","))
+        wanted = {"service": '"billing"', "topic": f'"{topic}"', "outcome": f'"{outcome}"'}
+        if all(found.get(k) == v for k, v in wanted.items()):
+            total += float(value)
+    return total

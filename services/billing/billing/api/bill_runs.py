@@ -78,7 +78,9 @@ async def create_bill_run(
         clock=runtime.clock,
         correlation_id=correlation_id.get(),
     )
-    return JSONResponse(jsonable_encoder(await _bill_run(runtime, run_id)), status_code=201)
+    replayed = {k: v for k, v in started.headers.items() if k.lower() == "idempotent-replayed"}
+    body = jsonable_encoder(await _bill_run(runtime, run_id))
+    return JSONResponse(body, status_code=201, headers=replayed)
 
 
 @router.get("/bill-runs", response_model=Page[BillRunOut])

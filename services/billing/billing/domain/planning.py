@@ -13,9 +13,10 @@ returns every charge not billed yet, each with the first `as_of` that bills it:
   `proration` line for [t, end of the billed span) and -d a `credit` line, with
   the span's nominal period as denominator (W9, W10, W13). Computing the steps
   from what was billed, rather than replaying amendments, is what makes a rerun,
-  an overlap or a future-dated change bill nothing twice. The days after a
-  termination without `credit_unused` count as billed (W14). A step is due on
-  the effective date of the change in force on its first day.
+  an overlap or a future-dated change bill nothing twice. After a termination
+  without `credit_unused` the quantity of the last day of service stays owed
+  (W14); after one with it, nothing (changes dated later are moot). A step is
+  due on the effective date of the change in force on its first day.
 - One-time: the whole quantity once, on the first run on or after its start.
 
 Every charge names the order whose controls (hold, override) govern it: the
@@ -55,7 +56,11 @@ class _Timeline:
         self.termination = subscription.termination()
 
     def change_at(self, day: date) -> QuantityChange | None:
-        """The latest change effective on or before `day` (the last received of a date)."""
+        """The change in force on `day`: the latest effective on or before it (the last
+        received of a date); from a termination on, the termination, whatever was
+        dated after it (nothing bills past the end date)."""
+        if self.termination is not None and day >= self.termination.effective_date:
+            return self.termination
         index = bisect.bisect_right(self._dates, day) - 1
         return self._changes[index] if index >= 0 else None
 
@@ -167,7 +172,14 @@ def _recurring(
     for span, nominal in _spans(subscription, timeline):
         due_date = span.start if advance else span.end_exclusive
         for gap_start, gap_end in _uncovered(span.start, span.end_exclusive, covered):
-            cuts = [gap_start, *timeline.dates_within(gap_start, gap_end), gap_end]
+            # Cut only where the quantity changes: an upgrade undone the same day
+            # leaves one line, not two rounded halves.
+            inside = timeline.dates_within(gap_start, gap_end)
+            cuts = [gap_start]
+            cuts += [
+                d for d in inside if timeline.quantity_at(d) != timeline.quantity_at(d - ONE_DAY)
+            ]
+            cuts.append(gap_end)
             for piece_start, piece_end in itertools.pairwise(cuts):
                 change = timeline.change_at(piece_start)
                 quantity = timeline.quantity_at(piece_start)
@@ -206,13 +218,14 @@ def _adjustments(
                 return sum(b.signed_quantity for b in lines if b.start <= day < b.end_exclusive)
 
             def target_at(day: date) -> int:
-                # Service given up without credit stays billed as it was (W14).
+                # Service given up without credit is owed as on the last day of
+                # service (W14): the termination itself adds no line.
                 if (
                     termination is not None
                     and day >= termination.effective_date
                     and not termination.credit_unused
                 ):
-                    return billed_at(day)
+                    return timeline.quantity_at(termination.effective_date - ONE_DAY)
                 return timeline.quantity_at(day)
 
             points = {start, *timeline.dates_within(start, end)}

@@ -25,7 +25,7 @@ from revline_events.payloads.billing import (
     InvoicePosted,
 )
 from revline_events.unit_of_work import UnitOfWork
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, insert, literal, select, text, update
 
 from billing.domain.bill_run import bill_account
 from billing.domain.invoice import BillingDocument, credit_note_number, invoice_number
@@ -42,6 +42,7 @@ from billing.store.tables import (
 from billing.translation import billed_lines_of
 
 SERVICE = "billing"
+NUMBERS_LOCK = 0x42494C4C  # "BILL": the advisory lock key of document numbering
 
 
 def new_id(prefix: str) -> str:
@@ -194,6 +195,10 @@ class _Numbers:
 
     @classmethod
     async def locked(cls, uow: UnitOfWork) -> _Numbers:
+        if uow.db.is_postgres:
+            # Row locks cannot cover the first number (no row yet): a transaction-scoped
+            # advisory lock serialises numbering until commit.
+            await uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": NUMBERS_LOCK})
         stmt = select(document_numbers).with_for_update()
         rows = (await uow.session.execute(stmt)).mappings()
         return cls({r["kind"]: r["last_number"] for r in rows})

@@ -88,15 +88,30 @@ def _draft_order(
     lines: list[dict[str, Any]],
 ) -> BillingOrder:
     first = contract[0]
+    contract_start = min(term.start for sub in contract for term in sub.terms)
     contract_end = max(term.end for sub in contract for term in sub.terms)
     by_id = {s.subscription_id: s for s in contract}
     errors: list[dict[str, Any]] = []
+    if not contract_start <= effective_date <= contract_end:
+        errors.append(
+            {
+                "field": "effective_date",
+                "in": "body",
+                "message": f"outside the contract's term {contract_start}..{contract_end}",
+            }
+        )
     items: list[OrderLine] = []
+    named: set[str] = set()
     for n, line in enumerate(lines):
         where = f"lines[{n}]"
         sid = line.get("subscription_id")
         if sid is not None:
             sub = by_id.get(sid)
+            if sid in named:
+                field = f"{where}.subscription_id"
+                errors.append({"field": field, "in": "body", "message": "named twice"})
+                continue
+            named.add(sid)
             if sub is None:
                 errors.append(
                     {

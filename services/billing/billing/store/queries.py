@@ -174,8 +174,13 @@ async def bill_run(session: AsyncSession, bill_run_id: str) -> dict[str, Any] | 
 async def list_bill_runs(
     session: AsyncSession, *, after: list[Any] | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Bill runs in id order (ids grow with time), without their document ids."""
-    return await _page(session, bill_runs, {}, "id", after, limit)
+    """Bill runs in id order (ids grow with time), with their document ids."""
+    rows = await _page(session, bill_runs, {}, "id", after, limit)
+    for row in rows:
+        for key, table in (("invoice_ids", invoices), ("credit_note_ids", credit_notes)):
+            stmt = select(table.c.id).where(table.c.bill_run_id == row["id"])
+            row[key] = list((await session.execute(stmt.order_by(table.c.number))).scalars())
+    return rows
 
 
 async def schedules(
