@@ -40,6 +40,13 @@ class VoidIn(Strict):
     reason: Reason | None = None
 
 
+class BatchProgress(BaseModel):
+    """How far a run is: batches of accounts billed, of all it had to bill."""
+
+    total: int
+    done: int
+
+
 class BillRunOut(BaseModel):
     """A bill run; `status` is `running` until every account it had to bill is billed."""
 
@@ -53,6 +60,9 @@ class BillRunOut(BaseModel):
     credit_note_count: int
     created_at: UtcTimestamp
     completed_at: UtcTimestamp | None
+    batches: BatchProgress | None = Field(
+        default=None, description="on a single run (not in lists): batches total and done"
+    )
 
 
 class LineSourceOut(BaseModel):
@@ -246,7 +256,10 @@ def credit_note_out(row: dict[str, Any]) -> CreditNoteOut:
 
 def bill_run_out(row: dict[str, Any]) -> BillRunOut:
     """A stored bill run."""
-    return BillRunOut(**{k: row.get(k, []) for k in BillRunOut.model_fields})
+    return BillRunOut(
+        **{k: row.get(k, []) for k in BillRunOut.model_fields if k != "batches"},
+        batches=row.get("batches"),
+    )
 
 
 def schedule_out(row: dict[str, Any]) -> ScheduleOut:

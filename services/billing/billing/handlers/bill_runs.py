@@ -29,7 +29,13 @@ from sqlalchemy import func, insert, literal, select, text, update
 
 from billing.domain.bill_run import bill_account
 from billing.domain.invoice import BillingDocument, credit_note_number, invoice_number
-from billing.store.schedules import load_books, lock_accounts
+from billing.store.schedules import (
+    deferring_refresh,
+    load_books,
+    lock_accounts,
+    stop_deferring,
+    write_next_bill_dates,
+)
 from billing.store.tables import (
     bill_run_accounts,
     bill_run_batches,
@@ -70,7 +76,7 @@ async def start_bill_run(
     await uow.session.execute(
         insert(bill_run_accounts).from_select(
             ["bill_run_id", "account_id", "batch_no"],
-            select(literal(run_id), billing_accounts.c.account_id, position / batch_size).where(
+            select(literal(run_id), billing_accounts.c.account_id, position // batch_size).where(
                 due
             ),
         )
@@ -167,12 +173,18 @@ async def _bill_batch(
     locked = await lock_accounts(uow.session, accounts)
     books = await load_books(uow.session, locked)
     numbers: _Numbers | None = None
+    # The projector would reload each account's book to move its next bill date;
+    # the batch holds the books, so it writes the dates once at the end instead.
+    billed_accounts = deferring_refresh(uow.session)
     for account_id in locked:
         book = books[account_id]
         documents = bill_account(
             book.subscriptions.values(), book.billed, book.controls, as_of, payment_terms_days
         )
         for document in documents:
+            for charge in document.lines:
+                sid = charge.subscription.subscription_id
+                book.billed.setdefault(sid, []).append(charge.as_billed())
             if numbers is None:
                 numbers = await _Numbers.locked(uow)
             event = _document_event(document, run_id, numbers)
@@ -180,6 +192,8 @@ async def _bill_batch(
                 event.invoice_id if isinstance(event, InvoicePosted) else event.credit_note_id
             )
             await _record(uow, event, stream_id, 0, account_id, clock, correlation_id, as_of)
+    stop_deferring(uow.session)
+    await write_next_bill_dates(uow.session, [books[a] for a in sorted(billed_accounts)])
     await uow.session.execute(
         update(bill_run_batches)
         .where(bill_run_batches.c.bill_run_id == run_id, bill_run_batches.c.batch_no == batch)

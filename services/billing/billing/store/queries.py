@@ -6,10 +6,11 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.store.tables import (
+    bill_run_batches,
     bill_runs,
     billed_lines,
     billing_orders,
@@ -168,6 +169,13 @@ async def bill_run(session: AsyncSession, bill_run_id: str) -> dict[str, Any] | 
     for key, table in (("invoice_ids", invoices), ("credit_note_ids", credit_notes)):
         stmt = select(table.c.id).where(table.c.bill_run_id == bill_run_id).order_by(table.c.number)
         row[key] = list((await session.execute(stmt)).scalars())
+    stmt = (
+        select(bill_run_batches.c.done, func.count())
+        .where(bill_run_batches.c.bill_run_id == bill_run_id)
+        .group_by(bill_run_batches.c.done)
+    )
+    counts = {bool(done): int(n) for done, n in (await session.execute(stmt)).all()}
+    row["batches"] = {"total": sum(counts.values()), "done": counts.get(True, 0)}
     return row
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.domain.bill_run import subscription_next_bill_date
@@ -153,24 +153,62 @@ async def save_schedule(
             await session.execute(insert(table), rows)
 
 
+DEFERRED_REFRESH = "billing.deferred_refresh"
+
+
 async def refresh_next_bill_dates(session: AsyncSession, account_ids: Iterable[str]) -> None:
-    """Recompute each subscription's and account's next bill date from its book."""
+    """Recompute each subscription's and account's next bill date from its book.
+
+    Inside `deferring_refresh` the accounts are only noted: the caller writes
+    their dates once, from books it holds (a bill-run batch), with the same result.
+    """
+    deferred: set[str] | None = session.info.get(DEFERRED_REFRESH)
+    if deferred is not None:
+        deferred.update(account_ids)
+        return
     books = await load_books(session, sorted(set(account_ids)))
-    for book in books.values():
+    await write_next_bill_dates(session, books.values())
+
+
+def deferring_refresh(session: AsyncSession) -> set[str]:
+    """Note, rather than refresh, the accounts whose next bill dates change from now
+    on in this session; returns the set they are noted in (end with `stop_deferring`)."""
+    deferred: set[str] = set()
+    session.info[DEFERRED_REFRESH] = deferred
+    return deferred
+
+
+def stop_deferring(session: AsyncSession) -> None:
+    """Refresh next bill dates as events are projected again."""
+    session.info.pop(DEFERRED_REFRESH, None)
+
+
+async def write_next_bill_dates(session: AsyncSession, books: Iterable[AccountBook]) -> None:
+    """Store each subscription's and account's next bill date, computed from the books
+    (one executemany per table)."""
+    sub_rows: list[dict[str, Any]] = []
+    account_rows: list[dict[str, Any]] = []
+    for book in books:
         account_next: date | None = None
         for sid, sub in book.subscriptions.items():
             next_date = subscription_next_bill_date(sub, book.billed.get(sid, []), book.controls)
-            await session.execute(
-                update(subscriptions)
-                .where(subscriptions.c.subscription_id == sid)
-                .values(next_bill_date=next_date)
-            )
+            sub_rows.append({"sid": sid, "next_date": next_date})
             if next_date is not None and (account_next is None or next_date < account_next):
                 account_next = next_date
+        account_rows.append({"aid": book.account_id, "next_date": account_next})
+    if sub_rows:
+        await session.execute(
+            update(subscriptions)
+            .where(subscriptions.c.subscription_id == bindparam("sid"))
+            .values(next_bill_date=bindparam("next_date")),
+            sub_rows,
+        )
+    if account_rows:
         await session.execute(
             update(billing_accounts)
-            .where(billing_accounts.c.account_id == book.account_id)
-            .values(next_bill_date=account_next)
+            .where(billing_accounts.c.account_id == bindparam("aid"))
+            .values(next_bill_date=bindparam("next_date")),
+            account_rows,
         )
 
 

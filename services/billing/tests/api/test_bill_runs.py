@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from pathlib import Path
 
 from billing_feed import (
     OPS,
@@ -17,8 +18,11 @@ from billing_feed import (
     unique,
     wait_for_schedules,
 )
+from revline_events.testing.broker import TansuBroker
 from revline_events.testing.waiting import eventually
 from revline_service.testing import LiveService
+
+from conftest import serving_billing
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
 
@@ -138,3 +142,30 @@ async def _wait_quantities(service: LiveService, account: str, count: int) -> No
         return sum(len(s["quantities"]) for s in found) >= count
 
     await eventually(probe, within=15)
+
+
+async def test_a_run_bills_its_accounts_in_batches_of_the_configured_size(
+    tansu: TansuBroker, tmp_path: Path, feed: OrderFeed
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}"
+    accounts = sorted(unique("batch") for _ in range(5))
+    async with serving_billing(url, tansu.bootstrap, tmp_path, bill_run_batch_size=2) as service:
+        for account in accounts:
+            await feed.order(account, [item(unique("sub"), quantity=1, unit_price=700,
+                                            start=YEAR_START, end=YEAR_END)])  # fmt: skip
+        for account in accounts:
+            await wait_for_schedules(service, account, 1)
+
+        run = await bill_run(service.client, YEAR_START)
+        # The service read order.events from the start: other tests' accounts are due too.
+        billed_accounts = set()
+        for path in ("/v1/invoices", "/v1/credit-notes"):
+            listed = await service.client.get(
+                path, params={"bill_run_id": run["id"], "limit": 500}, headers=OPS
+            )
+            billed_accounts |= {d["account_id"] for d in listed.json()["data"]}
+
+    assert run["status"] == "completed"
+    assert set(accounts) <= billed_accounts
+    batches = -(-len(billed_accounts) // 2)
+    assert run["batches"] == {"total": batches, "done": batches}
