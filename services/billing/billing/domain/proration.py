@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from billing.domain.rounding import round_half_up
+from revline_events.money import round_half_up
 
 # Ample for any int minor-unit amount: a quotient n / d with d <= 366 days is either an
 # exact tie or at least 1/732 away from one, so 60 significant digits never misround.

@@ -15,7 +15,6 @@ from decimal import Decimal
 from billing.domain.calendar import term_end
 from billing.domain.periods import PERIOD_MONTHS
 from billing.domain.proration import span_amount
-from billing.domain.rounding import round_half_up
 from billing.domain.schedule import BillingPeriod, BillingTiming, Charge
 from driver import (
     Biller,
@@ -29,6 +28,7 @@ from driver import (
 )
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from revline_events.money import round_half_up
 
 ONE_DAY = timedelta(days=1)
 PERIODS: list[BillingPeriod] = ["month", "quarter", "half_year", "year"]
