@@ -256,10 +256,7 @@ def credit_note_out(row: dict[str, Any]) -> CreditNoteOut:
 
 def bill_run_out(row: dict[str, Any]) -> BillRunOut:
     """A stored bill run."""
-    return BillRunOut(
-        **{k: row.get(k, []) for k in BillRunOut.model_fields if k != "batches"},
-        batches=row.get("batches"),
-    )
+    return BillRunOut.model_validate(row)
 
 
 def schedule_out(row: dict[str, Any]) -> ScheduleOut:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import Clock
@@ -155,15 +156,14 @@ async def _batches_left(uow: UnitOfWork, run_id: str) -> bool:
 
 async def _bill_batch(
     uow: UnitOfWork,
-    run: dict[str, object],
+    run: dict[str, Any],
     batch: int,
     payment_terms_days: int,
     clock: Clock,
     correlation_id: str | None,
 ) -> None:
-    run_id = str(run["id"])
-    as_of = run["as_of"]
-    assert isinstance(as_of, date)
+    run_id: str = run["id"]
+    as_of: date = run["as_of"]
     stmt = (
         select(bill_run_accounts.c.account_id)
         .where(bill_run_accounts.c.bill_run_id == run_id, bill_run_accounts.c.batch_no == batch)
@@ -261,25 +261,24 @@ def _document_event(
 
 
 async def _complete(
-    uow: UnitOfWork, run: dict[str, object], clock: Clock, correlation_id: str | None
+    uow: UnitOfWork, run: dict[str, Any], clock: Clock, correlation_id: str | None
 ) -> None:
-    run_id = str(run["id"])
+    run_id: str = run["id"]
+    as_of: date = run["as_of"]
     counts = {}
     for key, table in (("invoices", invoices), ("credit_notes", credit_notes)):
         stmt = select(func.count()).where(table.c.bill_run_id == run_id)
         counts[key] = int((await uow.session.execute(stmt)).scalar_one())
-    as_of = run["as_of"]
-    assert isinstance(as_of, date)
     completed = BillRunCompleted(
         bill_run_id=run_id,
         as_of=as_of,
         invoice_count=counts["invoices"],
         credit_note_count=counts["credit_notes"],
     )
-    version = int(str(run["stream_version"]))
-    account = run["account_id"]
-    stream_account = str(account) if account else run_id
-    await _record(uow, completed, run_id, version, stream_account, clock, correlation_id, as_of)
+    stream_account: str = run["account_id"] or run_id
+    await _record(
+        uow, completed, run_id, run["stream_version"], stream_account, clock, correlation_id, as_of
+    )
 
 
 async def _record(
