@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from contract.domain.calendar import term_end
+from revline_events.calendar import term_end
 from revline_events.catalogue import make_envelope
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Final
 
-from billing.domain.calendar import DateSpan, add_months
+from revline_events.calendar import DateSpan, add_months
 
 PERIOD_MONTHS: Final[Mapping[str, int]] = MappingProxyType(
     {"month": 1, "quarter": 3, "half_year": 6, "year": 12}

@@ -30,7 +30,8 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 
-from billing.domain.calendar import DateSpan
+from revline_events.calendar import DateSpan
+
 from billing.domain.periods import billing_spans
 from billing.domain.proration import formula, span_amount
 from billing.domain.schedule import (

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from billing.domain.calendar import term_end
 from billing.domain.periods import PERIOD_MONTHS
 from billing.domain.proration import span_amount
 from billing.domain.schedule import BillingPeriod, BillingTiming, Charge
@@ -28,6 +27,7 @@ from driver import (
 )
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from revline_events.calendar import term_end
 from revline_events.money import round_half_up
 
 ONE_DAY = timedelta(days=1)

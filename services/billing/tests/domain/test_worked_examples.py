@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from billing.domain.calendar import term_end
 from billing.domain.proration import net_unit_price, span_amount
 from billing.domain.schedule import BillingTiming
 from driver import (
@@ -24,6 +23,7 @@ from driver import (
     renewal_order,
     termination_order,
 )
+from revline_events.calendar import term_end
 
 
 def _monthly_5000_x_10_from_march(timing: BillingTiming = "advance") -> Biller:

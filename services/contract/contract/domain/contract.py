@@ -8,7 +8,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from contract.domain.calendar import term_end
+from revline_events.calendar import term_end
+
 from contract.domain.errors import (
     AccountMismatch,
     ContractNotActive,

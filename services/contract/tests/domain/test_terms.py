@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from contract.domain.calendar import add_months, term_end
 from contract.domain.renewal import Term, renewal_term
 from contract_factories import contract
+from revline_events.calendar import add_months, term_end
 
 
 @pytest.mark.parametrize(

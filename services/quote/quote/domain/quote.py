@@ -8,7 +8,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, Literal
 
-from quote.domain.calendar import term_end
+from revline_events.calendar import term_end
+
 from quote.domain.errors import CurrencyMismatch, InvalidLine, InvalidTransition, UnknownProduct
 from quote.domain.periods import PERIOD_MONTHS, billing_spans
 from quote.domain.pricing import MAX_AMOUNT, net_unit_price, span_amount

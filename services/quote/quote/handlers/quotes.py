@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from revline_events.calendar import term_end
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import Clock
 from revline_events.payloads.quote import (
@@ -24,7 +25,6 @@ from revline_events.payloads.quote import (
 from revline_events.unit_of_work import UnitOfWork
 
 from quote.domain import quote as rules
-from quote.domain.calendar import term_end
 from quote.domain.contract_fit import check_fit
 from quote.domain.errors import CurrencyMismatch, InvalidLine, QuoteError, UnknownProduct
 from quote.domain.quote import LineRequest, QuoteStatus

@@ -1,10 +1,14 @@
-"""Calendar arithmetic for terms and billing spans: month steps with clamped days."""
+"""Calendar arithmetic every service shares: month steps with clamped days, date spans.
+
+Plumbing like the clock and money: no billing rule lives here beyond the
+day arithmetic BILLING_RULES.md section 2 names (month steps, term ends).
+"""
 
 import calendar as _stdlib_calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_ONE_DAY = timedelta(days=1)
+ONE_DAY = timedelta(days=1)
 
 
 def add_months(d: date, months: int, day: int | None = None) -> date:
@@ -35,7 +39,7 @@ def term_end(start: date, term_months: int) -> date:
     """
     if term_months < 1:
         raise ValueError(f"term_months must be at least 1, got {term_months}")
-    return add_months(start, term_months) - _ONE_DAY
+    return add_months(start, term_months) - ONE_DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,7 @@ class DateSpan:
     @classmethod
     def inclusive(cls, start: date, last_day: date) -> "DateSpan":
         """The span from `start` through `last_day`, both inclusive."""
-        return cls(start, last_day + _ONE_DAY)
+        return cls(start, last_day + ONE_DAY)
 
     @property
     def days(self) -> int:
@@ -65,7 +69,7 @@ class DateSpan:
     @property
     def last_day(self) -> date:
         """Last day in the span (inclusive); for an empty span, the day before start."""
-        return self.end_exclusive - _ONE_DAY
+        return self.end_exclusive - ONE_DAY
 
     def contains(self, other: "DateSpan") -> bool:
         """True when every day of `other` lies within this span."""
