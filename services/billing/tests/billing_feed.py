@@ -445,7 +445,7 @@ async def handled(service: LiveService, topic: str, outcome: str) -> float:
     response = await service.client.get("/metrics")
     assert response.status_code == 200, response.text
     prefix = "revline_events_handled_total{"
-    total = 0.0
+    events = 0.0  # a Prometheus counter prints as a float ("3.0")
     for line in response.text.splitlines():
         if not line.startswith(prefix):
             continue
@@ -453,5 +453,5 @@ async def handled(service: LiveService, topic: str, outcome: str) -> float:
         found = dict(part.split("=", 1) for part in labels.split(","))
         wanted = {"service": '"billing"', "topic": f'"{topic}"', "outcome": f'"{outcome}"'}
         if all(found.get(k) == v for k, v in wanted.items()):
-            total += float(value)
-    return total
+            events += float(value)
+    return events
