@@ -45,6 +45,7 @@ async def list_invoices(
 ) -> Page[InvoiceOut]:
     """Invoices in number order, with their lines."""
     async with runtime.db.session() as session:
+        await queries.read_one_snapshot(session, runtime.db.is_postgres)
         rows = await queries.list_invoices(
             session,
             account_id=account_id,
@@ -61,6 +62,7 @@ async def get_invoice(invoice_id: str, runtime: RuntimeDep, _: Reader) -> Invoic
     """One invoice: its lines with their provenance (order, events, arithmetic) and
     what was applied to it."""
     async with runtime.db.session() as session:
+        await queries.read_one_snapshot(session, runtime.db.is_postgres)
         row = await queries.invoice(session, invoice_id)
     if row is None:
         raise UnknownInvoice(invoice_id)
@@ -97,6 +99,7 @@ async def list_credit_notes(
 ) -> Page[CreditNoteOut]:
     """Credit notes in number order, with their lines."""
     async with runtime.db.session() as session:
+        await queries.read_one_snapshot(session, runtime.db.is_postgres)
         rows = await queries.list_credit_notes(
             session,
             account_id=account_id,
@@ -111,6 +114,7 @@ async def list_credit_notes(
 async def get_credit_note(credit_note_id: str, runtime: RuntimeDep, _: Reader) -> CreditNoteOut:
     """One credit note with its lines and their provenance."""
     async with runtime.db.session() as session:
+        await queries.read_one_snapshot(session, runtime.db.is_postgres)
         row = await queries.credit_note(session, credit_note_id)
     if row is None:
         raise UnknownCreditNote(credit_note_id)

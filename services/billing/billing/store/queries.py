@@ -31,6 +31,17 @@ def _valid(identifier: str) -> bool:
     return _ID.fullmatch(identifier) is not None
 
 
+async def read_one_snapshot(session: AsyncSession, postgres: bool) -> None:
+    """Make the session's reads see one snapshot (call before its first statement).
+
+    A document is read in several statements (row, lines, settlements); under
+    PostgreSQL's default READ COMMITTED a settlement committed between them would
+    show amounts that its list does not explain. SQLite reads in one snapshot anyway.
+    """
+    if postgres:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 async def order_control(session: AsyncSession, order_id: str) -> dict[str, Any] | None:
     """Billing's row of an order (controls and stream version), or None."""
     if not _valid(order_id):

@@ -209,7 +209,13 @@ bill_run_accounts = Table(
     Column("account_id", String(64), primary_key=True),
     Column("batch_no", Integer, nullable=False),
 )
-Index("ix_bill_run_accounts_batch", bill_run_accounts.c.bill_run_id, bill_run_accounts.c.batch_no)
+# A batch's accounts in account order, read from the index alone (no scan of the run).
+Index(
+    "ix_bill_run_accounts_batch_account",
+    bill_run_accounts.c.bill_run_id,
+    bill_run_accounts.c.batch_no,
+    bill_run_accounts.c.account_id,
+)
 
 PROJECTIONS = [
     billing_accounts,
