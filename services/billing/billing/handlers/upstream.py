@@ -8,12 +8,11 @@ event.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import Clock
-from revline_events.consumer import Handler
+from revline_events.consumer import Handler, reacting_to
 from revline_events.envelope import Envelope
 from revline_events.payloads.billing import (
     InvoiceSettlementApplied,
@@ -35,8 +34,6 @@ from billing.store.schedules import lock_accounts
 from billing.translation import scheduled_from
 
 SERVICE = "billing"
-P = TypeVar("P", bound=EventPayload)
-Reaction = Callable[[UnitOfWork, Envelope, P], Awaitable[None]]
 
 
 def upstream_handlers(clock: Clock) -> dict[str, Handler]:
@@ -151,20 +148,9 @@ def upstream_handlers(clock: Clock) -> dict[str, Handler]:
         )
 
     return {
-        "OrderActivated": _reacting_to(OrderActivated, activated),
-        "OrderBillingHeld": _reacting_to(OrderBillingHeld, held),
-        "OrderBillingReleased": _reacting_to(OrderBillingReleased, released),
-        "OrderBillingDateOverridden": _reacting_to(OrderBillingDateOverridden, overridden),
-        "InvoiceAmountApplied": _reacting_to(InvoiceAmountApplied, applied),
+        "OrderActivated": reacting_to(OrderActivated, activated),
+        "OrderBillingHeld": reacting_to(OrderBillingHeld, held),
+        "OrderBillingReleased": reacting_to(OrderBillingReleased, released),
+        "OrderBillingDateOverridden": reacting_to(OrderBillingDateOverridden, overridden),
+        "InvoiceAmountApplied": reacting_to(InvoiceAmountApplied, applied),
     }
-
-
-def _reacting_to(kind: type[P], react: Reaction[P]) -> Handler:
-    """A runner handler that passes `react` the payload as its own type."""
-
-    async def handler(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
-        if not isinstance(event, kind):
-            raise TypeError(f"{envelope.type} parsed as {type(event).__name__}")
-        await react(uow, envelope, event)
-
-    return handler

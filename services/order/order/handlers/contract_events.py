@@ -8,12 +8,9 @@ business error it raises dead-letters the event.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-from revline_events.catalogue import EventPayload, make_envelope
+from revline_events.catalogue import make_envelope
 from revline_events.clock import Clock
-from revline_events.consumer import Handler
+from revline_events.consumer import Handler, reacting_to
 from revline_events.envelope import Envelope
 from revline_events.payloads.contract import (
     ContractAmended,
@@ -38,8 +35,6 @@ from order.store.contracts import load_contract
 from order.translation import changes_of, contract_of, order_activated, subscription_of
 
 SERVICE = "order"
-P = TypeVar("P", bound=EventPayload)
-Reaction = Callable[[UnitOfWork, Envelope, P], Awaitable[None]]
 
 
 def contract_event_handlers(clock: Clock) -> dict[str, Handler]:
@@ -90,11 +85,11 @@ def contract_event_handlers(clock: Clock) -> dict[str, Handler]:
         await _known(uow, event.contract_id, envelope)
 
     return {
-        "ContractCreated": _reacting_to(ContractCreated, created),
-        "ContractAmended": _reacting_to(ContractAmended, amended),
-        "ContractRenewed": _reacting_to(ContractRenewed, renewed),
-        "ContractTerminated": _reacting_to(ContractTerminated, terminated),
-        "ContractExpired": _reacting_to(ContractExpired, expired),
+        "ContractCreated": reacting_to(ContractCreated, created),
+        "ContractAmended": reacting_to(ContractAmended, amended),
+        "ContractRenewed": reacting_to(ContractRenewed, renewed),
+        "ContractTerminated": reacting_to(ContractTerminated, terminated),
+        "ContractExpired": reacting_to(ContractExpired, expired),
     }
 
 
@@ -103,14 +98,3 @@ async def _known(uow: UnitOfWork, contract_id: str, envelope: Envelope) -> Contr
     if contract is None:
         raise UnknownContract(contract_id, envelope.type)
     return contract
-
-
-def _reacting_to(kind: type[P], react: Reaction[P]) -> Handler:
-    """A runner handler that passes `react` the payload as its own type."""
-
-    async def handler(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
-        if not isinstance(event, kind):
-            raise TypeError(f"{envelope.type} parsed as {type(event).__name__}")
-        await react(uow, envelope, event)
-
-    return handler
