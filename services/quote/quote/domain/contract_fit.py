@@ -85,7 +85,7 @@ def check_fit(
         if subscription is None:
             raise InvalidLine(
                 f"lines[{index}].subscription_id",
-                f"{subscription_id} is not a subscription of contract {contract_id}",
+                f"no subscription {subscription_id} of contract {contract_id} is known (yet)",
             )
         if subscription.sku != sku:
             raise InvalidLine(
