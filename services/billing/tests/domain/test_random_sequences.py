@@ -36,7 +36,7 @@ from billing.domain.bill_run import bill_account
 from billing.domain.orders import BillingOrder, OrderLine, schedule_order
 from billing.domain.planning import next_bill_date, plan
 from billing.domain.schedule import BilledCharge, Charge, OrderControl, Subscription
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 if str(Path(__file__).parent) not in sys.path:
@@ -441,7 +441,11 @@ class World:
         """Release every hold, run far past the end: all billed, nothing left."""
         for control in self.controls.values():
             control.held = False
-        far = self.scenario.end + timedelta(days=400)
+        # Past the term, the last event and the latest override: a run before an
+        # override may rightly bill nothing of its order.
+        latest = [self.scenario.end, *(e.on for e in self.scenario.events)]
+        latest += [e.billing_date for e in self.scenario.events if isinstance(e, Override)]
+        far = max(latest) + timedelta(days=400)
         note("release every hold")
         self.run(far)
         self.check_complete(far, final=True)
@@ -490,5 +494,16 @@ def play(scenario: Scenario) -> None:
 
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
+# An override dated after the term end and after end + 400 days (once a false failure).
+@example(
+    Scenario(
+        start=date(2026, 1, 1),
+        end=date(2026, 12, 31),
+        bill_cycle_day=1,
+        timing="advance",
+        subs=(NewSub("s1", "month", 1000, 1),),
+        events=(Override(date(2027, 12, 20), "o1", date(2028, 3, 1)),),
+    )
+)
 def test_random_sequences_bill_what_the_rules_say(scenario: Scenario) -> None:
     play(scenario)
