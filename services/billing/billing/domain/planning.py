@@ -16,7 +16,8 @@ returns every charge not billed yet, each with the first `as_of` that bills it:
   an overlap or a future-dated change bill nothing twice. After a termination
   without `credit_unused` the quantity of the last day of service stays owed
   (W14); after one with it, nothing (changes dated later are moot). A step is
-  due on the effective date of the change in force on its first day.
+  due on the effective date of the change in force on its first day. Days a
+  voided line covers are forgiven: a later change adjusts nothing there.
 - One-time: the whole quantity once, on the first run on or after its start.
 
 Every charge names the order whose controls (hold, override) govern it: the
@@ -212,8 +213,10 @@ def _adjustments(
     charges: list[Charge] = []
     for (span_start, nominal_start, nominal_end), lines in sorted(groups.items()):
         nominal = DateSpan(nominal_start, nominal_end)
-        recurring = [(b.start, b.end_exclusive) for b in lines if b.kind == "recurring"]
-        for start, end in _merged(recurring):
+        recurring = _merged((b.start, b.end_exclusive) for b in lines if b.kind == "recurring")
+        forgiven = _merged((b.start, b.end_exclusive) for b in lines if b.void)
+        pieces = [p for a, b in recurring for p in _uncovered(a, b, forgiven)]
+        for start, end in pieces:
 
             def billed_at(day: date, lines: list[BilledCharge] = lines) -> int:
                 return sum(b.signed_quantity for b in lines if b.start <= day < b.end_exclusive)

@@ -95,7 +95,8 @@ class BilledCharge:
 
     [start, end_exclusive) is the line's period; `span_start` names the billing
     span it belongs to and `nominal_start`/`nominal_end_exclusive` its nominal
-    period. `quantity` is positive; the kind gives the sign.
+    period. `quantity` is positive; the kind gives the sign. `void`: its invoice
+    was voided, so its days are forgiven: never billed again, never adjusted.
     """
 
     kind: LineKind
@@ -105,6 +106,7 @@ class BilledCharge:
     nominal_start: date
     nominal_end_exclusive: date
     quantity: int
+    void: bool = False
 
     @property
     def signed_quantity(self) -> int:

@@ -13,6 +13,7 @@ from revline_events.unit_of_work import UnitOfWork
 from billing.domain.errors import UnknownInvoice
 from billing.domain.settlement import ensure_voidable
 from billing.store import queries
+from billing.store.schedules import lock_accounts
 
 SERVICE = "billing"
 
@@ -32,6 +33,11 @@ async def void_invoice(
     invoice = await queries.invoice_row(uow.session, invoice_id)
     if invoice is None:
         raise UnknownInvoice(invoice_id)
+    # A bill run plans against the account's voids: take its lock as a run's batch does,
+    # and read the invoice again under it.
+    await lock_accounts(uow.session, [invoice["account_id"]])
+    invoice = await queries.invoice_row(uow.session, invoice_id)
+    assert invoice is not None  # invoices are never deleted
     ensure_voidable(invoice)
     voided_on: date = clock.today()
     event = InvoiceVoided(

@@ -96,6 +96,8 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
                 stream_version=envelope.stream_version,
             )
         )
+        # Its days are forgiven now: an adjustment planned against them is not due.
+        await refresh_next_bill_dates(session, [event.account_id])
     elif isinstance(event, InvoiceSettlementApplied):
         await session.execute(
             insert(invoice_settlements).values(

@@ -26,6 +26,7 @@ from billing.store.tables import (
     billed_lines,
     billing_accounts,
     billing_orders,
+    invoices,
     quantity_changes,
     subscription_terms,
     subscriptions,
@@ -256,16 +257,22 @@ async def _billed(session: AsyncSession, ids: list[str]) -> dict[str, list[Bille
     result: dict[str, list[BilledCharge]] = {}
     if not ids:
         return result
-    stmt = select(
-        billed_lines.c.subscription_id,
-        billed_lines.c.kind,
-        billed_lines.c.span_start,
-        billed_lines.c.period_start,
-        billed_lines.c.period_end,
-        billed_lines.c.nominal_start,
-        billed_lines.c.nominal_end,
-        billed_lines.c.quantity,
-    ).where(billed_lines.c.subscription_id.in_(ids))
+    stmt = (
+        select(
+            billed_lines.c.subscription_id,
+            billed_lines.c.kind,
+            billed_lines.c.span_start,
+            billed_lines.c.period_start,
+            billed_lines.c.period_end,
+            billed_lines.c.nominal_start,
+            billed_lines.c.nominal_end,
+            billed_lines.c.quantity,
+            invoices.c.status,
+        )
+        # Credit notes are never void: only an invoice's status can forgive its lines.
+        .outerjoin(invoices, invoices.c.id == billed_lines.c.document_id)
+        .where(billed_lines.c.subscription_id.in_(ids))
+    )
     for r in (await session.execute(stmt)).mappings():
         result.setdefault(r["subscription_id"], []).append(
             BilledCharge(
@@ -276,6 +283,7 @@ async def _billed(session: AsyncSession, ids: list[str]) -> dict[str, list[Bille
                 nominal_start=r["nominal_start"],
                 nominal_end_exclusive=r["nominal_end"] + ONE_DAY,
                 quantity=r["quantity"],
+                void=r["status"] == "void",
             )
         )
     return result

@@ -135,6 +135,40 @@ async def test_void_refuses_a_paid_invoice_and_keeps_the_number(
     assert (body["status"], body["number"], body["amount_due"]) == ("void", second["number"], 0)
     assert (await bill_run(client, date(2026, 2, 1), account))["invoice_ids"] == []
 
+    await feed.applied(account, first["id"], 600)
+
+    async def paid_in_full() -> bool:
+        shown = (await client.get(f"/v1/invoices/{first['id']}", headers=OPS)).json()
+        return (shown["status"], shown["amount_paid"], shown["amount_due"]) == ("paid", 1000, 0)
+
+    await eventually(paid_in_full, within=15)
+
+
+async def test_a_downgrade_inside_a_voided_month_credits_nothing(
+    billing_service: LiveService, feed: OrderFeed
+) -> None:
+    account, sub = unique("acct"), unique("sub")
+    await feed.order(account, [item(sub, quantity=10, unit_price=5000, start=date(2026, 3, 1),
+                                    end=YEAR_END)])  # fmt: skip
+    await wait_for_schedules(billing_service, account, 1)
+    client = billing_service.client
+    (march,) = (await bill_run(client, date(2026, 3, 1), account))["invoice_ids"]
+    voided = await client.post(f"/v1/invoices/{march}/void", headers=OPS)
+    assert voided.status_code == 200, voided.text
+    less = item(sub, quantity=7, quantity_delta=-3, unit_price=5000, start=date(2026, 3, 20),
+                end=YEAR_END)  # fmt: skip
+    await feed.order(account, [less], kind="amendment")
+    await _wait_quantities(billing_service, account, 2)
+
+    downgrade = await bill_run(client, date(2026, 3, 20), account)
+    april = await bill_run(client, date(2026, 4, 1), account)
+
+    assert (downgrade["invoice_ids"], downgrade["credit_note_ids"]) == ([], [])
+    assert await credit_notes(client, account) == []
+    (_, invoice) = await invoices(client, account)
+    assert invoice["id"] == april["invoice_ids"][0]
+    assert lines(invoice) == [("recurring", 7, "2026-04-01", "2026-04-30", 35000)]
+
 
 async def _wait_quantities(service: LiveService, account: str, count: int) -> None:
     async def probe() -> bool:

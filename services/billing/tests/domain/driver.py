@@ -48,6 +48,7 @@ class Biller:
         self._sequence = 0
         self._invoices = 0
         self._credit_notes = 0
+        self._billed_by: dict[str, list[tuple[str, int]]] = {}  # number -> (sub id, index)
 
     def order(self, order: BillingOrder) -> None:
         """Take in an activated order: fold its items into the subscriptions."""
@@ -79,12 +80,20 @@ class Biller:
             for document in bill_account(
                 subscriptions, self.billed, self.controls, as_of, self.payment_terms_days
             ):
+                number = self._number(document)
                 for charge in document.lines:
-                    self.billed.setdefault(charge.subscription.subscription_id, []).append(
-                        charge.as_billed()
+                    billed = self.billed.setdefault(charge.subscription.subscription_id, [])
+                    self._billed_by.setdefault(number, []).append(
+                        (charge.subscription.subscription_id, len(billed))
                     )
-                issued.append((self._number(document), document))
+                    billed.append(charge.as_billed())
+                issued.append((number, document))
         return issued
+
+    def void(self, number: str) -> None:
+        """Void the invoice `number`: its lines stay billed, their days forgiven."""
+        for sid, index in self._billed_by[number]:
+            self.billed[sid][index] = replace(self.billed[sid][index], void=True)
 
     def _number(self, document: BillingDocument) -> str:
         if document.kind == "invoice":
