@@ -13,6 +13,7 @@ from typing import Any
 
 from e2e_support import ADMIN, OPS, SALES, Stack, accept, first, ok, redelivery_changes_nothing
 from revline_events.testing.waiting import eventually
+from revline_service.testing import TopicReader
 
 PRODUCTS = [
     {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,
@@ -107,6 +108,32 @@ def _dated(invoice: dict[str, Any]) -> tuple[str, str, int, int, int, str]:
             invoice["amount_due"], invoice["status"])  # fmt: skip
 
 
+async def _lines_trace_to_their_orders(
+    stack: Stack, contract_id: str, invoices: list[dict[str, Any]]
+) -> None:
+    """F1's provenance: the new order's lines name it, the upgrade's proration and the
+    periods after it name the amendment, each with that order's OrderActivated."""
+    listed = await ok(stack["order"].client.get(f"/v1/orders?contract_id={contract_id}",
+                                                headers=ADMIN))  # fmt: skip
+    order_of = {o["kind"]: o["id"] for o in listed["data"]}
+    async with TopicReader(stack.bootstrap, "order.events") as reader:
+        activated = await reader.read_until(
+            lambda read: {e.stream_id for e in read if e.type == "OrderActivated"}
+            >= set(order_of.values())
+        )
+    activation = {e.stream_id: e.event_id for e in activated if e.type == "OrderActivated"}
+    new, upgrade = order_of["new"], order_of["amendment"]
+    expected = [[new, new], [new], [upgrade, upgrade]]
+    for invoice, orders in zip(invoices, expected, strict=True):
+        sources = [line["source"] for line in invoice["lines"]]
+        assert [s["order_id"] for s in sources] == orders
+        assert [s["order_event_ids"] for s in sources] == [[activation[o]] for o in orders]
+    proration = invoices[2]["lines"][0]["source"]
+    assert (proration["quantity_before"], proration["quantity_after"]) == (10, 12)
+    assert (proration["days"], proration["nominal_days"]) == (13, 28)
+    assert proration["formula"] == "4500 x 2 x 13/28 = 4178.57 -> 4179"
+
+
 def _number(document: dict[str, Any], prefix: str) -> int:
     found = re.fullmatch(rf"{prefix}-(\d{{6}})", document["number"])
     assert found, document["number"]
@@ -170,6 +197,7 @@ async def test_f1_new_business_and_an_upgrade_bill_three_invoices(stack: Stack) 
         ("2026-03-01", "2026-03-31", 58179, 58179, 58179, "posted"),
     ]
     assert {i["account_id"] for i in invoices} == {account}
+    await _lines_trace_to_their_orders(stack, contract["id"], invoices)
 
     await redelivery_changes_nothing(stack, account, UPSTREAM)
 
