@@ -70,6 +70,34 @@ class EventStore:
             [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events],
         )
 
+    async def append_new_streams(self, session: AsyncSession, events: Sequence[Envelope]) -> None:
+        """Append the first event of each of several new streams, and queue them, with
+        one insert per table (a bill run's invoices, say).
+
+        Each event must be version 1 of a stream named once. No version is read: the
+        unique (stream_id, stream_version) turns a stream that exists, or a racing
+        writer, into ConcurrencyConflict, and the caller's transaction rolls back.
+        """
+        if not events:
+            return
+        streams = [e.stream_id for e in events]
+        if len(set(streams)) != len(streams):
+            raise ValueError("append_new_streams() takes one event per stream")
+        for envelope in events:
+            if envelope.stream_version != 1:
+                raise ValueError(
+                    f"event {envelope.type} of {envelope.stream_id} numbered "
+                    f"{envelope.stream_version}, a new stream starts at 1"
+                )
+        try:
+            await session.execute(insert(self._t), [self._row(e) for e in events])
+        except IntegrityError as error:
+            raise ConcurrencyConflict(", ".join(streams[:3]), 0) from error
+        await session.execute(
+            insert(self._outbox),
+            [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events],
+        )
+
     def _row(self, envelope: Envelope) -> dict[str, Any]:
         row = envelope.model_dump(mode="python")
         # SQLite keeps a timestamp's wall time and drops its offset: store UTC only.

@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from revline_events.catalogue import CATALOGUE, Catalogue
+from revline_events.catalogue import CATALOGUE, Catalogue, EventPayload
 from revline_events.database import Database
-from revline_events.envelope import canonical_json
+from revline_events.envelope import Envelope, canonical_json
 from revline_events.event_store import EventStore
 from revline_events.tables import KernelTables
-from revline_events.unit_of_work import Projector
+from revline_events.unit_of_work import Projector, project_all
+
+REPLAY_CHUNK = 1000  # events read and projected at a time
 
 
 async def rebuild_projections(
@@ -30,16 +32,22 @@ async def rebuild_projections(
     """Empty the projection tables and fold every stored event into them again.
 
     One transaction: readers see the old state or the new, never half of it.
-    Tables are emptied children first (reverse of `projections`). Returns the
-    number of events replayed.
+    Tables are emptied children first (reverse of `projections`). A
+    `BatchProjector` gets the events a chunk at a time. Returns the number of
+    events replayed.
     """
     replayed = 0
     async with db.session() as session, session.begin():
         for table in reversed(projections):
             await session.execute(delete(table))
-        async for envelope in store.read_all(session):
-            await projector(session, envelope, catalogue.parse(envelope))
-            replayed += 1
+        chunk: list[tuple[Envelope, EventPayload]] = []
+        async for envelope in store.read_all(session, batch_size=REPLAY_CHUNK):
+            chunk.append((envelope, catalogue.parse(envelope)))
+            if len(chunk) == REPLAY_CHUNK:
+                await project_all(projector, session, chunk)
+                replayed, chunk = replayed + len(chunk), []
+        await project_all(projector, session, chunk)
+        replayed += len(chunk)
     return replayed
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,29 @@ class Projector(Protocol):
     ) -> None:
         """Update the projections for `event`; must be deterministic (rebuild replays it)."""
         ...
+
+
+@runtime_checkable
+class BatchProjector(Projector, Protocol):
+    """A projector that can also apply many events at once, with the same effect as
+    applying them one by one in order (fewer statements: bill runs, rebuilds)."""
+
+    async def project_batch(
+        self, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
+    ) -> None:
+        """Update the projections for every event of `items`, in their order."""
+        ...
+
+
+async def project_all(
+    projector: Projector, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
+) -> None:
+    """Apply `items` in order: at once when the projector batches, else one by one."""
+    if isinstance(projector, BatchProjector):
+        await projector.project_batch(session, items)
+        return
+    for envelope, event in items:
+        await projector(session, envelope, event)
 
 
 class AfterCommit(Protocol):
@@ -97,6 +120,14 @@ class UnitOfWork:
         await self.store.append(self.session, events, expected_version=expected_version)
         for envelope in events:
             await self._projector(self.session, envelope, self._catalogue.parse(envelope))
+        self._queued = self._queued or bool(events)
+
+    async def record_new_streams(self, events: Sequence[Envelope]) -> None:
+        """Append the first event of each of several new streams and apply them to the
+        projections, batched (`EventStore.append_new_streams`, `BatchProjector`)."""
+        await self.store.append_new_streams(self.session, events)
+        items = [(e, self._catalogue.parse(e)) for e in events]
+        await project_all(self._projector, self.session, items)
         self._queued = self._queued or bool(events)
 
     async def commit(self) -> None:

@@ -218,3 +218,39 @@ async def test_the_store_gives_back_the_instant_it_was_given_in_utc(toy: Toy) ->
     assert stored.occurred_at == datetime(2025, 1, 15, 9, 30, tzinfo=UTC)
     assert stored.occurred_at.utcoffset() == timedelta(0)
     assert stored == envelope
+
+
+async def test_new_streams_are_appended_and_projected_together(toy: Toy) -> None:
+    async with toy.uow() as uow:
+        counted = [("a", 98), ("c", 99), ("e", 101)]
+        await uow.record_new_streams([increment(n, by, version=1) for n, by in counted])
+        await uow.commit()
+
+    assert await table_counts(toy) == {"event_store": 3, "outbox": 3, "counters": 3}
+    assert [await toy.counter(n) for n in "ace"] == [98, 99, 101]
+    assert await toy.unsent() == 3
+
+
+async def test_a_new_stream_that_exists_conflicts_and_writes_none_of_the_batch(toy: Toy) -> None:
+    await toy.record([increment("b", 1, version=1)], expected_version=0)
+
+    with pytest.raises(ConcurrencyConflict):
+        async with toy.uow() as uow:
+            await uow.record_new_streams([increment("a", 5, version=1),
+                                          increment("b", 5, version=1)])  # fmt: skip
+            await uow.commit()
+
+    assert await table_counts(toy) == {"event_store": 1, "outbox": 1, "counters": 1}
+    assert (await toy.counter("a"), await toy.counter("b")) == (None, 1)
+
+
+async def test_new_streams_start_at_version_1_and_are_named_once(toy: Toy) -> None:
+    async with toy.uow() as uow:
+        with pytest.raises(ValueError, match="a new stream starts at 1"):
+            await uow.record_new_streams([increment("a", 1, version=2)])
+        with pytest.raises(ValueError, match="one event per stream"):
+            await uow.record_new_streams(
+                [increment("a", 1, version=1), increment("a", 2, version=1)]
+            )
+
+    assert await table_counts(toy) == {"event_store": 0, "outbox": 0, "counters": 0}

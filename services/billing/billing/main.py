@@ -19,7 +19,7 @@ from billing.api.problems import PROBLEMS
 from billing.handlers.bill_runs import continue_bill_run, unfinished_runs
 from billing.handlers.upstream import upstream_handlers
 from billing.settings import BillingSettings
-from billing.store.projector import project
+from billing.store.projector import PROJECTOR
 from billing.store.tables import PROJECTIONS, kernel, metadata
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ SPEC = ServiceSpec(
     metadata=metadata,
     kernel=kernel,
     projections=PROJECTIONS,
-    projector=project,
+    projector=PROJECTOR,
     routers=[bill_run_router, invoice_router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,

@@ -19,6 +19,7 @@ from typing import Any
 
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import Clock
+from revline_events.envelope import Envelope
 from revline_events.payloads.billing import (
     BillRunCompleted,
     BillRunStarted,
@@ -176,6 +177,7 @@ async def _bill_batch(
     # The projector would reload each account's book to move its next bill date;
     # the batch holds the books, so it writes the dates once at the end instead.
     billed_accounts = deferring_refresh(uow.session)
+    issued: list[Envelope] = []
     for account_id in locked:
         book = books[account_id]
         documents = bill_account(
@@ -191,7 +193,9 @@ async def _bill_batch(
             stream_id = (
                 event.invoice_id if isinstance(event, InvoicePosted) else event.credit_note_id
             )
-            await _record(uow, event, stream_id, 0, account_id, clock, correlation_id, as_of)
+            issued.append(_envelope(event, stream_id, 0, account_id, clock, correlation_id, as_of))
+    # Every document is a new stream: one insert per table for the whole batch.
+    await uow.record_new_streams(issued)
     stop_deferring(uow.session)
     await write_next_bill_dates(uow.session, [books[a] for a in sorted(billed_accounts)])
     await uow.session.execute(
@@ -291,7 +295,22 @@ async def _record(
     correlation_id: str | None,
     effective_date: date,
 ) -> None:
-    envelope = make_envelope(
+    envelope = _envelope(event, stream_id, version, account_id, clock, correlation_id,
+                         effective_date)  # fmt: skip
+    await uow.record([envelope], expected_version=version)
+
+
+def _envelope(
+    event: EventPayload,
+    stream_id: str,
+    version: int,
+    account_id: str,
+    clock: Clock,
+    correlation_id: str | None,
+    effective_date: date,
+) -> Envelope:
+    """`event` as the next event of a stream now at `version`."""
+    return make_envelope(
         event,
         stream_id=stream_id,
         stream_version=version + 1,
@@ -301,7 +320,6 @@ async def _record(
         correlation_id=correlation_id,
         effective_date=effective_date,
     )
-    await uow.record([envelope], expected_version=version)
 
 
 async def unfinished_runs(uow: UnitOfWork) -> list[str]:

@@ -4,9 +4,16 @@ The only code that writes projections: the consumer, bill runs, voids and
 rebuilds all go through it, so the tables are a pure function of the event
 store. After anything that changes what an account has left to bill, its
 next bill dates are recomputed from its book.
+
+`PROJECTOR` takes one event or a batch: a run of consecutive invoices and
+credit notes (a bill-run batch, a rebuild) is written with one insert per
+table; any other event is applied on its own, in order.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from revline_events.catalogue import EventPayload
 from revline_events.envelope import Envelope
@@ -80,10 +87,8 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
                 stream_version=envelope.stream_version,
             )
         )
-    elif isinstance(event, InvoicePosted):
-        await _invoice_posted(session, envelope, event)
-    elif isinstance(event, CreditNoteIssued):
-        await _credit_note_issued(session, envelope, event)
+    elif isinstance(event, InvoicePosted | CreditNoteIssued):
+        await _documents_issued(session, [(envelope, event)])
     elif isinstance(event, InvoiceVoided):
         await session.execute(
             update(invoices)
@@ -164,6 +169,35 @@ async def _order_scheduled(
     await refresh_next_bill_dates(session, [event.account_id])
 
 
+async def _documents_issued(
+    session: AsyncSession, documents: Sequence[tuple[Envelope, InvoicePosted | CreditNoteIssued]]
+) -> None:
+    """Insert invoices, credit notes and their lines (one statement per table), move
+    the number counters to the last number of each kind, refresh next bill dates."""
+    invoice_rows: list[dict[str, Any]] = []
+    credit_note_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    last_number: dict[str, str] = {}
+    for envelope, event in documents:
+        if isinstance(event, InvoicePosted):
+            invoice_rows.append(_invoice_row(envelope, event))
+            line_rows += [line_row(event.invoice_id, "invoice", line) for line in event.lines]
+            last_number["invoice"] = event.number
+        else:
+            credit_note_rows.append(_credit_note_row(envelope, event))
+            line_rows += [
+                line_row(event.credit_note_id, "credit_note", line) for line in event.lines
+            ]
+            last_number["credit_note"] = event.number
+    for table, rows in ((invoices, invoice_rows), (credit_notes, credit_note_rows),
+                        (billed_lines, line_rows)):  # fmt: skip
+        if rows:
+            await session.execute(insert(table), rows)
+    for kind, number in last_number.items():
+        await _next_number(session, kind, number)
+    await refresh_next_bill_dates(session, {event.account_id for _, event in documents})
+
+
 async def _next_number(session: AsyncSession, kind: str, number: str) -> None:
     value = int(number.split("-")[1])
     found = await session.execute(
@@ -173,54 +207,68 @@ async def _next_number(session: AsyncSession, kind: str, number: str) -> None:
         await session.execute(insert(document_numbers).values(kind=kind, last_number=value))
 
 
-async def _invoice_posted(session: AsyncSession, envelope: Envelope, event: InvoicePosted) -> None:
-    await session.execute(
-        insert(invoices).values(
-            id=event.invoice_id,
-            number=event.number,
-            bill_run_id=event.bill_run_id,
-            account_id=event.account_id,
-            currency=event.currency,
-            invoice_date=event.invoice_date,
-            due_date=event.due_date,
-            subtotal=event.subtotal,
-            total=event.total,
-            deferred_total=event.deferred_total,
-            one_time_total=event.one_time_total,
-            amount_paid=event.amount_paid,
-            amount_due=event.amount_due,
-            status=event.status,
-            voided_on=None,
-            void_reason=None,
-            created_at=envelope.occurred_at,
-            stream_version=envelope.stream_version,
-        )
-    )
-    if event.lines:
-        rows = [line_row(event.invoice_id, "invoice", line) for line in event.lines]
-        await session.execute(insert(billed_lines), rows)
-    await _next_number(session, "invoice", event.number)
-    await refresh_next_bill_dates(session, [event.account_id])
+def _invoice_row(envelope: Envelope, event: InvoicePosted) -> dict[str, Any]:
+    return {
+        "id": event.invoice_id,
+        "number": event.number,
+        "bill_run_id": event.bill_run_id,
+        "account_id": event.account_id,
+        "currency": event.currency,
+        "invoice_date": event.invoice_date,
+        "due_date": event.due_date,
+        "subtotal": event.subtotal,
+        "total": event.total,
+        "deferred_total": event.deferred_total,
+        "one_time_total": event.one_time_total,
+        "amount_paid": event.amount_paid,
+        "amount_due": event.amount_due,
+        "status": event.status,
+        "voided_on": None,
+        "void_reason": None,
+        "created_at": envelope.occurred_at,
+        "stream_version": envelope.stream_version,
+    }
 
 
-async def _credit_note_issued(
-    session: AsyncSession, envelope: Envelope, event: CreditNoteIssued
-) -> None:
-    await session.execute(
-        insert(credit_notes).values(
-            id=event.credit_note_id,
-            number=event.number,
-            bill_run_id=event.bill_run_id,
-            account_id=event.account_id,
-            currency=event.currency,
-            issue_date=event.issue_date,
-            total=event.total,
-            deferred_total=event.deferred_total,
-            one_time_total=event.one_time_total,
-            created_at=envelope.occurred_at,
-        )
-    )
-    rows = [line_row(event.credit_note_id, "credit_note", line) for line in event.lines]
-    await session.execute(insert(billed_lines), rows)
-    await _next_number(session, "credit_note", event.number)
-    await refresh_next_bill_dates(session, [event.account_id])
+def _credit_note_row(envelope: Envelope, event: CreditNoteIssued) -> dict[str, Any]:
+    return {
+        "id": event.credit_note_id,
+        "number": event.number,
+        "bill_run_id": event.bill_run_id,
+        "account_id": event.account_id,
+        "currency": event.currency,
+        "issue_date": event.issue_date,
+        "total": event.total,
+        "deferred_total": event.deferred_total,
+        "one_time_total": event.one_time_total,
+        "created_at": envelope.occurred_at,
+    }
+
+
+class BillingProjector:
+    """Billing's projector for the kernel: one event (`__call__`) or a batch."""
+
+    async def __call__(
+        self, session: AsyncSession, envelope: Envelope, event: EventPayload
+    ) -> None:
+        """Apply one billing event to the projections."""
+        await project(session, envelope, event)
+
+    async def project_batch(
+        self, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
+    ) -> None:
+        """Apply the events in order, each run of consecutive documents at once."""
+        documents: list[tuple[Envelope, InvoicePosted | CreditNoteIssued]] = []
+        for envelope, event in items:
+            if isinstance(event, InvoicePosted | CreditNoteIssued):
+                documents.append((envelope, event))
+                continue
+            if documents:
+                await _documents_issued(session, documents)
+                documents = []
+            await project(session, envelope, event)
+        if documents:
+            await _documents_issued(session, documents)
+
+
+PROJECTOR = BillingProjector()
