@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from billing.domain.invoice import BillingDocument, documents
-from billing.domain.planning import due, next_bill_date, plan
+from billing.domain.planning import plan_due, plan_next_bill_date
 from billing.domain.schedule import BilledCharge, Charge, OrderControl, Subscription
 
 
@@ -28,8 +28,8 @@ def charges_due(
     """
     result: list[Charge] = []
     for subscription in subscriptions:
-        charges = plan(subscription, billed.get(subscription.subscription_id, ()))
-        result.extend(due(charges, as_of, controls))
+        result += plan_due(subscription, billed.get(subscription.subscription_id, ()), as_of,
+                           controls)  # fmt: skip
     return result
 
 
@@ -53,4 +53,4 @@ def subscription_next_bill_date(
 ) -> date | None:
     """The first `as_of` on which a run bills something of `subscription` (None: nothing
     left to bill, or all of it on hold)."""
-    return next_bill_date(plan(subscription, billed), controls)
+    return plan_next_bill_date(subscription, billed, controls)

@@ -1,6 +1,6 @@
 """The billing-period grid of a subscription (BILLING_RULES.md section 2)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
@@ -79,7 +79,15 @@ class Span:
 
 
 def billing_spans(start: date, end_inclusive: date, period: str, bill_cycle_day: int) -> list[Span]:
-    """Spans tiling [start, end_inclusive] on the `period` grid anchored at the BCD.
+    """Every span of `iter_billing_spans`. Raises ValueError as it does, at once."""
+    return list(iter_billing_spans(start, end_inclusive, period, bill_cycle_day))
+
+
+def iter_billing_spans(
+    start: date, end_inclusive: date, period: str, bill_cycle_day: int
+) -> Iterator[Span]:
+    """Spans tiling [start, end_inclusive] on the `period` grid anchored at the BCD, in
+    date order, each computed only when asked for.
 
     Boundaries are the first boundary B on or after `start`, then B + k * period months,
     each on the BCD clamped to its month's end (never drifting: 31 -> Feb 28/29 -> Mar 31).
@@ -96,17 +104,15 @@ def billing_spans(start: date, end_inclusive: date, period: str, bill_cycle_day:
         raise ValueError(f"end {end_inclusive} is before start {start}")
     end_exclusive = end_inclusive + timedelta(days=1)
     boundary = first_boundary(start, bill_cycle_day)
-    spans: list[Span] = []
     if start < boundary:
         nominal = DateSpan(add_months(boundary, -months, day=bill_cycle_day), boundary)
-        spans.append(Span(DateSpan(start, min(boundary, end_exclusive)), nominal))
+        yield Span(DateSpan(start, min(boundary, end_exclusive)), nominal)
     # Each boundary is computed from the first one, with the BCD, so clamping never drifts.
     anchor = boundary
     step = 1
     while boundary < end_exclusive:
         following = add_months(anchor, step * months, day=bill_cycle_day)
         nominal = DateSpan(boundary, following)
-        spans.append(Span(DateSpan(boundary, min(following, end_exclusive)), nominal))
+        yield Span(DateSpan(boundary, min(following, end_exclusive)), nominal)
         boundary = following
         step += 1
-    return spans

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 
 from revline_events.calendar import DateSpan
 
-from billing.domain.periods import billing_spans
+from billing.domain.periods import iter_billing_spans
 from billing.domain.proration import formula, span_amount
 from billing.domain.schedule import (
     BilledCharge,
@@ -93,6 +93,44 @@ def plan(subscription: Subscription, billed: Sequence[BilledCharge]) -> list[Cha
     ]
 
 
+def plan_due(
+    subscription: Subscription,
+    billed: Sequence[BilledCharge],
+    as_of: date,
+    controls: Mapping[str, OrderControl],
+) -> list[Charge]:
+    """`due(plan(subscription, billed), as_of, controls)`, planning no span due after
+    `as_of` (a run need not price the rest of the term)."""
+    timeline = _Timeline(subscription)
+    if subscription.charge_type == "one_time":
+        return due(_one_time(subscription, timeline, billed), as_of, controls)
+    recurring = itertools.takewhile(
+        lambda c: c.due_date <= as_of, _recurring(subscription, timeline, billed)
+    )
+    return due([*recurring, *_adjustments(subscription, timeline, billed)], as_of, controls)
+
+
+def plan_next_bill_date(
+    subscription: Subscription,
+    billed: Sequence[BilledCharge],
+    controls: Mapping[str, OrderControl],
+) -> date | None:
+    """`next_bill_date(plan(subscription, billed), controls)`, planning recurring spans
+    only until none can bill earlier than the best date found."""
+    timeline = _Timeline(subscription)
+    if subscription.charge_type == "one_time":
+        return next_bill_date(_one_time(subscription, timeline, billed), controls)
+    best = next_bill_date(_adjustments(subscription, timeline, billed), controls)
+    for charge in _recurring(subscription, timeline, billed):
+        # Due dates never decrease and an override only delays: no later charge wins.
+        if best is not None and charge.due_date >= best:
+            break
+        found = next_bill_date([charge], controls)
+        if found is not None and (best is None or found < best):
+            best = found
+    return best
+
+
 def due(
     charges: Iterable[Charge], as_of: date, controls: Mapping[str, OrderControl]
 ) -> list[Charge]:
@@ -118,22 +156,22 @@ def next_bill_date(charges: Iterable[Charge], controls: Mapping[str, OrderContro
     return min(dates, default=None)
 
 
-def _spans(subscription: Subscription, timeline: _Timeline) -> list[tuple[DateSpan, DateSpan]]:
-    """(span, nominal period) of every term, each term cut the day before a termination."""
+def _spans(subscription: Subscription, timeline: _Timeline) -> Iterator[tuple[DateSpan, DateSpan]]:
+    """(span, nominal period) of every term in date order, each term cut the day before a
+    termination. Terms never overlap (a renewal starts the day after the term it
+    follows), so the spans come in date order and so do their due dates."""
     period = subscription.billing_period
     if period is None:
-        return []
+        return
     termination = timeline.termination
-    spans: list[tuple[DateSpan, DateSpan]] = []
     for term in sorted(subscription.terms, key=lambda t: t.start):
         end = term.end
         if termination is not None:
             end = min(end, termination.effective_date - ONE_DAY)
         if end < term.start:
             continue
-        for span in billing_spans(term.start, end, period, subscription.bill_cycle_day):
-            spans.append((span.span, span.nominal))
-    return spans
+        for span in iter_billing_spans(term.start, end, period, subscription.bill_cycle_day):
+            yield span.span, span.nominal
 
 
 def _merged(intervals: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
@@ -167,10 +205,11 @@ def _uncovered(start: date, end: date, covered: list[tuple[date, date]]) -> list
 
 def _recurring(
     subscription: Subscription, timeline: _Timeline, billed: Sequence[BilledCharge]
-) -> list[Charge]:
+) -> Iterator[Charge]:
+    """The recurring charges not billed yet, computed as they are asked for, in the order
+    of their spans: due dates never decrease."""
     covered = _merged((b.start, b.end_exclusive) for b in billed if b.kind == "recurring")
     advance = subscription.billing_timing == "advance"
-    charges: list[Charge] = []
     for span, nominal in _spans(subscription, timeline):
         due_date = span.start if advance else span.end_exclusive
         for gap_start, gap_end in _uncovered(span.start, span.end_exclusive, covered):
@@ -187,19 +226,16 @@ def _recurring(
                 quantity = timeline.quantity_at(piece_start)
                 if change is None or quantity <= 0:
                     continue
-                charges.append(
-                    _charge(
-                        subscription,
-                        "recurring",
-                        span.start,
-                        DateSpan(piece_start, piece_end),
-                        nominal,
-                        quantity,
-                        due_date,
-                        change,
-                    )
+                yield _charge(
+                    subscription,
+                    "recurring",
+                    span.start,
+                    DateSpan(piece_start, piece_end),
+                    nominal,
+                    quantity,
+                    due_date,
+                    change,
                 )
-    return charges
 
 
 def _adjustments(

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from billing.domain.bill_run import bill_account
 from billing.domain.orders import BillingOrder, OrderLine, schedule_order
-from billing.domain.planning import next_bill_date, plan
+from billing.domain.planning import due, next_bill_date, plan, plan_due, plan_next_bill_date
 from billing.domain.schedule import BilledCharge, Charge, OrderControl, Subscription
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
@@ -308,7 +308,16 @@ class World:
         return {k: OrderControl(c.held, c.billing_date) for k, c in self.controls.items()}
 
     def run(self, as_of: date) -> list[Charge]:
-        documents = bill_account(self.subs.values(), self.billed, self.domain_controls(), as_of, 30)
+        controls = self.domain_controls()
+        for sub in self.subs.values():
+            # The run plans lazily (only up to as_of): the same as planning everything.
+            billed_so_far = self.billed[sub.subscription_id]
+            everything = plan(sub, billed_so_far)
+            assert plan_due(sub, billed_so_far, as_of, controls) == due(everything, as_of, controls)
+            assert plan_next_bill_date(sub, billed_so_far, controls) == next_bill_date(
+                everything, controls
+            )
+        documents = bill_account(self.subs.values(), self.billed, controls, as_of, 30)
         billed: list[Charge] = []
         for document in documents:
             assert document.issue_date == as_of
