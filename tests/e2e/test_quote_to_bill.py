@@ -1,4 +1,4 @@
-"""Quote -> contract -> order -> bill runs across services (BILLING_RULES.md F1, W13, W16, W17).
+"""Quote -> contract -> order -> bill runs across services (BILLING_RULES.md F1, W13, W15-W17).
 
 Every bill run names its account, so tests sharing a stack never bill each other's
 accounts; invoice numbers are global, so they are checked relative to each other.
@@ -22,6 +22,8 @@ PRODUCTS = [
      "charge_type": "one_time"},
     {"sku": "SUITE", "name": "Suite", "currency": "USD", "unit_price": 120000,
      "charge_type": "recurring", "billing_period": "year"},
+    {"sku": "CARE", "name": "Care", "currency": "USD", "unit_price": 30000,
+     "charge_type": "recurring", "billing_period": "quarter"},
 ]  # fmt: skip
 
 # Every topic of the stack and the service that consumes it (redelivery check).
@@ -298,5 +300,52 @@ async def test_w13_termination_with_credit_issues_a_credit_note(stack: Stack) ->
     )  # fmt: skip
     assert _lines(note) == [("credit", "SUITE", 2, "2026-09-01", "2026-12-31", 120000, -80219)]
     assert len(await _documents(stack, "invoices", account)) == 1
+
+    await redelivery_changes_nothing(stack, account, UPSTREAM)
+
+
+async def test_w15_an_auto_renewed_contract_in_arrears_bills_the_straddling_quarter_as_two_stubs(
+    stack: Stack,
+) -> None:
+    account = _account("renews")
+    await _price_book(stack)
+    contract, _ = await _new_business(stack, account, **{
+        "start_date": "2026-03-15", "term_months": 12, "bill_cycle_day": 1,
+        "billing_timing": "arrears", "auto_renew": True,
+        "lines": [{"sku": "CARE", "quantity": 1}],
+    })  # fmt: skip
+    assert (contract["end_date"], contract["billing_timing"]) == ("2027-03-14", "arrears")
+    await _billing_sees(stack, account, _next_bill_is("2026-04-01"), "the new order")
+
+    # Arrears: each span bills the day after its last day.
+    nothing = await _bill_run(stack, "2026-03-31", account)
+    stub = await _bill_run(stack, "2026-04-01", account)
+    year = await _bill_run(stack, "2027-01-01", account)
+
+    renewal = await ok(stack["contract"].client.post(
+        "/v1/renewal-runs", json={"as_of": "2027-03-14"}, headers=OPS,
+    ), 201)  # fmt: skip
+    assert contract["id"] in renewal["renewed"]
+    await _billing_sees(stack, account, lambda s: len(s[0]["terms"]) == 2, "the renewal term")
+    straddling = await _bill_run(stack, "2027-04-01", account)
+
+    assert nothing["invoice_ids"] == []
+    invoices = await _documents(stack, "invoices", account)
+    assert [i["id"] for i in invoices] == (
+        stub["invoice_ids"] + year["invoice_ids"] + straddling["invoice_ids"]
+    )
+    assert [_lines(i) for i in invoices] == [
+        [("recurring", "CARE", 1, "2026-03-15", "2026-03-31", 30000, 5667)],
+        [("recurring", "CARE", 1, "2026-04-01", "2026-06-30", 30000, 30000),
+         ("recurring", "CARE", 1, "2026-07-01", "2026-09-30", 30000, 30000),
+         ("recurring", "CARE", 1, "2026-10-01", "2026-12-31", 30000, 30000)],
+        [("recurring", "CARE", 1, "2027-01-01", "2027-03-14", 30000, 24333),
+         ("recurring", "CARE", 1, "2027-03-15", "2027-03-31", 30000, 5667)],
+    ]  # fmt: skip
+    assert [_dated(i)[:4] for i in invoices] == [
+        ("2026-04-01", "2026-05-01", 5667, 5667),
+        ("2027-01-01", "2027-01-31", 90000, 90000),
+        ("2027-04-01", "2027-05-01", 30000, 30000),
+    ]
 
     await redelivery_changes_nothing(stack, account, UPSTREAM)
