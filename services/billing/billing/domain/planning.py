@@ -20,8 +20,14 @@ returns every charge not billed yet, each with the first `as_of` that bills it:
   voided line covers are forgiven: a later change adjusts nothing there.
 - One-time: the whole quantity once, on the first run on or after its start.
 
-Every charge names the order whose controls (hold, override) govern it: the
-order whose change set the quantity in force on the charge's first day.
+Every charge names the order whose change set the quantity in force on its
+first day (its provenance), and is governed by the controls (hold, override) of
+every order behind its days: each order with a change in the term from its
+start to the charge's last day (a line is cut only where the quantity changes,
+so an amendment restating the quantity still governs the days after it). A
+hold on the new order therefore still holds the periods after an amendment,
+and a hold on the amendment holds them too (BILLING_RULES.md 6: "items of an
+order on hold ... are not billed").
 """
 
 from __future__ import annotations
@@ -72,6 +78,14 @@ class _Timeline:
             return 0
         change = self.change_at(day)
         return change.quantity if change is not None else 0
+
+    def orders_behind(self, day: date) -> tuple[str, ...]:
+        """Every order with a change from the start of the term holding `day` up to `day`
+        (all changes up to `day` when no term holds it), sorted."""
+        since = max((t.start for t in self._terms if t.start <= day), default=date.min)
+        return tuple(
+            sorted({c.order_id for c in self._changes if since <= c.effective_date <= day})
+        )
 
     def dates_within(self, start: date, end_exclusive: date) -> list[date]:
         """Effective dates of changes strictly inside (start, end_exclusive)."""
@@ -139,7 +153,8 @@ def due(
     return [
         c
         for c in charges
-        if c.due_date <= as_of and controls.get(c.order_id, NO_CONTROL).allows(as_of)
+        if c.due_date <= as_of
+        and all(controls.get(o, NO_CONTROL).allows(as_of) for o in c.governing_orders)
     ]
 
 
@@ -148,11 +163,11 @@ def next_bill_date(charges: Iterable[Charge], controls: Mapping[str, OrderContro
     bill (nothing left, or everything left is on hold)."""
     dates: list[date] = []
     for charge in charges:
-        control = controls.get(charge.order_id, NO_CONTROL)
-        if control.held:
+        governing = [controls.get(o, NO_CONTROL) for o in charge.governing_orders]
+        if any(control.held for control in governing):
             continue
-        override = control.next_billing_date
-        dates.append(charge.due_date if override is None else max(charge.due_date, override))
+        overrides = [c.next_billing_date for c in governing if c.next_billing_date is not None]
+        dates.append(max([charge.due_date, *overrides]))
     return min(dates, default=None)
 
 
@@ -235,6 +250,7 @@ def _recurring(
                     quantity,
                     due_date,
                     change,
+                    timeline.orders_behind(piece_end - ONE_DAY),
                 )
 
 
@@ -296,6 +312,7 @@ def _adjustments(
                         step,
                         change.effective_date,
                         change,
+                        timeline.orders_behind(end - ONE_DAY),
                         quantity_before=before,
                         quantity_after=before + step,
                     )
@@ -327,6 +344,7 @@ def _one_time(
             due_date=start,
             order_id=change.order_id,
             event_ids=(change.event_id,),
+            governing_orders=timeline.orders_behind(start),
             formula=f"{subscription.unit_price} x {change.quantity} = "
             f"{subscription.unit_price * change.quantity}",
             days=1,
@@ -344,6 +362,7 @@ def _charge(
     signed_quantity: int,
     due_date: date,
     change: QuantityChange,
+    governing_orders: tuple[str, ...],
     *,
     quantity_before: int | None = None,
     quantity_after: int | None = None,
@@ -364,6 +383,7 @@ def _charge(
         due_date=due_date,
         order_id=change.order_id,
         event_ids=(change.event_id,),
+        governing_orders=governing_orders,
         quantity_before=quantity_before,
         quantity_after=quantity_after,
         formula=formula(unit_price, signed_quantity, period.days, nominal.days),

@@ -120,8 +120,9 @@ class Charge:
 
     `start`/`end_exclusive` is the line's period ([start, start+1) for a one-time
     charge); `amount` is signed (credit lines are negative) and already rounded.
-    `due_date` is the first `as_of` that bills it; `order_id` is the order whose
-    controls (hold, override) govern it.
+    `due_date` is the first `as_of` that bills it (holds and overrides aside);
+    `order_id` is the order whose change set its quantity (its provenance), and
+    `governing_orders` every order whose controls (hold, override) govern it.
     """
 
     kind: LineKind
@@ -136,6 +137,7 @@ class Charge:
     due_date: date
     order_id: str
     event_ids: tuple[str, ...]
+    governing_orders: tuple[str, ...]
     quantity_before: int | None = None
     quantity_after: int | None = None
     formula: str = ""

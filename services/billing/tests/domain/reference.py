@@ -11,7 +11,10 @@ knows, for each recurring subscription of one contract:
 - the quantity in force on each day (sections 4, 5): the latest change effective on
   or before that day, the later received winning a tie; 0 before the subscription
   starts and from the termination date T on;
-- the order whose item sets that quantity (section 6: its controls govern the day);
+- the orders behind each day (section 6: "items of an order on hold ... are not
+  billed"): every order with a change effective on or before it (the new order,
+  each amendment, the termination from T on); a day bills only on a run that all
+  of them allow;
 - the quantity that must be billed, net, on each day: the quantity in force; from T
   on after a termination with credit_unused 0 (W13); without it, 0 on days not billed
   when the termination came, else the quantity in force on T - 1 (the termination adds
@@ -213,6 +216,14 @@ class Subscription:
         orders = {first.order_id}
         orders |= {c.order_id for c in self.changes if run_start < c.effective <= day}
         return frozenset(orders), first.effective
+
+    def orders_behind(self, day: date) -> frozenset[str]:
+        """Every order whose items shaped what `day` bills: each with a change effective
+        on or before it, and the termination from T on (section 6)."""
+        orders = {c.order_id for c in self.changes if c.effective <= day}
+        if self.termination is not None and self.terminated_on(day):
+            orders.add(self.termination.order_id)
+        return frozenset(orders)
 
     def acceptable_net(self, day: date) -> frozenset[int]:
         """Net quantity the rules accept billed for `day` once everything due is billed."""

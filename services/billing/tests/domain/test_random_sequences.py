@@ -337,8 +337,8 @@ class World:
         return billed
 
     def allows(self, order_ids: frozenset[str], as_of: date) -> bool:
-        """True when one of the orders may bill on a run as of `as_of`."""
-        return any(self.controls[order_id].allows(as_of) for order_id in order_ids)
+        """True when every one of the orders may bill on a run as of `as_of`."""
+        return all(self.controls[order_id].allows(as_of) for order_id in order_ids)
 
     def check_line(self, line: Charge, as_of: date) -> None:
         r = self.refs[line.subscription.subscription_id]
@@ -365,13 +365,15 @@ class World:
             for day, _ in ref.segments(r.breakpoints(), line.start, line.end_exclusive):
                 in_force = r.quantity_in_force(day)
                 assert in_force == line.quantity, f"{describe(line)}: {in_force} in force {day}"
-                orders, _ = r.governing_orders(day)
+                orders = r.orders_behind(day)
                 assert self.allows(orders, as_of), f"{describe(line)}: {orders} block {day}"
         else:
-            orders, effective = r.governing_orders(line.start)
+            _, effective = r.governing_orders(line.start)
             assert effective is not None and effective <= as_of, (
                 f"{describe(line)} billed before its change ({effective}) is effective"
             )
+            # Orders only accumulate over a term: those behind the last day cover every day.
+            orders = r.orders_behind(line.end_exclusive - ONE_DAY)
             assert self.allows(orders, as_of), f"{describe(line)}: {orders} block it"
 
     def check_billed(self) -> None:
