@@ -120,6 +120,25 @@ class Runtime:
         for worker in self.spec.workers:
             self._tasks.append(asyncio.create_task(self._run_worker(worker)))
 
+    def spawn(self, name: str, work: Awaitable[object]) -> None:
+        """Run `work` in the background, stopped with the service like a worker (its
+        failure is logged). For work that outlives the request that started it: what a
+        stop interrupts must be resumable (a bill run resumes on start-up)."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("background task %s failed", name)
+
+        task = asyncio.create_task(guarded(), name=name)
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
+
     async def _run_worker(self, worker: Callable[[Runtime], Awaitable[None]]) -> None:
         try:
             await worker(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
@@ -45,14 +45,26 @@ def settings_of(runtime: Runtime) -> BillingSettings:
     return cast(BillingSettings, runtime.settings)
 
 
-@router.post("/bill-runs", response_model=BillRunOut, status_code=201)
+@router.post(
+    "/bill-runs",
+    response_model=BillRunOut,
+    status_code=201,
+    responses={202: {"model": BillRunOut, "description": "started (Prefer: respond-async)"}},
+)
 async def create_bill_run(
-    body: BillRunIn, request: Request, runtime: RuntimeDep, who: Operator
+    body: BillRunIn,
+    request: Request,
+    runtime: RuntimeDep,
+    who: Operator,
+    prefer: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Bill everything due on or before `as_of` (one account, or all) that is not billed yet.
 
-    Runs to completion before answering. The same Idempotency-Key answers the same
-    run again, finishing it first if a crash interrupted it.
+    Runs to completion before answering (201). With `Prefer: respond-async` it
+    answers 202 once the run is recorded, `status: "running"` and a `Location` to
+    poll, and bills in the background (a stop or crash resumes it on start-up). The
+    same Idempotency-Key answers the same run again, finishing it if a crash
+    interrupted it.
     """
     settings = settings_of(runtime)
 
@@ -71,16 +83,21 @@ async def create_bill_run(
     if started.status_code != 201:
         return started
     run_id = json.loads(bytes(started.body))["id"]
-    await runs.continue_bill_run(
+    billing = runs.continue_bill_run(
         runtime.uow,
         run_id,
         payment_terms_days=settings.payment_terms_days,
         clock=runtime.clock,
         correlation_id=correlation_id.get(),
     )
-    replayed = {k: v for k, v in started.headers.items() if k.lower() == "idempotent-replayed"}
-    body = jsonable_encoder(await _bill_run(runtime, run_id))
-    return JSONResponse(body, status_code=201, headers=replayed)
+    headers = {k: v for k, v in started.headers.items() if k.lower() == "idempotent-replayed"}
+    if prefer is not None and "respond-async" in prefer.lower():
+        shown = jsonable_encoder(await _bill_run(runtime, run_id))
+        runtime.spawn(f"bill run {run_id}", billing)
+        headers |= {"Location": f"/v1/bill-runs/{run_id}", "Preference-Applied": "respond-async"}
+        return JSONResponse(shown, status_code=202, headers=headers)
+    await billing
+    return JSONResponse(jsonable_encoder(await _bill_run(runtime, run_id)), 201, headers=headers)
 
 
 @router.get("/bill-runs", response_model=Page[BillRunOut])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from billing_feed import (
     OPS,
@@ -75,6 +76,39 @@ async def test_a_rerun_and_concurrent_runs_bill_nothing_twice(
         ("recurring", 2, "2026-01-01", "2026-01-31", 6000),
         ("recurring", 2, "2026-02-01", "2026-02-28", 6000),
     ]
+
+
+async def test_a_run_asked_to_respond_async_answers_202_and_bills_in_the_background(
+    billing_service: LiveService, feed: OrderFeed
+) -> None:
+    account = unique("acct")
+    await feed.order(account, [item(unique("sub"), quantity=3, unit_price=1000,
+                                    start=YEAR_START, end=YEAR_END)])  # fmt: skip
+    await wait_for_schedules(billing_service, account, 1)
+    client = billing_service.client
+    body = {"as_of": "2026-02-01", "account_id": account}
+
+    started = await client.post("/v1/bill-runs", json=body,
+                                headers={**OPS, "Prefer": "respond-async"})  # fmt: skip
+
+    assert started.status_code == 202, started.text
+    run = started.json()
+    assert (run["status"], run["invoice_ids"]) == ("running", [])
+    assert started.headers["location"] == f"/v1/bill-runs/{run['id']}"
+    assert started.headers["preference-applied"] == "respond-async"
+
+    async def completed() -> dict[str, Any] | None:
+        shown = (await client.get(started.headers["location"], headers=OPS)).json()
+        return shown if shown["status"] == "completed" else None
+
+    done = await eventually(completed, within=15, what="the run to complete")
+    (invoice,) = await invoices(client, account)
+    assert done["invoice_ids"] == [invoice["id"]]
+    assert lines(invoice) == [
+        ("recurring", 3, "2026-01-01", "2026-01-31", 3000),
+        ("recurring", 3, "2026-02-01", "2026-02-28", 3000),
+    ]
+    assert (await bill_run(client, date(2026, 2, 1), account))["invoice_ids"] == []
 
 
 async def test_w13_termination_with_credit_issues_a_credit_note(
