@@ -406,7 +406,7 @@ def billing_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 @asynccontextmanager
 async def serving_billing_from_now(
-    database_url: str, bootstrap: str, tmp_path: Path
+    database_url: str, bootstrap: str, tmp_path: Path, *, bill_run_batch_size: int = 200
 ) -> AsyncIterator[LiveService]:
     """A billing service (clock 2026-01-10 09:30 UTC) whose consumer group starts at the
     current end of order.events and ledger.events.
@@ -432,7 +432,7 @@ async def serving_billing_from_now(
     settings = BillingSettings(
         database_url=database_url, kafka_bootstrap=bootstrap, api_keys=api_keys_setting(),
         dev_keys_file=tmp_path / "dev-keys.json", port=0, consumer_group=group_id,
-        consumer_session_timeout_ms=2000,
+        consumer_session_timeout_ms=2000, bill_run_batch_size=bill_run_batch_size,
     )  # fmt: skip
     clock = FixedClock(datetime(2026, 1, 10, 9, 30, tzinfo=UTC))
     async with serve_in_process(app_factory(settings, clock)) as service:

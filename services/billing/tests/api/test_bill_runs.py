@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from billing_feed import (
     OPS,
     OrderFeed,
     bill_run,
+    billing_database,
     credit_notes,
     invoices,
     item,
     lines,
     schedules,
+    serving_billing_from_now,
     unique,
     wait_for_schedules,
 )
@@ -109,6 +113,48 @@ async def test_a_run_asked_to_respond_async_answers_202_and_bills_in_the_backgro
         ("recurring", 3, "2026-02-01", "2026-02-28", 3000),
     ]
     assert (await bill_run(client, date(2026, 2, 1), account))["invoice_ids"] == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def billing_in_small_batches(
+    request: pytest.FixtureRequest, tansu: TansuBroker, tmp_path: Path
+) -> AsyncIterator[LiveService]:
+    """A billing service of its own (batches of 2 accounts) that sees only new orders."""
+    with billing_database(request, tmp_path) as url:
+        async with serving_billing_from_now(url, tansu.bootstrap, tmp_path,
+                                            bill_run_batch_size=2) as service:  # fmt: skip
+            yield service
+
+
+async def test_overlapping_runs_over_all_accounts_and_one_bill_each_account_once(
+    billing_in_small_batches: LiveService, feed: OrderFeed
+) -> None:
+    service = billing_in_small_batches
+    accounts = sorted(unique("overlap") for _ in range(7))
+    for account in accounts:
+        await feed.order(account, [item(unique("sub"), quantity=1, unit_price=900,
+                                        start=YEAR_START, end=YEAR_END)])  # fmt: skip
+    for account in accounts:
+        await wait_for_schedules(service, account, 1)
+    client = service.client
+    february = date(2026, 2, 1)
+
+    runs = await asyncio.gather(
+        bill_run(client, february), bill_run(client, february, accounts[0]),
+        bill_run(client, february), bill_run(client, february, accounts[5]),
+    )  # fmt: skip
+
+    issued = [i for run in runs for i in run["invoice_ids"]]
+    assert len(issued) == len(set(issued)) == len(accounts)
+    numbers = []
+    for account in accounts:
+        (invoice,) = await invoices(client, account)
+        assert lines(invoice) == [
+            ("recurring", 1, "2026-01-01", "2026-01-31", 900),
+            ("recurring", 1, "2026-02-01", "2026-02-28", 900),
+        ]
+        numbers.append(int(invoice["number"].split("-")[1]))
+    assert sorted(numbers) == list(range(min(numbers), min(numbers) + len(accounts)))
 
 
 async def test_w13_termination_with_credit_issues_a_credit_note(
