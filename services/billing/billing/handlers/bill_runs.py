@@ -70,7 +70,8 @@ async def start_bill_run(
     """Record a new bill run and its work rows; returns its id (nothing billed yet)."""
     run_id = new_id("br")
     started = BillRunStarted(bill_run_id=run_id, as_of=as_of, account_id=account_id)
-    await _record(uow, started, run_id, 0, account_id or run_id, clock, correlation_id, as_of)
+    envelope = _envelope(started, run_id, 0, account_id or run_id, clock, correlation_id, as_of)
+    await uow.record([envelope], expected_version=0)
     due = billing_accounts.c.next_bill_date <= as_of
     if account_id is not None:
         due = due & (billing_accounts.c.account_id == account_id)
@@ -280,23 +281,8 @@ async def _complete(
         credit_note_count=counts["credit_notes"],
     )
     stream_account: str = run["account_id"] or run_id
-    await _record(
-        uow, completed, run_id, run["stream_version"], stream_account, clock, correlation_id, as_of
-    )
-
-
-async def _record(
-    uow: UnitOfWork,
-    event: EventPayload,
-    stream_id: str,
-    version: int,
-    account_id: str,
-    clock: Clock,
-    correlation_id: str | None,
-    effective_date: date,
-) -> None:
-    envelope = _envelope(event, stream_id, version, account_id, clock, correlation_id,
-                         effective_date)  # fmt: skip
+    version: int = run["stream_version"]
+    envelope = _envelope(completed, run_id, version, stream_account, clock, correlation_id, as_of)
     await uow.record([envelope], expected_version=version)
 
 

@@ -158,6 +158,16 @@ def new_order(
     )
 
 
+def monthly_5000_x_10_from_march(timing: BillingTiming = "advance") -> Biller:
+    """W9..W11: "sub_seat" (SEAT) by `or_new`, month, BCD 1, unit 5000, qty 10, from
+    2026-03-01 to the end of 2026."""
+    biller = Biller()
+    seat = item("sub_seat", "SEAT", unit_price=5000, quantity=10, start=date(2026, 3, 1),
+                end=date(2026, 12, 31))  # fmt: skip
+    biller.order(new_order("or_new", seat, timing=timing))
+    return biller
+
+
 def quantity_on(subscription: Subscription, day: date) -> int:
     """The quantity the subscription's orders put in force on `day` (0 before the first)."""
     in_force = [c for c in subscription.ordered_changes() if c.effective_date <= day]

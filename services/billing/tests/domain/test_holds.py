@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from driver import Biller, all_lines, amendment_order, headers, item, new_order
+from driver import Biller, all_lines, amendment_order, headers, monthly_5000_x_10_from_march
 
 MARCH_1, MARCH_11, APRIL_1, MAY_1 = (date(2026, 3, 1), date(2026, 3, 11), date(2026, 4, 1),
                                      date(2026, 5, 1))  # fmt: skip
@@ -21,10 +21,7 @@ MAY_AT_15 = "recurring SEAT qty 15 2026-05-01..2026-05-31 31/31 = 75000"
 
 
 def _upgraded_after_march_was_billed() -> Biller:
-    biller = Biller()
-    seat = item("sub_seat", "SEAT", unit_price=5000, quantity=10, start=MARCH_1,
-                end=date(2026, 12, 31))  # fmt: skip
-    biller.order(new_order("or_new", seat))
+    biller = monthly_5000_x_10_from_march()
     assert headers(biller.run(MARCH_1)) == [
         "INV-000001 invoice 2026-03-01 due 2026-03-31 total 50000"
     ]
@@ -65,10 +62,7 @@ def test_an_override_of_the_new_order_delays_what_the_amendment_changed() -> Non
 def test_a_hold_on_the_amendment_leaves_the_days_before_it_to_bill() -> None:
     """Arrears: March bills at the quantities in force, split at the upgrade (W11); only
     the part behind the held amendment waits."""
-    biller = Biller()
-    seat = item("sub_seat", "SEAT", unit_price=5000, quantity=10, start=MARCH_1,
-                end=date(2026, 12, 31))  # fmt: skip
-    biller.order(new_order("or_new", seat, timing="arrears"))
+    biller = monthly_5000_x_10_from_march("arrears")
     seat_now = biller.subscriptions["sub_seat"]
     biller.order(amendment_order("or_up", MARCH_11, [(seat_now, 15)]))
     biller.hold("or_up")

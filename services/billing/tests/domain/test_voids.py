@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from driver import Biller, all_lines, amendment_order, headers, item, new_order
+from driver import Biller, all_lines, amendment_order, headers, monthly_5000_x_10_from_march
 
 MARCH_1, MARCH_20, APRIL_1 = date(2026, 3, 1), date(2026, 3, 20), date(2026, 4, 1)
 
 
 def _march_billed_and_voided() -> Biller:
-    biller = Biller()
-    seat = item("sub_seat", "SEAT", unit_price=5000, quantity=10, start=MARCH_1,
-                end=date(2026, 12, 31))  # fmt: skip
-    biller.order(new_order("or_new", seat))
+    biller = monthly_5000_x_10_from_march()
     assert headers(biller.run(MARCH_1)) == [
         "INV-000001 invoice 2026-03-01 due 2026-03-31 total 50000"
     ]
@@ -61,10 +58,7 @@ def test_an_upgrade_inside_a_voided_month_prorates_nothing() -> None:
 
 
 def test_a_voided_proration_is_neither_billed_again_nor_credited_back() -> None:
-    biller = Biller()
-    seat = item("sub_seat", "SEAT", unit_price=5000, quantity=10, start=MARCH_1,
-                end=date(2026, 12, 31))  # fmt: skip
-    biller.order(new_order("or_new", seat))
+    biller = monthly_5000_x_10_from_march()
     biller.run(MARCH_1)
     _amend(biller, "or_up", date(2026, 3, 11), 15)
     assert headers(biller.run(date(2026, 3, 11))) == [
@@ -82,10 +76,7 @@ def test_a_voided_proration_is_neither_billed_again_nor_credited_back() -> None:
 
 def test_a_downgrade_outside_the_voided_days_is_still_credited() -> None:
     """The void of an April invoice leaves March's billed days open to adjustment (W10)."""
-    biller = Biller()
-    seat = item("sub_seat", "SEAT", unit_price=5000, quantity=10, start=MARCH_1,
-                end=date(2026, 12, 31))  # fmt: skip
-    biller.order(new_order("or_new", seat))
+    biller = monthly_5000_x_10_from_march()
     biller.run(MARCH_1)
     biller.run(APRIL_1)
     biller.void("INV-000002")

@@ -19,26 +19,12 @@ from driver import (
     headers,
     item,
     lines,
+    monthly_5000_x_10_from_march,
     new_order,
     renewal_order,
     termination_order,
 )
 from revline_events.calendar import term_end
-
-
-def _monthly_5000_x_10_from_march(timing: BillingTiming = "advance") -> Biller:
-    """W9..W11: month, BCD 1, unit 5000, qty 10, from 2026-03-01 to the end of 2026."""
-    biller = Biller()
-    seat = item(
-        "sub_seat",
-        "SEAT",
-        unit_price=5000,
-        quantity=10,
-        start=date(2026, 3, 1),
-        end=date(2026, 12, 31),
-    )
-    biller.order(new_order("or_new", seat, timing=timing))
-    return biller
 
 
 def test_w1_quarter_with_stubs_bills_17_of_92_days_then_full_quarters_then_75_of_92() -> None:
@@ -286,7 +272,7 @@ def test_w8_arrears_bills_a_period_the_day_after_its_last_day() -> None:
 
 
 def test_w9_upgrade_mid_period_bills_a_proration_of_21_of_31_days() -> None:
-    biller = _monthly_5000_x_10_from_march()
+    biller = monthly_5000_x_10_from_march()
     march = biller.run(date(2026, 3, 1))
     biller.order(
         amendment_order("or_up", date(2026, 3, 11), [(biller.subscriptions["sub_seat"], 15)])
@@ -303,7 +289,7 @@ def test_w9_upgrade_mid_period_bills_a_proration_of_21_of_31_days() -> None:
 
 
 def test_w10_downgrade_mid_period_issues_a_credit_note_for_12_of_31_days() -> None:
-    biller = _monthly_5000_x_10_from_march()
+    biller = monthly_5000_x_10_from_march()
     biller.run(date(2026, 3, 1))
     biller.order(
         amendment_order("or_down", date(2026, 3, 20), [(biller.subscriptions["sub_seat"], 7)])
@@ -319,7 +305,7 @@ def test_w10_downgrade_mid_period_issues_a_credit_note_for_12_of_31_days() -> No
 
 
 def test_w11_amendment_in_a_period_not_yet_billed_splits_it_into_two_recurring_lines() -> None:
-    biller = _monthly_5000_x_10_from_march("arrears")
+    biller = monthly_5000_x_10_from_march("arrears")
     biller.order(
         amendment_order("or_up", date(2026, 3, 11), [(biller.subscriptions["sub_seat"], 15)])
     )
