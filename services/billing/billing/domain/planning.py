@@ -61,6 +61,8 @@ class _Timeline:
         self._changes = subscription.ordered_changes()
         self._dates = [c.effective_date for c in self._changes]
         self._terms = subscription.terms
+        self._term_starts = [date.min, *sorted(t.start for t in subscription.terms)]
+        self._orders: dict[tuple[int, int], tuple[str, ...]] = {}
         self.termination = subscription.termination()
 
     def change_at(self, day: date) -> QuantityChange | None:
@@ -82,10 +84,13 @@ class _Timeline:
     def orders_behind(self, day: date) -> tuple[str, ...]:
         """Every order with a change from the start of the term holding `day` up to `day`
         (all changes up to `day` when no term holds it), sorted."""
-        since = max((t.start for t in self._terms if t.start <= day), default=date.min)
-        return tuple(
-            sorted({c.order_id for c in self._changes if since <= c.effective_date <= day})
-        )
+        since = self._term_starts[bisect.bisect_right(self._term_starts, day) - 1]
+        key = (bisect.bisect_left(self._dates, since), bisect.bisect_right(self._dates, day))
+        found = self._orders.get(key)
+        if found is None:
+            found = tuple(sorted({c.order_id for c in self._changes[key[0] : key[1]]}))
+            self._orders[key] = found
+        return found
 
     def dates_within(self, start: date, end_exclusive: date) -> list[date]:
         """Effective dates of changes strictly inside (start, end_exclusive)."""
