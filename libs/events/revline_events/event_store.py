@@ -65,10 +65,7 @@ class EventStore:
             await session.execute(insert(self._t), [self._row(e) for e in events])
         except IntegrityError as error:
             raise ConcurrencyConflict(stream_id, expected_version) from error
-        await session.execute(
-            insert(self._outbox),
-            [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events],
-        )
+        await self._queue(session, events)
 
     async def append_new_streams(self, session: AsyncSession, events: Sequence[Envelope]) -> None:
         """Append the first event of each of several new streams, and queue them, with
@@ -93,6 +90,10 @@ class EventStore:
             await session.execute(insert(self._t), [self._row(e) for e in events])
         except IntegrityError as error:
             raise ConcurrencyConflict(", ".join(streams[:3]), 0) from error
+        await self._queue(session, events)
+
+    async def _queue(self, session: AsyncSession, events: Sequence[Envelope]) -> None:
+        """Outbox rows for the relay, keyed by account (per-key order on the topic)."""
         await session.execute(
             insert(self._outbox),
             [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events],
