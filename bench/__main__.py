@@ -17,7 +17,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import billing_run, contract_order_flow, kernel_append_publish, quote_accept_latency
+from bench import (
+    billing_run,
+    contract_order_flow,
+    hop_latency,
+    kernel_append_publish,
+    quote_accept_latency,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -28,6 +34,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     quote_accept_latency.NAME: (quote_accept_latency.run, quote_accept_latency.summary),
     contract_order_flow.NAME: (contract_order_flow.run, contract_order_flow.summary),
     billing_run.NAME: (billing_run.run, billing_run.summary),
+    hop_latency.NAME: (hop_latency.run, hop_latency.summary),
 }
 
 

@@ -1,0 +1,332 @@
+"""Hop latency on the dev stack: accept -> billing schedule, where the time goes, idle CPU.
+
+The stack is started by the dev-stack runner's own code (`make run`):
+Tansu and the services quote, contract, order and billing, each a separate
+process (`python -m <name> serve`) on SQLite in a temp dir, on free ports.
+The poll settings are whatever the environment says (REVLINE_* variables pass
+through), so a before/after comparison is `REVLINE_CONSUMER_FETCH_MAX_WAIT_MS=...
+python -m bench --only hop_latency`.
+
+1. Hot: N quotes (each for an account of its own) one at a time: accept, then
+   `GET /v1/billing-schedules?account_id=` on billing every POLL_S until the
+   schedule is listed, then the next quote at once.
+2. After idle: M more quotes, each after IDLE_GAP_S with nothing to do (what
+   the first event after a quiet spell costs).
+3. Idle CPU: with nothing left to do, utime+stime of each process (and its
+   children: the broker wrapper runs Tansu) over IDLE_WINDOW_S, as a share of
+   one core.
+
+The per-hop breakdown comes from the timestamps the kernel writes anyway, read
+from the services' SQLite files afterwards: each event's `occurred_at` (taken
+by the handler), each outbox row's `sent_at` (written once the broker
+acknowledged it) and each inbox row's `processed_at` (written by the consumer
+just before its commit). All are wall-clock times of the same machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import tempfile
+import time
+import uuid
+from itertools import pairwise
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from revline_service.devstack import DevStack, Options
+from revline_service.testing import api_keys_setting, auth
+
+from bench.common import DEADLINE_S, distribution_ms, ratio
+
+NAME = "hop_latency"
+SERVICES = ("quote", "contract", "order", "billing")
+FULL = {"quotes": 200, "after_idle_quotes": 12, "idle_window_s": 25.0}
+QUICK = {"quotes": 40, "after_idle_quotes": 4, "idle_window_s": 10.0}
+WARMUP_QUOTES = 5
+POLL_S = 0.003  # the probe's pause between two GETs of billing's schedules
+IDLE_GAP_S = 3.0  # quiet time before each "after idle" quote
+SETTLE_S = 3.0  # after the last quote, before the idle window starts
+ADMIN = auth("admin")
+
+PRODUCTS = [
+    {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,
+     "charge_type": "recurring", "billing_period": "month"},
+    {"sku": "SETUP", "name": "Setup", "currency": "USD", "unit_price": 25000,
+     "charge_type": "one_time"},
+]  # fmt: skip
+
+# The hop's parts, each from one timestamp to the next (see the module doc).
+PARTS = (
+    ("accept_to_quote_event", "accept request sent -> QuoteAccepted.occurred_at"),
+    ("quote_relay", "QuoteAccepted.occurred_at -> quote outbox sent_at"),
+    ("contract_fetch", "quote outbox sent_at -> ContractCreated.occurred_at"),
+    ("contract_handle", "ContractCreated.occurred_at -> contract inbox processed_at"),
+    ("contract_relay", "contract inbox processed_at -> contract outbox sent_at"),
+    ("order_fetch", "contract outbox sent_at -> OrderActivated.occurred_at"),
+    ("order_handle", "OrderActivated.occurred_at -> order inbox processed_at"),
+    ("order_relay", "order inbox processed_at -> order outbox sent_at"),
+    ("billing_fetch_handle", "order outbox sent_at -> billing inbox processed_at"),
+    ("billing_to_visible", "billing inbox processed_at -> schedule listed to the probe"),
+)
+
+
+def _quote_body(account: str, i: int) -> dict[str, Any]:
+    return {
+        "account_id": account, "currency": "USD", "start_date": "2026-01-15",
+        "term_months": 12, "bill_cycle_day": 1,
+        "lines": [{"sku": "SEAT", "quantity": 10 + i % 7, "discount_percent": "10"},
+                  {"sku": "SETUP", "quantity": 1}],
+    }  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ (the settings classes read it) and restore it after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+# -- process CPU -------------------------------------------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{current}/task"):
+                with contextlib.suppress(OSError):
+                    text = Path(f"/proc/{current}/task/{task}/children").read_text()
+                    todo.extend(int(child) for child in text.split())
+    return found
+
+
+def _cpu_ticks(pids: list[int]) -> int:
+    """utime + stime of the processes, in clock ticks."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def idle_cpu(processes: Mapping[str, int], window_s: float) -> dict[str, float]:
+    """Share of one core each process tree used over `window_s` seconds."""
+    trees = {name: _tree(pid) for name, pid in processes.items()}
+    before = {name: _cpu_ticks(pids) for name, pids in trees.items()}
+    started = time.monotonic()
+    time.sleep(window_s)
+    wall = time.monotonic() - started
+    tick = os.sysconf("SC_CLK_TCK")
+    return {
+        name: round((_cpu_ticks(pids) - before[name]) / tick / wall, 4)
+        for name, pids in trees.items()
+    }
+
+
+# -- the flow ----------------------------------------------------------------------------------
+
+
+async def _call(client: httpx.AsyncClient, method: str, url: str, expect: int, body: Any = None) -> Any:
+    response = await client.request(method, url, json=body, headers=ADMIN)
+    if response.status_code != expect:
+        raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
+    return response.json()
+
+
+async def _one(
+    client: httpx.AsyncClient, urls: Mapping[str, str], account: str, quote_id: str
+) -> tuple[float, float]:
+    """Accept the quote, poll billing until its schedule is listed: (sent, listed) wall times."""
+    sent = time.time()
+    await _call(client, "POST", f"{urls['quote']}/v1/quotes/{quote_id}/accept", 200)
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        page = await _call(
+            client, "GET", f"{urls['billing']}/v1/billing-schedules?account_id={account}", 200
+        )
+        if page["data"]:
+            return sent, time.time()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{account}: no billing schedule within {DEADLINE_S}s")
+        await asyncio.sleep(POLL_S)
+
+
+async def _flow(
+    urls: Mapping[str, str], sizes: Mapping[str, Any]
+) -> tuple[dict[str, tuple[float, float]], list[str], list[str]]:
+    run = uuid.uuid4().hex[:6]
+    hot = [f"hop-{run}-h{i:04d}" for i in range(sizes["quotes"])]
+    cold = [f"hop-{run}-c{i:04d}" for i in range(sizes["after_idle_quotes"])]
+    warm = [f"hop-{run}-w{i}" for i in range(WARMUP_QUOTES)]
+    flows: dict[str, tuple[float, float]] = {}
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        for product in PRODUCTS:
+            await _call(client, "POST", f"{urls['quote']}/v1/products", 201, product)
+        quotes = {}
+        for i, account in enumerate(warm + hot + cold):
+            body = _quote_body(account, i)
+            created = await _call(client, "POST", f"{urls['quote']}/v1/quotes", 201, body)
+            quotes[account] = created["id"]
+        for account in warm:
+            await _one(client, urls, account, quotes[account])
+        for account in hot:
+            flows[account] = await _one(client, urls, account, quotes[account])
+        for account in cold:
+            await asyncio.sleep(IDLE_GAP_S)  # nothing to do: the consumers go idle
+            flows[account] = await _one(client, urls, account, quotes[account])
+    return flows, hot, cold
+
+
+# -- the breakdown from the databases ----------------------------------------------------------
+
+
+def _at(value: Any) -> float:
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _events(db: Path, kind: str) -> dict[str, tuple[str, float, float | None]]:
+    """account -> (event_id, occurred_at, outbox sent_at) of the service's `kind` events."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute(
+            "SELECT e.account_id, e.event_id, e.occurred_at, MIN(o.sent_at) FROM event_store e "
+            "LEFT JOIN outbox o ON o.event_id = e.event_id WHERE e.type = ? "
+            "GROUP BY e.event_id",
+            (kind,),
+        ).fetchall()
+    return {
+        account: (event_id, _at(occurred), None if sent is None else _at(sent))
+        for account, event_id, occurred, sent in rows
+    }
+
+
+def _inbox(db: Path) -> dict[str, float]:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT event_id, processed_at FROM inbox").fetchall()
+    return {event_id: _at(at) for event_id, at in rows}
+
+
+def breakdown(
+    var: Path, flows: Mapping[str, tuple[float, float]], accounts: list[str]
+) -> dict[str, Any]:
+    """Each part of the hop (PARTS) over `accounts`, from the services' own timestamps."""
+    quote = _events(var / "quote.db", "QuoteAccepted")
+    contract = _events(var / "contract.db", "ContractCreated")
+    order = _events(var / "order.db", "OrderActivated")
+    seen = {name: _inbox(var / f"{name}.db") for name in ("contract", "order", "billing")}
+    parts: dict[str, list[float]] = {name: [] for name, _ in PARTS}
+    for account in accounts:
+        sent, listed = flows[account]
+        q_id, q_at, q_sent = quote[account]
+        c_id, c_at, c_sent = contract[account]
+        o_id, o_at, o_sent = order[account]
+        assert q_sent is not None and c_sent is not None and o_sent is not None
+        points = [
+            sent, q_at, q_sent, c_at, seen["contract"][q_id], c_sent,
+            o_at, seen["order"][c_id], o_sent, seen["billing"][o_id], listed,
+        ]  # fmt: skip
+        for (name, _), (start, end) in zip(PARTS, pairwise(points), strict=True):
+            parts[name].append(end - start)
+    return {name: distribution_ms(values) for name, values in parts.items()}
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def _measure(stack: DevStack, sizes: Mapping[str, Any]) -> dict[str, Any]:
+    urls = {plan.name: plan.url for plan in stack.plans}
+    flows, hot, cold = asyncio.run(asyncio.wait_for(_flow(urls, sizes), 900))
+    time.sleep(SETTLE_S)  # let the last relays and consumers go quiet
+    processes = {plan.name: child.pid for plan, child in stack.services}
+    assert stack.broker is not None
+    processes["broker"] = stack.broker.pid
+    cpu = idle_cpu({k: v for k, v in processes.items() if v is not None}, sizes["idle_window_s"])
+    var = stack.var_dir
+    return {
+        "accept_to_schedule": distribution_ms([flows[a][1] - flows[a][0] for a in hot]),
+        "accept_to_schedule_after_idle": distribution_ms(
+            [flows[a][1] - flows[a][0] for a in cold]
+        ),
+        "parts": breakdown(var, flows, hot),
+        "parts_after_idle": breakdown(var, flows, cold),
+        "idle_cpu_core_ratio": cpu,
+        "idle_cpu_services_max_ratio": max(v for k, v in cpu.items() if k != "broker"),
+        "poll_interval_ms": POLL_S * 1000,
+        "idle_gap_s": IDLE_GAP_S,
+        "settings": {k: v for k, v in sorted(os.environ.items()) if k.startswith("REVLINE_")},
+    }
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Start the dev stack in a temp dir, measure, stop everything it started."""
+    sizes = QUICK if quick else FULL
+    result: dict[str, Any] = dict(sizes)
+    with tempfile.TemporaryDirectory(prefix="revline-bench-hops-") as tmp:
+        ports = {f"{name.upper()}_PORT": str(_free_port()) for name in SERVICES}
+        env = {
+            **ports,
+            "REVLINE_BROKER_PORT": str(_free_port()),
+            "REVLINE_API_KEYS": api_keys_setting(),
+        }
+        with _environment(env):
+            options = Options(var_dir=Path(tmp), broker_port=int(env["REVLINE_BROKER_PORT"]),
+                              ready_timeout=60.0)  # fmt: skip
+            stack = DevStack(options, dict(os.environ))
+            try:
+                stack.prepare()
+                stack.plans = [plan for plan in stack.plans if plan.name in SERVICES]
+                stack.start_broker()
+                stack.republish()
+                stack.start_services()
+                stack.wait_ready()
+                result["sqlite"] = _measure(stack, sizes)
+            finally:
+                stack.stop()
+    return result
+
+
+def summary(result: dict[str, Any]) -> list[str]:
+    """Readable lines for the console."""
+    figures = result.get("sqlite")
+    if not isinstance(figures, dict):
+        return []
+    lines = [f"{'accept -> billing schedule (ms)':<40}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}"]
+    for key in ("accept_to_schedule", "accept_to_schedule_after_idle"):
+        d = figures[key]
+        lines.append(f"{key:<40}{d['p50_ms']:>8}{d['p90_ms']:>8}{d['p99_ms']:>8}{d['max_ms']:>8}")
+    lines.append("parts (hot, p50 / p99 ms):")
+    for name, _ in PARTS:
+        d = figures["parts"][name]
+        lines.append(f"  {name:<38}{d['p50_ms']:>8}{d['p99_ms']:>8}")
+    cpu = figures["idle_cpu_core_ratio"]
+    lines.append("idle CPU (share of a core): " + json.dumps(cpu))
+    return lines
