@@ -8,8 +8,11 @@ through), so a before/after comparison is `REVLINE_CONSUMER_FETCH_MAX_WAIT_MS=..
 python -m bench --only hop_latency`.
 
 1. Hot: N quotes (each for an account of its own) one at a time: accept, then
-   `GET /v1/billing-schedules?account_id=` on billing every POLL_S until the
-   schedule is listed, then the next quote at once.
+   look every POLL_S into billing's SQLite file (read-only, from this process)
+   until the account's subscription is committed, then the next quote at once.
+   The probe stays off billing's event loop: an HTTP poll every few ms runs on
+   the loop (and the one SQLite connection) of the consumer it measures. At
+   the end `GET /v1/billing-schedules?account_id=` must list each schedule.
 2. After idle: M more quotes, each after IDLE_GAP_S with nothing to do (what
    the first event after a quiet spell costs).
 3. Idle CPU: with nothing left to do, utime+stime of each process (and its
@@ -34,9 +37,9 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from itertools import pairwise
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +47,14 @@ import httpx
 from revline_service.devstack import DevStack, Options
 from revline_service.testing import api_keys_setting, auth
 
-from bench.common import DEADLINE_S, distribution_ms, ratio
+from bench.common import DEADLINE_S, distribution_ms
 
 NAME = "hop_latency"
 SERVICES = ("quote", "contract", "order", "billing")
 FULL = {"quotes": 200, "after_idle_quotes": 12, "idle_window_s": 25.0}
 QUICK = {"quotes": 40, "after_idle_quotes": 4, "idle_window_s": 10.0}
 WARMUP_QUOTES = 5
-POLL_S = 0.003  # the probe's pause between two GETs of billing's schedules
+POLL_S = 0.002  # the probe's pause between two looks at billing's database
 IDLE_GAP_S = 3.0  # quiet time before each "after idle" quote
 SETTLE_S = 3.0  # after the last quote, before the idle window starts
 ADMIN = auth("admin")
@@ -74,7 +77,7 @@ PARTS = (
     ("order_handle", "OrderActivated.occurred_at -> order inbox processed_at"),
     ("order_relay", "order inbox processed_at -> order outbox sent_at"),
     ("billing_fetch_handle", "order outbox sent_at -> billing inbox processed_at"),
-    ("billing_to_visible", "billing inbox processed_at -> schedule listed to the probe"),
+    ("billing_commit_seen", "billing inbox processed_at -> schedule row seen by the probe"),
 )
 
 
@@ -153,33 +156,52 @@ def idle_cpu(processes: Mapping[str, int], window_s: float) -> dict[str, float]:
 # -- the flow ----------------------------------------------------------------------------------
 
 
-async def _call(client: httpx.AsyncClient, method: str, url: str, expect: int, body: Any = None) -> Any:
+async def _call(
+    client: httpx.AsyncClient, method: str, url: str, expect: int, body: Any = None
+) -> Any:
     response = await client.request(method, url, json=body, headers=ADMIN)
     if response.status_code != expect:
         raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
     return response.json()
 
 
+def _schedule_committed(billing_db: Path, account: str) -> bool:
+    """True once billing has committed a subscription of the account (read-only, own file)."""
+    with contextlib.closing(sqlite3.connect(f"file:{billing_db}?mode=ro", uri=True)) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM subscriptions WHERE account_id = ? LIMIT 1", (account,)
+        ).fetchone()
+    return row is not None
+
+
 async def _one(
-    client: httpx.AsyncClient, urls: Mapping[str, str], account: str, quote_id: str
+    client: httpx.AsyncClient,
+    urls: Mapping[str, str],
+    billing_db: Path,
+    account: str,
+    quote_id: str,
 ) -> tuple[float, float]:
-    """Accept the quote, poll billing until its schedule is listed: (sent, listed) wall times."""
+    """Accept the quote, poll billing's database until its schedule is there: wall times."""
     sent = time.time()
     await _call(client, "POST", f"{urls['quote']}/v1/quotes/{quote_id}/accept", 200)
     deadline = time.monotonic() + DEADLINE_S
-    while True:
-        page = await _call(
-            client, "GET", f"{urls['billing']}/v1/billing-schedules?account_id={account}", 200
-        )
-        if page["data"]:
-            return sent, time.time()
+    while not _schedule_committed(billing_db, account):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{account}: no billing schedule within {DEADLINE_S}s")
         await asyncio.sleep(POLL_S)
+    return sent, time.time()
+
+
+async def _listed(client: httpx.AsyncClient, urls: Mapping[str, str], account: str) -> None:
+    page = await _call(
+        client, "GET", f"{urls['billing']}/v1/billing-schedules?account_id={account}", 200
+    )
+    if len(page["data"]) != len(_quote_body(account, 0)["lines"]):  # one per line
+        raise RuntimeError(f"{account}: {len(page['data'])} schedules listed, expected 2")
 
 
 async def _flow(
-    urls: Mapping[str, str], sizes: Mapping[str, Any]
+    urls: Mapping[str, str], billing_db: Path, sizes: Mapping[str, Any]
 ) -> tuple[dict[str, tuple[float, float]], list[str], list[str]]:
     run = uuid.uuid4().hex[:6]
     hot = [f"hop-{run}-h{i:04d}" for i in range(sizes["quotes"])]
@@ -195,12 +217,14 @@ async def _flow(
             created = await _call(client, "POST", f"{urls['quote']}/v1/quotes", 201, body)
             quotes[account] = created["id"]
         for account in warm:
-            await _one(client, urls, account, quotes[account])
+            await _one(client, urls, billing_db, account, quotes[account])
         for account in hot:
-            flows[account] = await _one(client, urls, account, quotes[account])
+            flows[account] = await _one(client, urls, billing_db, account, quotes[account])
         for account in cold:
             await asyncio.sleep(IDLE_GAP_S)  # nothing to do: the consumers go idle
-            flows[account] = await _one(client, urls, account, quotes[account])
+            flows[account] = await _one(client, urls, billing_db, account, quotes[account])
+        for account in warm + hot + cold:  # what the database showed, the API lists
+            await _listed(client, urls, account)
     return flows, hot, cold
 
 
@@ -264,7 +288,9 @@ def breakdown(
 
 def _measure(stack: DevStack, sizes: Mapping[str, Any]) -> dict[str, Any]:
     urls = {plan.name: plan.url for plan in stack.plans}
-    flows, hot, cold = asyncio.run(asyncio.wait_for(_flow(urls, sizes), 900))
+    flows, hot, cold = asyncio.run(
+        asyncio.wait_for(_flow(urls, stack.var_dir / "billing.db", sizes), 900)
+    )
     time.sleep(SETTLE_S)  # let the last relays and consumers go quiet
     processes = {plan.name: child.pid for plan, child in stack.services}
     assert stack.broker is not None
@@ -273,9 +299,7 @@ def _measure(stack: DevStack, sizes: Mapping[str, Any]) -> dict[str, Any]:
     var = stack.var_dir
     return {
         "accept_to_schedule": distribution_ms([flows[a][1] - flows[a][0] for a in hot]),
-        "accept_to_schedule_after_idle": distribution_ms(
-            [flows[a][1] - flows[a][0] for a in cold]
-        ),
+        "accept_to_schedule_after_idle": distribution_ms([flows[a][1] - flows[a][0] for a in cold]),
         "parts": breakdown(var, flows, hot),
         "parts_after_idle": breakdown(var, flows, cold),
         "idle_cpu_core_ratio": cpu,

@@ -19,6 +19,7 @@ from revline_events.clock import Clock, SystemClock
 from revline_events.consumer import ConsumerRunner, Handler
 from revline_events.database import Database
 from revline_events.event_store import ConcurrencyConflict, EventStore
+from revline_events.kafka import FetchPacing
 from revline_events.outbox import OutboxRelay
 from revline_events.replay import state_digest
 from revline_events.tables import KernelTables
@@ -71,6 +72,15 @@ class ServiceSpec:
         return events_topic(self.name)
 
 
+def fetch_pacing(settings: ServiceSettings) -> FetchPacing:
+    """The consumer's fetch waits, busy and idle, from the settings."""
+    return FetchPacing(
+        busy_wait_ms=settings.consumer_fetch_max_wait_ms,
+        idle_wait_ms=settings.consumer_idle_fetch_max_wait_ms,
+        idle_after_ms=settings.consumer_idle_after_ms,
+    )
+
+
 class Runtime:
     """The live parts of one running service: database, event store, relay, consumer."""
 
@@ -100,6 +110,7 @@ class Runtime:
                 consumer_settings={
                     "session_timeout_ms": settings.consumer_session_timeout_ms,
                     "heartbeat_interval_ms": max(settings.consumer_session_timeout_ms // 10, 100),
+                    "pacing": fetch_pacing(settings),
                 },
             )
         self._tasks: list[asyncio.Task[None]] = []

@@ -21,6 +21,9 @@ SHARED = (
     "replication_factor",
     "dev_keys_file",
     "consumer_session_timeout_ms",
+    "consumer_fetch_max_wait_ms",
+    "consumer_idle_fetch_max_wait_ms",
+    "consumer_idle_after_ms",
 )
 
 
@@ -47,6 +50,28 @@ class ServiceSettings(BaseSettings):
         ge=1000,
         description="Kafka group session timeout; Apache Kafka refuses < 6000 by default, "
         "the dev broker answers a group join after half of it (make run uses 2000)",
+    )
+    consumer_fetch_max_wait_ms: int = Field(
+        default=10,
+        ge=0,
+        le=60_000,
+        description="how long a consumer's fetch waits on the broker while records arrive; "
+        "the dev broker answers a waiting fetch only at this deadline (a hop waits about "
+        "half of it), Apache Kafka as soon as a record arrives (500 costs nothing there)",
+    )
+    consumer_idle_fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=0,
+        le=60_000,
+        description="the fetch wait once no record arrived for consumer_idle_after_ms: "
+        "fewer fetches while idle (each costs the service and the dev broker CPU), at the "
+        "price of up to this much on the dev broker for the first record after a quiet spell",
+    )
+    consumer_idle_after_ms: int = Field(
+        default=1000,
+        ge=0,
+        le=3_600_000,
+        description="time without a record before a consumer switches to the idle fetch wait",
     )
     migrate_on_start: bool = True
     log_level: str = "INFO"
