@@ -90,10 +90,13 @@ def _quote_body(account: str, i: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct ports nothing listens on now (all bound at once, then released)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 @contextlib.contextmanager
@@ -315,10 +318,14 @@ def run(quick: bool) -> dict[str, Any]:
     sizes = QUICK if quick else FULL
     result: dict[str, Any] = dict(sizes)
     with tempfile.TemporaryDirectory(prefix="revline-bench-hops-") as tmp:
-        ports = {f"{name.upper()}_PORT": str(_free_port()) for name in SERVICES}
+        broker_port, *service_ports = _free_ports(1 + len(SERVICES))
+        ports = {
+            f"{name.upper()}_PORT": str(port)
+            for name, port in zip(SERVICES, service_ports, strict=True)
+        }
         env = {
             **ports,
-            "REVLINE_BROKER_PORT": str(_free_port()),
+            "REVLINE_BROKER_PORT": str(broker_port),
             "REVLINE_API_KEYS": api_keys_setting(),
         }
         with _environment(env):
