@@ -324,7 +324,9 @@ def _measure(stack: DevStack, sizes: Mapping[str, Any]) -> dict[str, Any]:
         "idle_cpu_services_max_ratio": max(v for k, v in cpu.items() if k != "broker"),
         "poll_interval_ms": POLL_S * 1000,
         "idle_gap_s": IDLE_GAP_S,
-        "settings": {k: v for k, v in sorted(os.environ.items()) if k.startswith("REVLINE_")},
+        "settings": {
+            k: v for k, v in sorted(os.environ.items()) if k.startswith("REVLINE_CONSUMER_")
+        },
     }
 
 
