@@ -110,6 +110,8 @@ class PacedConsumer(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka ships n
             self._last_records = now
         fetcher = getattr(self, "_fetcher", None)
         if fetcher is not None:
+            if not hasattr(fetcher, _FETCHER_WAIT_ATTR):  # an aiokafka upgrade moved it
+                raise RuntimeError(f"aiokafka's Fetcher has no {_FETCHER_WAIT_ATTR} to pace")
             setattr(fetcher, _FETCHER_WAIT_ATTR, self.pacing.wait_ms(now - self._last_records))
         return batches
 
