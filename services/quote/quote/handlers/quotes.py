@@ -26,7 +26,13 @@ from revline_events.unit_of_work import UnitOfWork
 
 from quote.domain import quote as rules
 from quote.domain.contract_fit import check_fit
-from quote.domain.errors import CurrencyMismatch, InvalidLine, QuoteError, UnknownProduct
+from quote.domain.errors import (
+    CurrencyMismatch,
+    InvalidLine,
+    ProductExists,
+    UnknownProduct,
+    UnknownQuote,
+)
 from quote.domain.quote import LineRequest, QuoteStatus
 from quote.domain.terms import check_lines, check_terms
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
@@ -34,30 +40,6 @@ from quote.store import contracts, queries
 
 SERVICE = "quote"
 T = TypeVar("T")
-
-
-class UnknownQuote(QuoteError):
-    """No quote has this id."""
-
-    def __init__(self, quote_id: str) -> None:
-        super().__init__(f"no quote {quote_id}")
-        self.quote_id = quote_id
-
-
-class ProductNotFound(QuoteError):
-    """No product has this sku."""
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"no product {sku}")
-        self.sku = sku
-
-
-class ProductExists(QuoteError):
-    """The price book already has a product with this sku."""
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"product {sku} already exists")
-        self.sku = sku
 
 
 def new_quote_id(clock: Clock) -> str:
