@@ -8,6 +8,7 @@ so a quote's total contract value and the invoices it becomes cannot disagree.
 
 from revline_pricing.calendar import ONE_DAY, DateSpan, add_months, term_end
 from revline_pricing.errors import (
+    EndBeforeStart,
     InvalidBillCycleDay,
     InvalidDiscount,
     NotFiniteAmount,
@@ -30,6 +31,7 @@ __all__ = [
     "ONE_DAY",
     "PERIOD_MONTHS",
     "DateSpan",
+    "EndBeforeStart",
     "InvalidBillCycleDay",
     "InvalidDiscount",
     "NotFiniteAmount",
