@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from revline_events.calendar import ONE_DAY
 from revline_events.catalogue import EventPayload
 from revline_events.clock import Clock
 from revline_events.payloads.contract import (
@@ -14,6 +13,7 @@ from revline_events.payloads.contract import (
     RenewalRunCompleted,
 )
 from revline_events.unit_of_work import UnitOfWork
+from revline_pricing.calendar import ONE_DAY
 
 from contract.domain.errors import ContractError
 from contract.domain.renewal_run import plan_renewal_run

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from revline_events.calendar import term_end
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import Clock
 from revline_events.payloads.quote import (
@@ -23,6 +22,7 @@ from revline_events.payloads.quote import (
     QuoteTotalsData,
 )
 from revline_events.unit_of_work import UnitOfWork
+from revline_pricing.calendar import term_end
 
 from quote.domain import quote as rules
 from quote.domain.contract_fit import check_fit
