@@ -16,13 +16,13 @@ from billing.api.schemas import (
     AccountId,
     CreditNoteOut,
     InvoiceOut,
-    InvoiceStatus,
     OpaqueId,
     VoidIn,
     credit_note_out,
     invoice_out,
 )
 from billing.domain.errors import UnknownCreditNote, UnknownInvoice
+from billing.domain.invoice import InvoiceStatus
 from billing.handlers.invoices import void_invoice
 from billing.store import queries
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from revline_events.calendar import ONE_DAY
 from revline_events.payloads.contract import (
     ContractExpired,
     ContractRenewed,
     RenewalRunCompleted,
 )
 from revline_events.unit_of_work import UnitOfWork
+from revline_pricing.calendar import ONE_DAY
 
 from contract.domain.errors import ContractError
 from contract.domain.renewal_run import plan_renewal_run

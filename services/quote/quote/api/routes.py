@@ -23,6 +23,7 @@ from quote.api.schemas import (
     QuotePatch,
     quote_out,
 )
+from quote.domain.errors import ProductNotFound, UnknownQuote
 from quote.handlers import quotes as steps
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
 from quote.store import queries
@@ -76,7 +77,7 @@ async def get_product(sku: str, runtime: RuntimeDep, _: Reader) -> ProductOut:
     async with runtime.db.session() as session:
         row = await queries.product_row(session, sku)
     if row is None:
-        raise steps.ProductNotFound(sku)
+        raise ProductNotFound(sku)
     return ProductOut.model_validate(row)
 
 
@@ -125,7 +126,7 @@ async def get_quote(quote_id: str, runtime: RuntimeDep, _: Reader) -> QuoteOut:
     async with runtime.db.session() as session:
         row = await queries.quote_row(session, quote_id)
     if row is None:
-        raise steps.UnknownQuote(quote_id)
+        raise UnknownQuote(quote_id)
     return quote_out(row)
 
 

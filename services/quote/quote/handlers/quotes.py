@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from revline_events.calendar import term_end
 from revline_events.catalogue import EventPayload
 from revline_events.payloads.quote import (
     PRICE_BOOK_ACCOUNT,
@@ -21,40 +20,23 @@ from revline_events.payloads.quote import (
     QuoteTotalsData,
 )
 from revline_events.unit_of_work import UnitOfWork
+from revline_pricing.calendar import term_end
 
 from quote.domain import quote as rules
 from quote.domain.contract_fit import check_fit
-from quote.domain.errors import CurrencyMismatch, InvalidLine, QuoteError, UnknownProduct
+from quote.domain.errors import (
+    CurrencyMismatch,
+    InvalidLine,
+    ProductExists,
+    UnknownProduct,
+    UnknownQuote,
+)
 from quote.domain.quote import LineRequest, QuoteStatus
 from quote.domain.terms import check_lines, check_terms
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
 from quote.store import contracts, queries
 
 T = TypeVar("T")
-
-
-class UnknownQuote(QuoteError):
-    """No quote has this id."""
-
-    def __init__(self, quote_id: str) -> None:
-        super().__init__(f"no quote {quote_id}")
-        self.quote_id = quote_id
-
-
-class ProductNotFound(QuoteError):
-    """No product has this sku."""
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"no product {sku}")
-        self.sku = sku
-
-
-class ProductExists(QuoteError):
-    """The price book already has a product with this sku."""
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"product {sku} already exists")
-        self.sku = sku
 
 
 async def define_product(uow: UnitOfWork, cmd: DefineProduct) -> dict[str, Any]:
