@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import run_once
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import Runtime, RuntimeDep
 
@@ -73,8 +72,6 @@ async def create_bill_run(
             body.as_of,
             body.account_id,
             batch_size=settings.bill_run_batch_size,
-            clock=runtime.clock,
-            correlation_id=correlation_id.get(),
         )
         return {"id": run_id}
 
@@ -86,8 +83,6 @@ async def create_bill_run(
         runtime.uow,
         run_id,
         payment_terms_days=settings.payment_terms_days,
-        clock=runtime.clock,
-        correlation_id=correlation_id.get(),
     )
     headers = {"Idempotent-Replayed": "true"} if started.replayed else {}
     if prefer is not None and "respond-async" in prefer.lower():

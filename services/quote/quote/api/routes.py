@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
@@ -57,7 +56,7 @@ async def create_product(
     cmd = DefineProduct(**body.model_dump())
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.define_product(uow, cmd, runtime.clock, correlation_id.get())
+        row = await steps.define_product(uow, cmd)
         return ProductOut.model_validate(row)
 
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
@@ -103,7 +102,7 @@ async def create_quote(
     )
 
     async def step(uow: UnitOfWork) -> Any:
-        return quote_out(await steps.create_quote(uow, cmd, runtime.clock, correlation_id.get()))
+        return quote_out(await steps.create_quote(uow, cmd))
 
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
 
@@ -147,7 +146,7 @@ async def patch_quote(
     )
 
     async def step(uow: UnitOfWork) -> Any:
-        return quote_out(await steps.revise_quote(uow, cmd, runtime.clock, correlation_id.get()))
+        return quote_out(await steps.revise_quote(uow, cmd))
 
     return await execute(request, who, runtime.uow, step, body=body)
 
@@ -157,7 +156,7 @@ def _transition(name: str, handler: Any) -> None:
         quote_id: str, request: Request, runtime: RuntimeDep, who: Seller
     ) -> JSONResponse:
         async def step(uow: UnitOfWork) -> Any:
-            return quote_out(await handler(uow, quote_id, runtime.clock, correlation_id.get()))
+            return quote_out(await handler(uow, quote_id))
 
         return await execute(request, who, runtime.uow, step)
 
