@@ -24,10 +24,12 @@ from revline_events.envelope import Envelope
 from revline_events.event_store import EventStore
 from revline_events.ids import IdGenerator
 from revline_events.received import Received
+from revline_events.repository import Repository
 from revline_events.stamping import NewStream, Stamper
 from revline_events.tables import KernelTables
 
 S = TypeVar("S")
+R = TypeVar("R", bound=Repository)
 
 
 class Projector(Protocol):
@@ -107,11 +109,25 @@ class UnitOfWork:
         self._after_commit = after_commit
         self._catalogue = catalogue
         self._session: AsyncSession | None = None
+        self._repositories: dict[type[Repository], Repository] = {}
         self._queued = False
 
     def new_id(self, prefix: str) -> str:
         """A fresh time-sortable id on the service's clock (`revline_events.ids`)."""
         return self.ids.new(prefix)
+
+    def repository(self, kind: type[R]) -> R:
+        """The `kind` repository on this unit of work's session (one per transaction).
+
+        Handlers reach the database only through repositories (store/), never
+        through the session itself. Only inside `async with`.
+        """
+        found = self._repositories.get(kind)
+        if found is None:
+            found = self._repositories[kind] = kind(self.session)
+        if not isinstance(found, kind):  # pragma: no cover - the dict is keyed by class
+            raise TypeError(f"{type(found).__name__} is not a {kind.__name__}")
+        return found
 
     def settings_as(self, kind: type[S]) -> S:
         """The service's settings as `kind`; raises TypeError when they are not one."""
@@ -129,6 +145,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._session = self.db.session()
         await self._session.begin()
+        self._repositories = {}
         self._queued = False
         return self
 
@@ -139,6 +156,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self._session, None
+        self._repositories = {}
         if session is None:
             return
         try:
