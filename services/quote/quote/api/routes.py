@@ -26,7 +26,7 @@ from quote.api.schemas import (
 from quote.domain.errors import ProductNotFound, UnknownQuote
 from quote.handlers import quotes as steps
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
-from quote.store import queries
+from quote.store.queries import Products, Quotes
 
 router = APIRouter(prefix="/v1")
 
@@ -66,7 +66,7 @@ async def create_product(
 async def list_products(runtime: RuntimeDep, _: Reader, paging: Paging) -> Page[ProductOut]:
     """The price book, by sku."""
     async with runtime.db.session() as session:
-        rows = await queries.list_products(session, paging.after, paging.limit)
+        rows = await Products(session).page(paging.after, paging.limit)
     items = [ProductOut.model_validate(r) for r in rows]
     return page_of(items, paging, lambda p: [p.sku])
 
@@ -75,7 +75,7 @@ async def list_products(runtime: RuntimeDep, _: Reader, paging: Paging) -> Page[
 async def get_product(sku: str, runtime: RuntimeDep, _: Reader) -> ProductOut:
     """One product."""
     async with runtime.db.session() as session:
-        row = await queries.product_row(session, sku)
+        row = await Products(session).find(sku)
     if row is None:
         raise ProductNotFound(sku)
     return ProductOut.model_validate(row)
@@ -116,7 +116,7 @@ async def list_quotes(
 ) -> Page[QuoteOut]:
     """Quotes, oldest first, optionally of one account."""
     async with runtime.db.session() as session:
-        rows = await queries.list_quotes(session, account_id, paging.after, paging.limit)
+        rows = await Quotes(session).page(account_id, paging.after, paging.limit)
     return page_of([quote_out(r) for r in rows], paging, lambda q: [q.id])
 
 
@@ -124,7 +124,7 @@ async def list_quotes(
 async def get_quote(quote_id: str, runtime: RuntimeDep, _: Reader) -> QuoteOut:
     """One quote with its lines and totals."""
     async with runtime.db.session() as session:
-        row = await queries.quote_row(session, quote_id)
+        row = await Quotes(session).find(quote_id)
     if row is None:
         raise UnknownQuote(quote_id)
     return quote_out(row)

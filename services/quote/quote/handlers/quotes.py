@@ -34,14 +34,15 @@ from quote.domain.errors import (
 from quote.domain.quote import LineRequest, QuoteStatus
 from quote.domain.terms import check_lines, check_terms
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
-from quote.store import contracts, queries
+from quote.store.contracts import ContractReadModel
+from quote.store.queries import Products, Quotes
 
 T = TypeVar("T")
 
 
 async def define_product(uow: UnitOfWork, cmd: DefineProduct) -> dict[str, Any]:
     """Add a product to the price book; ProductExists when the sku is taken."""
-    if await queries.product_row(uow.session, cmd.sku) is not None:
+    if await uow.repository(Products).find(cmd.sku) is not None:
         raise ProductExists(cmd.sku)
     product = rules.Product(
         cmd.sku,
@@ -71,7 +72,7 @@ async def define_product(uow: UnitOfWork, cmd: DefineProduct) -> dict[str, Any]:
         expected_version=0,
         cause=None,
     )
-    row = await queries.product_row(uow.session, cmd.sku)
+    row = await uow.repository(Products).find(cmd.sku)
     assert row is not None
     return row
 
@@ -87,7 +88,7 @@ async def _fit_contract(
     """
     if terms.kind == "new" or terms.contract_id is None:
         return terms, lines, None
-    contract = await contracts.load(uow.session, terms.contract_id)
+    contract = await uow.repository(ContractReadModel).find(terms.contract_id)
     check_fit(
         contract,
         contract_id=terms.contract_id,
@@ -124,7 +125,7 @@ async def _priced(
     check_terms(terms.kind, terms.contract_id, terms.term_months)
     check_lines(terms.kind, [(line.quantity, line.subscription_id) for line in lines])
     terms, lines, contract_end = await _fit_contract(uow, account_id, currency, terms, lines)
-    catalog = await queries.catalog(uow.session, (line.sku for line in lines))
+    catalog = await uow.repository(Products).catalog(line.sku for line in lines)
     for index, line in enumerate(lines):
         if line.sku not in catalog:
             raise InvalidLine(f"lines[{index}].sku", f"unknown product {line.sku}")
@@ -337,7 +338,7 @@ def _line(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _load(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
-    row = await queries.quote_row(uow.session, quote_id)
+    row = await uow.repository(Quotes).find(quote_id)
     if row is None:
         raise UnknownQuote(quote_id)
     return row
