@@ -12,7 +12,7 @@ from contract.domain.errors import UnknownContract
 from contract.domain.renewal import renew
 from contract.domain.termination import terminate
 from contract.handlers.events import subscription_data
-from contract.store import repository
+from contract.store.repository import Contracts
 
 
 async def terminate_contract(
@@ -72,7 +72,7 @@ async def renew_contract(
 
 
 async def _load(uow: UnitOfWork, contract_id: str) -> Contract:
-    contract = await repository.load_contract(uow.session, contract_id, for_update=True)
+    contract = await uow.repository(Contracts).load(contract_id, for_update=True)
     if contract is None:
         raise UnknownContract(contract_id)
     return contract

@@ -24,7 +24,7 @@ from contract.domain.errors import InvalidQuote, UnknownContract
 from contract.domain.renewal import renew
 from contract.handlers.events import subscription_data
 from contract.handlers.ids import contract_id_for, subscription_id_for
-from contract.store import repository
+from contract.store.repository import Contracts
 
 REACTIONS = Reactions()
 
@@ -47,7 +47,7 @@ async def open_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) ->
     A second QuoteAccepted for a quote that already made a contract changes nothing.
     """
     event = accepted.payload
-    if await repository.contract_id_for_quote(uow.session, event.quote_id) is not None:
+    if await uow.repository(Contracts).created_by_quote(event.quote_id) is not None:
         return
     if event.term_months is None:
         raise InvalidQuote(f"new quote {event.quote_id} has no term_months")
@@ -169,7 +169,7 @@ async def _contract_of(uow: UnitOfWork, event: QuoteAccepted) -> Contract:
     """The contract an amendment or renewal quote names, locked; it must be the quote's."""
     if event.contract_id is None:
         raise UnknownContract(None)
-    contract = await repository.load_contract(uow.session, event.contract_id, for_update=True)
+    contract = await uow.repository(Contracts).load(event.contract_id, for_update=True)
     if contract is None:
         raise UnknownContract(event.contract_id)
     contract.ensure_fits(event.account_id, event.currency)

@@ -16,7 +16,7 @@ from revline_pricing.calendar import ONE_DAY
 from contract.domain.errors import ContractError
 from contract.domain.renewal_run import plan_renewal_run
 from contract.handlers.events import subscription_data
-from contract.store import repository
+from contract.store.repository import Contracts
 
 # The account id that keys renewal-run records on contract.events (they belong to no customer).
 RENEWAL_RUN_ACCOUNT = "renewal-runs"
@@ -40,9 +40,9 @@ async def run_renewals(uow: UnitOfWork, as_of: date) -> RenewalRunResult:
     RenewalRunCompleted on its own stream, even when it changed nothing. Reads only
     `as_of`, never the clock, for business dates (the clock stamps the run's id and events).
     """
-    ids = await repository.due_contract_ids(uow.session, as_of)
-    contracts = await repository.load_contracts(uow.session, ids, for_update=True)
-    plan = plan_renewal_run(contracts, as_of)
+    contracts = uow.repository(Contracts)
+    due = await contracts.load_many(await contracts.due_for_renewal_run(as_of), for_update=True)
+    plan = plan_renewal_run(due, as_of)
     for contract, renewals in plan.renewals:
         version = contract.version
         for renewal in renewals:
