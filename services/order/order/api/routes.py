@@ -22,7 +22,7 @@ from order.api.schemas import (
 )
 from order.domain.errors import UnknownOrder
 from order.handlers import billing_controls as steps
-from order.store import queries
+from order.store.queries import Orders
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -41,8 +41,7 @@ async def list_orders(
 ) -> Page[OrderOut]:
     """Orders, oldest first, optionally of one contract and/or one account."""
     async with runtime.db.session() as session:
-        rows = await queries.list_orders(
-            session,
+        rows = await Orders(session).page(
             contract_id=contract_id,
             account_id=account_id,
             after=paging.after,
@@ -55,7 +54,7 @@ async def list_orders(
 async def get_order(order_id: str, runtime: RuntimeDep, _: Reader) -> OrderOut:
     """One order with its items and billing controls."""
     async with runtime.db.session() as session:
-        row = await queries.order_row(session, order_id)
+        row = await Orders(session).find(order_id)
     if row is None:
         raise UnknownOrder(order_id)
     return order_out(row)

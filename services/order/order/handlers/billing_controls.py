@@ -19,13 +19,13 @@ from revline_events.unit_of_work import UnitOfWork
 
 from order.domain import billing_controls as rules
 from order.domain.errors import UnknownOrder
-from order.store import queries
+from order.store.queries import Orders, controls_of
 
 
 async def hold_billing(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     """Put the order's billing on hold; BillingAlreadyHeld when it is held already."""
     order = await _load(uow, order_id)
-    rules.hold(queries.controls_of(order))
+    rules.hold(controls_of(order))
     event = OrderBillingHeld(order_id=order_id, account_id=order["account_id"], reason=reason)
     await _record(uow, order, event)
     return await _load(uow, order_id)
@@ -34,7 +34,7 @@ async def hold_billing(uow: UnitOfWork, order_id: str, reason: str) -> dict[str,
 async def release_billing(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     """Lift the hold; BillingNotHeld when the order is not on hold."""
     order = await _load(uow, order_id)
-    rules.release(queries.controls_of(order))
+    rules.release(controls_of(order))
     event = OrderBillingReleased(order_id=order_id, account_id=order["account_id"])
     await _record(uow, order, event)
     return await _load(uow, order_id)
@@ -51,7 +51,7 @@ async def override_billing_date(
     effective date is refused (OverrideBeforeEffectiveDate).
     """
     order = await _load(uow, order_id)
-    if rules.override_billing_date(queries.controls_of(order), next_billing_date):
+    if rules.override_billing_date(controls_of(order), next_billing_date):
         event = OrderBillingDateOverridden(
             order_id=order_id, account_id=order["account_id"], next_billing_date=next_billing_date
         )
@@ -60,7 +60,7 @@ async def override_billing_date(
 
 
 async def _load(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
-    row = await queries.order_row(uow.session, order_id)
+    row = await uow.repository(Orders).find(order_id)
     if row is None:
         raise UnknownOrder(order_id)
     return row

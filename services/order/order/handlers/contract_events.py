@@ -30,7 +30,7 @@ from order.domain.orders import (
     renewal_order,
     termination_order,
 )
-from order.store.contracts import load_contract
+from order.store.contracts import Contracts
 from order.translation import changes_of, contract_of, order_activated, subscription_of
 
 REACTIONS = Reactions()
@@ -40,7 +40,7 @@ REACTIONS = Reactions()
 async def created(event: Received[ContractCreated], uow: UnitOfWork) -> None:
     """A new contract: its new-business order."""
     contract_id = event.payload.contract_id
-    if await load_contract(uow.session, contract_id) is not None:
+    if await uow.repository(Contracts).load(contract_id) is not None:
         raise ContractAlreadyCreated(contract_id)
     await _activate(uow, event, new_business_order(contract_of(event.payload)))
 
@@ -93,7 +93,7 @@ async def _activate(uow: UnitOfWork, cause: Received[Any], order: Order) -> None
 
 
 async def _known(uow: UnitOfWork, contract_id: str, cause: Received[Any]) -> Contract:
-    contract = await load_contract(uow.session, contract_id)
+    contract = await uow.repository(Contracts).load(contract_id)
     if contract is None:
         raise UnknownContract(contract_id, cause.type)
     return contract

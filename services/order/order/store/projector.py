@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.domain.contract_state import contract_after
 from order.domain.orders import OrderStatus
-from order.store.contracts import load_contract, save_contract
+from order.store.contracts import Contracts
 from order.store.tables import order_items, orders
 from order.translation import order_of
 
@@ -88,6 +88,7 @@ async def _activated(session: AsyncSession, envelope: Envelope, event: OrderActi
                 for number, item in enumerate(event.items, start=1)
             ],
         )
-    before = await load_contract(session, event.contract_id)
+    contracts = Contracts(session)
+    before = await contracts.load(event.contract_id)
     after = contract_after(order_of(event), before)
-    await save_contract(session, after, by_order=event.order_id, known=before is not None)
+    await contracts.save(after, by_order=event.order_id, known=before is not None)
