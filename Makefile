@@ -39,7 +39,7 @@ lock: $(UV) ## re-resolve the workspace and export requirements.lock (uv.lock st
 	$(UV) export --quiet --format requirements-txt --all-groups --no-emit-workspace --frozen -o requirements.lock
 
 run: install ## start the dev broker and every service on SQLite under var/
-	$(PY) -m revline_service.devstack
+	$(PY) -m revline_testkit.devstack
 
 test: install lint ## lint, then every test (SQLite, throwaway PostgreSQL, real Tansu broker)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -60,7 +60,7 @@ bench: install ## benchmarks, written to bench/results.json
 	$(PY) -m bench
 
 migrate: install ## apply every service's migrations to its configured database
-	$(PY) -m revline_service.migrate_all
+	$(PY) -m revline_testkit.migrate_all
 
 schemas: install ## regenerate the published JSON Schemas of the events (refuses breaking changes)
 	$(PY) -m revline_events.schemas --write

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from revline_events.clock import FixedClock
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import ThrowawayPostgres
-from revline_service.testing import LiveService, api_keys_setting, serve_in_process
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService, api_keys_setting, serve_in_process
+from revline_testkit.postgres import ThrowawayPostgres
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -33,10 +33,10 @@ from revline_events.payloads.order import (
     OrderKind,
 )
 from revline_events.payloads.quote import BillingPeriod, BillingTiming, ChargeType
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
-from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService, api_keys_setting, auth, serve_in_process
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS
+from revline_testkit.live import LiveService, api_keys_setting, auth, serve_in_process
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
+from revline_testkit.waiting import eventually
 
 ORDER_EVENTS = "order.events"
 LEDGER_EVENTS = "ledger.events"

@@ -27,12 +27,12 @@ from contract.main import app_factory
 from contract.settings import ContractSettings
 from fastapi import FastAPI
 from revline_events.clock import FixedClock
-from revline_events.testing.broker import (
+from revline_testkit.broker import (
     FAST_PRODUCER_SETTINGS,
     TansuBroker,
 )
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
-from revline_service.testing import LiveService, api_keys_setting, serve_in_process
+from revline_testkit.live import LiveService, api_keys_setting, serve_in_process
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 
 sys.path.insert(0, str(Path(__file__).parent))
 

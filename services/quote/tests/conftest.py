@@ -12,9 +12,9 @@ import pytest
 from quote.main import app_factory
 from quote.settings import QuoteSettings
 from revline_events.clock import FixedClock
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
-from revline_service.testing import LiveService, api_keys_setting, serve_in_process
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService, api_keys_setting, serve_in_process
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 
 
 def quote_settings(database_url: str, bootstrap: str, tmp_path: Path) -> QuoteSettings:

@@ -21,7 +21,6 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from revline_events.envelope import Envelope
-
 from revline_service.service import Runtime
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from revline_events.testing.broker import free_loopback_port, tail
+from revline_testkit.broker import free_loopback_port, tail
 
 DEFAULT_BINDIR = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "postgres"

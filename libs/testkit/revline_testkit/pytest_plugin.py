@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
+from revline_testkit.broker import TansuBroker
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 
 
 @pytest.fixture(scope="session")
