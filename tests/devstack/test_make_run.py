@@ -27,9 +27,12 @@ from aiokafka import AIOKafkaConsumer
 from revline_testkit.devstack import READY_LINE, discover_services, env_prefix, settings_class
 from revline_testkit.live import free_port
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
+    ),
+    pytest.mark.long_running,
+]
 
 SERVICES = discover_services()
 PRODUCT = {
