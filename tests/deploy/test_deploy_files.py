@@ -185,13 +185,22 @@ def test_dockerfile_exposes_the_settings_port_with_a_healthcheck(service: str) -
 # harness, dev stack): in the workspace, never in an image.
 TESTKIT_DIR = "libs/testkit"
 TESTKIT_PACKAGE = "revline_testkit"
-# What an image holds of the workspace: the kernel, the chassis and one service.
-SHIPPED_LIBS = ("libs/events/", "libs/service/")
+# What an image may hold of the workspace: any library but the test kit, and its service.
+SHIPPED_LIBS = {
+    f"libs/{path.parent.name}/"
+    for path in ROOT.glob("libs/*/pyproject.toml")
+    if f"libs/{path.parent.name}" != TESTKIT_DIR
+}
 
 
 def production_sources() -> list[Path]:
-    """Every Python file an image ships: kernel, chassis, each service's package and alembic/."""
-    folders = [ROOT / "libs/events/revline_events", ROOT / "libs/service/revline_service"]
+    """Every Python file an image may ship: the libraries' packages (the test kit's aside),
+    each service's package and alembic/."""
+    folders = [
+        package
+        for package in ROOT.glob("libs/*/revline_*")
+        if package.is_dir() and package.name != TESTKIT_PACKAGE
+    ]
     for service in SERVICES:
         folders += [ROOT / "services" / service / service, ROOT / "services" / service / "alembic"]
     return sorted(path for folder in folders for path in folder.rglob("*.py"))
@@ -262,7 +271,8 @@ print("imported", len(sys.modules))
 
 
 def test_every_shipped_module_imports_without_the_testkit() -> None:
-    packages = ["revline_events", "revline_service", *SERVICES]
+    libraries = sorted(p.name for p in ROOT.glob("libs/*/revline_*") if p.is_dir())
+    packages = [name for name in libraries if name != TESTKIT_PACKAGE] + SERVICES
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_WITHOUT_TESTKIT, *packages],
         capture_output=True,

@@ -14,11 +14,11 @@ from datetime import date
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from revline_events.calendar import term_end
 from revline_events.catalogue import make_envelope
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
 from revline_events.payloads.quote import QuoteAccepted, QuoteLineData, QuoteTotalsData
+from revline_pricing.calendar import term_end
 from revline_testkit.live import LiveService, auth, stored_events
 from revline_testkit.waiting import eventually
 

@@ -35,12 +35,12 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 
-from revline_events.calendar import DateSpan
+from revline_pricing.calendar import ONE_DAY, DateSpan
+from revline_pricing.periods import iter_billing_spans
+from revline_pricing.proration import span_amount, span_formula
 
-from billing.domain.periods import iter_billing_spans
-from billing.domain.proration import formula, span_amount
 from billing.domain.schedule import (
     BilledCharge,
     Charge,
@@ -50,7 +50,6 @@ from billing.domain.schedule import (
     Subscription,
 )
 
-ONE_DAY = timedelta(days=1)
 NO_CONTROL = OrderControl()
 
 
@@ -391,7 +390,7 @@ def _charge(
         governing_orders=governing_orders,
         quantity_before=quantity_before,
         quantity_after=quantity_after,
-        formula=formula(unit_price, signed_quantity, period.days, nominal.days),
+        formula=span_formula(unit_price, signed_quantity, period.days, nominal.days),
         days=period.days,
         nominal_days=nominal.days,
     )

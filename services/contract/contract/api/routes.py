@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import Runtime, RuntimeDep
 
@@ -83,10 +82,7 @@ async def terminate_contract(
     """
 
     async def step(uow: UnitOfWork) -> Any:
-        await steps.terminate_contract(
-            uow, contract_id, body.effective_date, body.credit_unused, runtime.clock,
-            correlation_id.get(),
-        )  # fmt: skip
+        await steps.terminate_contract(uow, contract_id, body.effective_date, body.credit_unused)
         return await _view(uow, runtime, contract_id)
 
     return await execute(request, who, runtime.uow, step, body=body)
@@ -107,9 +103,7 @@ async def renew_contract(
     term_months = body.term_months if body is not None else None
 
     async def step(uow: UnitOfWork) -> Any:
-        await steps.renew_contract(
-            uow, contract_id, term_months, runtime.clock, correlation_id.get()
-        )
+        await steps.renew_contract(uow, contract_id, term_months)
         return await _view(uow, runtime, contract_id)
 
     return await execute(request, who, runtime.uow, step, body=body)
@@ -125,7 +119,7 @@ async def create_renewal_run(
     """
 
     async def step(uow: UnitOfWork) -> Any:
-        result = await run_renewals(uow, body.as_of, runtime.clock, correlation_id.get())
+        result = await run_renewals(uow, body.as_of)
         row = await queries.renewal_run_row(uow.session, result.id)
         return RenewalRunOut.model_validate(row)
 

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
@@ -69,9 +68,7 @@ async def hold_billing(
     """Hold billing of the order's items (409 when it is on hold already)."""
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.hold_billing(
-            uow, order_id, body.reason, runtime.clock, correlation_id.get()
-        )
+        row = await steps.hold_billing(uow, order_id, body.reason)
         return order_out(row)
 
     return await execute(request, who, runtime.uow, step, body=body)
@@ -84,7 +81,7 @@ async def release_billing(
     """Release the hold; the next bill run bills everything then due (409 when not held)."""
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.release_billing(uow, order_id, runtime.clock, correlation_id.get())
+        row = await steps.release_billing(uow, order_id)
         return order_out(row)
 
     return await execute(request, who, runtime.uow, step)
@@ -101,9 +98,7 @@ async def override_billing_date(
     """Bill nothing of the order on a run before `next_billing_date` (W17)."""
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.override_billing_date(
-            uow, order_id, body.next_billing_date, runtime.clock, correlation_id.get()
-        )
+        row = await steps.override_billing_date(uow, order_id, body.next_billing_date)
         return order_out(row)
 
     return await execute(request, who, runtime.uow, step, body=body)

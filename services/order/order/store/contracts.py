@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from order.domain.contract import Contract, QuantityFrom, Subscription
+from order.domain.contract import Contract, ContractStatus, QuantityFrom, Subscription
 from order.store.tables import (
     contract_subscription_quantities,
     contract_subscriptions,
@@ -60,7 +60,7 @@ async def load_contract(session: AsyncSession, contract_id: str) -> Contract | N
         end_date=row["end_date"],
         bill_cycle_day=row["bill_cycle_day"],
         billing_timing=row["billing_timing"],
-        status=row["status"],
+        status=ContractStatus(row["status"]),
         subscriptions=subscriptions,
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from revline_events.catalogue import EventPayload
-from revline_events.envelope import Envelope
 from revline_events.payloads.contract import (
     ContractAmended,
     ContractCreated,
@@ -11,18 +9,23 @@ from revline_events.payloads.contract import (
     ContractRenewed,
     ContractTerminated,
 )
+from revline_events.reactions import Reactions
+from revline_events.received import Received
 from revline_events.unit_of_work import UnitOfWork
 
 from quote.store import contracts
 
+REACTIONS = Reactions()
 
-async def on_contract_created(uow: UnitOfWork, _envelope: Envelope, event: EventPayload) -> None:
+
+@REACTIONS.on(ContractCreated)
+async def on_contract_created(received: Received[ContractCreated], uow: UnitOfWork) -> None:
     """A contract now exists: amendments and renewals may name it.
 
     Contract ids are derived from the accepted quote, so a contract service that
     rebuilt from quote.events announces a known contract again: nothing to do.
     """
-    assert isinstance(event, ContractCreated)
+    event = received.payload
     if await contracts.load(uow.session, event.contract_id) is not None:
         return
     await contracts.add_contract(
@@ -41,38 +44,33 @@ async def on_contract_created(uow: UnitOfWork, _envelope: Envelope, event: Event
     await contracts.put_subscriptions(uow.session, event.contract_id, event.subscriptions)
 
 
-async def on_contract_amended(uow: UnitOfWork, _envelope: Envelope, event: EventPayload) -> None:
+@REACTIONS.on(ContractAmended)
+async def on_contract_amended(received: Received[ContractAmended], uow: UnitOfWork) -> None:
     """Quantities changed and subscriptions were added."""
-    assert isinstance(event, ContractAmended)
+    event = received.payload
     subscriptions = [change.subscription for change in event.changes]
     await contracts.put_subscriptions(uow.session, event.contract_id, subscriptions)
 
 
-async def on_contract_renewed(uow: UnitOfWork, _envelope: Envelope, event: EventPayload) -> None:
+@REACTIONS.on(ContractRenewed)
+async def on_contract_renewed(received: Received[ContractRenewed], uow: UnitOfWork) -> None:
     """The term now ends later."""
-    assert isinstance(event, ContractRenewed)
+    event = received.payload
     await contracts.set_contract(uow.session, event.contract_id, end_date=event.term_end)
     await contracts.put_subscriptions(uow.session, event.contract_id, event.subscriptions)
 
 
-async def on_contract_terminated(uow: UnitOfWork, _envelope: Envelope, event: EventPayload) -> None:
+@REACTIONS.on(ContractTerminated)
+async def on_contract_terminated(received: Received[ContractTerminated], uow: UnitOfWork) -> None:
     """No more amendments or renewals."""
-    assert isinstance(event, ContractTerminated)
+    event = received.payload
     await contracts.set_contract(
         uow.session, event.contract_id, status="terminated", end_date=event.end_date
     )
 
 
-async def on_contract_expired(uow: UnitOfWork, _envelope: Envelope, event: EventPayload) -> None:
+@REACTIONS.on(ContractExpired)
+async def on_contract_expired(received: Received[ContractExpired], uow: UnitOfWork) -> None:
     """No more amendments or renewals."""
-    assert isinstance(event, ContractExpired)
+    event = received.payload
     await contracts.set_contract(uow.session, event.contract_id, status="expired")
-
-
-HANDLERS = {
-    "ContractCreated": on_contract_created,
-    "ContractAmended": on_contract_amended,
-    "ContractRenewed": on_contract_renewed,
-    "ContractTerminated": on_contract_terminated,
-    "ContractExpired": on_contract_expired,
-}

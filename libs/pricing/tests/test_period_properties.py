@@ -6,10 +6,10 @@ from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
-from quote.domain.periods import PERIOD_MONTHS, billing_spans, first_boundary
-from quote.domain.pricing import span_amount
-from quote.domain.rounding import round_half_up
-from revline_events.calendar import add_months
+from revline_pricing.calendar import add_months
+from revline_pricing.periods import PERIOD_MONTHS, billing_spans, first_boundary
+from revline_pricing.proration import span_amount
+from revline_pricing.rounding import round_half_up
 
 periods = st.sampled_from(sorted(PERIOD_MONTHS))
 bill_cycle_days = st.integers(min_value=1, max_value=31)

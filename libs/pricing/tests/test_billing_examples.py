@@ -3,8 +3,8 @@
 from datetime import date
 from decimal import Decimal
 
-from quote.domain.periods import billing_spans
-from quote.domain.pricing import net_unit_price, span_amount
+from revline_pricing.periods import billing_spans
+from revline_pricing.proration import net_unit_price, span_amount
 
 Row = tuple[date, date, int, int, int]
 

@@ -3,8 +3,8 @@
 from datetime import date
 
 import pytest
-from quote.domain.periods import billing_spans, first_boundary
-from revline_events.calendar import DateSpan, add_months, term_end
+from revline_pricing.calendar import DateSpan, add_months, term_end
+from revline_pricing.periods import billing_spans, first_boundary
 
 
 def test_twelve_month_term_from_15_january_2026_ends_14_january_2027() -> None:

@@ -1,12 +1,19 @@
-"""The billing-period grid of a subscription (BILLING_RULES.md section 2)."""
+"""The billing-period grid of a subscription (BILLING_RULES.md section 2).
+
+One grid for quote and billing: the spans quote prices a term's total contract
+value over are the spans billing invoices.
+"""
+
+from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from types import MappingProxyType
 from typing import Final
 
-from revline_events.calendar import DateSpan, add_months
+from revline_pricing.calendar import ONE_DAY, DateSpan, add_months
+from revline_pricing.errors import EndBeforeStart, InvalidBillCycleDay, UnknownBillingPeriod
 
 PERIOD_MONTHS: Final[Mapping[str, int]] = MappingProxyType(
     {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
@@ -14,23 +21,26 @@ PERIOD_MONTHS: Final[Mapping[str, int]] = MappingProxyType(
 
 
 def period_months(period: str) -> int:
-    """Length in months of a billing period name; raises ValueError for an unknown name."""
+    """Length in months of a billing period name.
+
+    Raises UnknownBillingPeriod (a ValueError) for a name outside PERIOD_MONTHS.
+    """
     try:
         return PERIOD_MONTHS[period]
     except KeyError:
-        raise ValueError(f"unknown billing period {period!r}") from None
+        raise UnknownBillingPeriod(period) from None
 
 
 def _check_bill_cycle_day(bill_cycle_day: int) -> None:
     if not 1 <= bill_cycle_day <= 31:
-        raise ValueError(f"bill_cycle_day must be in 1..31, got {bill_cycle_day}")
+        raise InvalidBillCycleDay(bill_cycle_day)
 
 
 def first_boundary(start: date, bill_cycle_day: int) -> date:
     """First billing boundary on or after `start`: the BCD of start's month or the next one.
 
     A BCD past a month's end clamps to its last day (BCD 31 in February 2028 -> 2028-02-29).
-    Raises ValueError when bill_cycle_day is not in 1..31.
+    Raises InvalidBillCycleDay (a ValueError) when bill_cycle_day is not in 1..31.
     """
     _check_bill_cycle_day(bill_cycle_day)
     same_month = add_months(start, 0, day=bill_cycle_day)
@@ -79,7 +89,7 @@ class Span:
 
 
 def billing_spans(start: date, end_inclusive: date, period: str, bill_cycle_day: int) -> list[Span]:
-    """Every span of `iter_billing_spans`. Raises ValueError as it does, at once."""
+    """Every span of `iter_billing_spans`, as a list. Raises as it does."""
     return list(iter_billing_spans(start, end_inclusive, period, bill_cycle_day))
 
 
@@ -87,7 +97,7 @@ def iter_billing_spans(
     start: date, end_inclusive: date, period: str, bill_cycle_day: int
 ) -> Iterator[Span]:
     """Spans tiling [start, end_inclusive] on the `period` grid anchored at the BCD, in
-    date order, each computed only when asked for.
+    date order, each computed only when asked for (billing plans long terms lazily).
 
     Boundaries are the first boundary B on or after `start`, then B + k * period months,
     each on the BCD clamped to its month's end (never drifting: 31 -> Feb 28/29 -> Mar 31).
@@ -96,13 +106,17 @@ def iter_billing_spans(
     period starting at its start as nominal period. W1: quarter, BCD 1, start 2026-01-15
     gives the stub 2026-01-15..2026-01-31 in the nominal 2025-11-01..2026-01-31 (17/92).
 
-    Raises ValueError for an unknown period, a BCD outside 1..31 or an end before start.
+    Raises at the call, before any span is asked for: UnknownBillingPeriod,
+    InvalidBillCycleDay (BCD outside 1..31) or EndBeforeStart, all ValueErrors.
     """
     months = period_months(period)
     _check_bill_cycle_day(bill_cycle_day)
     if end_inclusive < start:
-        raise ValueError(f"end {end_inclusive} is before start {start}")
-    end_exclusive = end_inclusive + timedelta(days=1)
+        raise EndBeforeStart(start, end_inclusive)
+    return _spans(start, end_inclusive + ONE_DAY, months, bill_cycle_day)
+
+
+def _spans(start: date, end_exclusive: date, months: int, bill_cycle_day: int) -> Iterator[Span]:
     boundary = first_boundary(start, bill_cycle_day)
     if start < boundary:
         nominal = DateSpan(add_months(boundary, -months, day=bill_cycle_day), boundary)
