@@ -27,12 +27,9 @@ from aiokafka import AIOKafkaConsumer
 from revline_testkit.devstack import READY_LINE, discover_services, env_prefix, settings_class
 from revline_testkit.live import free_port
 
-pytestmark = [
-    pytest.mark.skipif(
-        not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
-    ),
-    pytest.mark.long_running,
-]
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
+)
 
 SERVICES = discover_services()
 PRODUCT = {

@@ -13,14 +13,11 @@ import signal
 import sys
 from pathlib import Path
 
-import pytest
 from broker_io import create_topics, publish, unique
 from revline_events.topics import dead_letter_topic
 from revline_testkit.broker import TansuBroker
 from revline_testkit.waiting import eventually
 from toy import ClickRecorded, Toy, kernel, upstream
-
-pytestmark = pytest.mark.long_running  # runs whole processes: scheduled first
 
 SCRIPT = Path(__file__).parent / "crashing_consumer.py"
 DEADLINE_S = 30.0

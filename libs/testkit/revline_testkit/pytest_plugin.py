@@ -11,8 +11,7 @@ Loaded by the root ``conftest.py`` (``pytest_plugins``). Fixtures:
 * ``sqlite_url`` (function): ``sqlite+aiosqlite:///<tmp_path>/test.db``.
 * ``db_url`` (function, parametrised ``sqlite``/``postgresql``): one of the two.
 
-It registers the ``long_running`` marker, whose tests run first, and loads the
-``revline`` Hypothesis profile: no per-example deadline and no
+It also loads the ``revline`` Hypothesis profile: no per-example deadline and no
 too-slow health check. Both are timings, which a loaded machine or a parallel
 test worker turns into failures of correct code; example counts are unchanged.
 """
@@ -32,23 +31,6 @@ from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 
 settings.register_profile("revline", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("revline")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``long_running`` marker."""
-    config.addinivalue_line(
-        "markers",
-        "long_running: a test that runs whole processes for tens of seconds; scheduled first",
-    )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run ``long_running`` tests first (otherwise in collection order).
-
-    Parallel workers take files in collection order; a long file taken last keeps
-    one worker busy while the other has nothing left to do.
-    """
-    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
 
 
 @pytest.fixture(scope="session")

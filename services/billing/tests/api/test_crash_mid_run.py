@@ -51,8 +51,6 @@ from revline_testkit.waiting import eventually
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-pytestmark = pytest.mark.long_running  # runs whole processes: scheduled first
-
 ACCOUNTS = 200
 BATCH_SIZE = 5
 AS_OF = date(2026, 1, 1)
