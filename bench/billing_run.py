@@ -121,9 +121,9 @@ async def _seed(url: str, subscriptions: int) -> dict[str, Any]:
     """Migrate, then schedule subscriptions / 2 accounts through the OrderActivated handler."""
     from revline_events.catalogue import CATALOGUE
     from revline_events.clock import FixedClock
-    from revline_events.testing.publishing import upstream_event
     from revline_events.topics import events_topic
     from revline_service.migrations import upgrade
+    from revline_testkit.publishing import upstream_event
 
     runtime = _runtime(url)
     await upgrade(runtime.spec.alembic_dir, url)

@@ -27,8 +27,8 @@ from revline_events.event_store import EventStore
 from revline_events.kafka import new_producer
 from revline_events.outbox import OutboxRelay
 from revline_events.tables import KernelTables
-from revline_events.testing.broker import TansuBroker
 from revline_events.unit_of_work import UnitOfWork
+from revline_testkit.broker import TansuBroker
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 

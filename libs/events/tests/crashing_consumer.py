@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from revline_events.consumer import ConsumerRunner
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
 from revline_events.unit_of_work import UnitOfWork
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS
 from toy import CLOCK, HANDLERS, SERVICE, TOY_CATALOGUE, Toy, kernel, project
 
 CRASH_ENV = "TOY_CRASH_AFTER_COMMIT_OF"

@@ -22,9 +22,9 @@ from broker_io import (
 from prometheus_client import REGISTRY
 from revline_events.consumer import ConsumerRunner
 from revline_events.envelope import Envelope
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
 from revline_events.topics import dead_letter_topic
+from revline_testkit.broker import TansuBroker
+from revline_testkit.waiting import eventually
 from toy import (
     HANDLERS,
     TOY_CATALOGUE,

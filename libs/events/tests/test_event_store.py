@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from revline_events.catalogue import InvalidPayload
 from revline_events.event_store import ConcurrencyConflict
-from revline_events.testing.waiting import eventually
+from revline_testkit.waiting import eventually
 from sqlalchemy import func, select, text
 from toy import Toy, counters, increment, kernel
 

@@ -18,9 +18,9 @@ from revline_events.catalogue import make_envelope
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
 from revline_events.payloads.quote import QuoteAccepted, QuoteLineData, QuoteTotalsData
-from revline_events.testing.waiting import eventually
 from revline_pricing.calendar import term_end
-from revline_service.testing import LiveService, auth, stored_events
+from revline_testkit.live import LiveService, auth, stored_events
+from revline_testkit.waiting import eventually
 
 QUOTE_EVENTS = "quote.events"
 READER = auth("finance")

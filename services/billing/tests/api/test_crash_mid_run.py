@@ -42,12 +42,12 @@ from billing_feed import BILLING_EVENTS, OPS, READER, OrderFeed, item, unique
 from revline_events.catalogue import CATALOGUE, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.payloads.order import OrderActivated
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
-from revline_events.testing.waiting import eventually
 from revline_service.migrations import upgrade
 from revline_service.service import Runtime
-from revline_service.testing import ServiceProcess, TopicReader, api_keys_setting
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import ServiceProcess, TopicReader, api_keys_setting
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
+from revline_testkit.waiting import eventually
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 

@@ -20,7 +20,7 @@ from order_feed import (
 )
 from revline_events.catalogue import CATALOGUE
 from revline_events.payloads.contract import ContractAmended, ContractTerminated
-from revline_service.testing import LiveService
+from revline_testkit.live import LiveService
 
 START, END = date(2026, 1, 1), date(2026, 12, 31)
 

@@ -1,6 +1,6 @@
 """`make run`: the dev broker (Tansu) and every service on SQLite under var/.
 
-Usage: ``python -m revline_service.devstack [--var-dir DIR] [--ready-timeout S]``.
+Usage: ``python -m revline_testkit.devstack [--var-dir DIR] [--ready-timeout S]``.
 
 What it does, in order:
 
@@ -13,7 +13,7 @@ What it does, in order:
 2. Creates ``<var>/dev-keys.json`` once (a random key per role) unless
    ``REVLINE_API_KEYS`` is set, and points every service at it.
 3. Starts Tansu on ``REVLINE_BROKER_PORT`` (default 9092) through
-   ``python -m revline_events.testing.broker``.
+   ``python -m revline_testkit.broker``.
 4. Republishes every service's event store (see below), then starts each
    service as ``python -m <name> serve`` and waits until its ``/readyz`` is 200.
 5. Prints the URLs and the API keys, then waits. Ctrl-C, SIGTERM or SIGHUP
@@ -59,7 +59,6 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 from revline_events.topics import ensure_topics, events_topic
-
 from revline_service.auth import KeyConfigError, dev_keys, parse_keys
 from revline_service.settings import ServiceSettings
 
@@ -398,7 +397,7 @@ class DevStack:
         """Start Tansu and wait until it answers Kafka requests."""
         log_path = self.log_dir / "broker.log"
         log_path.write_bytes(b"")
-        argv = [sys.executable, "-m", "revline_events.testing.broker"]
+        argv = [sys.executable, "-m", "revline_testkit.broker"]
         argv += ["--port", str(self.options.broker_port), "--host", LOOPBACK]
         self.broker = Child("broker", argv, {**self.environ, "PYTHONUNBUFFERED": "1"}, log_path)
         say(f"starting the Tansu broker on {self.bootstrap} (log: {_shown(log_path)})")
@@ -609,7 +608,7 @@ def say(line: str) -> None:
 def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Options:
     """Options from the command line, falling back to REVLINE_VAR_DIR and REVLINE_BROKER_PORT."""
     parser = argparse.ArgumentParser(
-        prog="python -m revline_service.devstack",
+        prog="python -m revline_testkit.devstack",
         description="Run the Tansu broker and every service for development (make run).",
     )
     parser.add_argument(

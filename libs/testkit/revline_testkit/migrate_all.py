@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from revline_service.devstack import discover_services, env_prefix, settings_class
+from revline_testkit.devstack import discover_services, env_prefix, settings_class
 
 
 def database_shown(service: str) -> str:
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Migrate the named services (default: all); 0 when all succeed, else the failing code."""
     services = discover_services()
     parser = argparse.ArgumentParser(
-        prog="python -m revline_service.migrate_all",
+        prog="python -m revline_testkit.migrate_all",
         description="Apply every service's alembic migrations to its configured database.",
     )
     parser.add_argument(

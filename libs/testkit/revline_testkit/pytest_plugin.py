@@ -10,6 +10,10 @@ Loaded by the root ``conftest.py`` (``pytest_plugins``). Fixtures:
   SQLAlchemy async URL and drops it afterwards.
 * ``sqlite_url`` (function): ``sqlite+aiosqlite:///<tmp_path>/test.db``.
 * ``db_url`` (function, parametrised ``sqlite``/``postgresql``): one of the two.
+
+It also loads the ``revline`` Hypothesis profile: no per-example deadline and no
+too-slow health check. Both are timings, which a loaded machine or a parallel
+test worker turns into failures of correct code; example counts are unchanged.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
+from revline_testkit.broker import TansuBroker
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
+
+settings.register_profile("revline", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("revline")
 
 
 @pytest.fixture(scope="session")
