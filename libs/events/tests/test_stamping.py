@@ -10,7 +10,8 @@ from revline_events.clock import FixedClock
 from revline_events.event_store import ConcurrencyConflict
 from revline_events.received import Received
 from revline_events.stamping import NewStream, Stamper
-from toy import ClickRecorded, CounterIncremented, Toy, upstream
+from revline_events.unit_of_work import UnitOfWork
+from toy import ClickRecorded, CounterIncremented, Toy, kernel, project, upstream
 
 BERLIN = timezone(timedelta(hours=1))
 
@@ -196,3 +197,24 @@ async def test_record_new_streams_stamps_and_records_each_first_event(toy: Toy) 
         [b] = await toy.store.read_stream(session, "counter-b")
     assert (a.stream_version, b.stream_version) == (1, 1)
     assert a.correlation_id == b.correlation_id == a.event_id
+
+
+class ToySettings:
+    """Stands in for a service's settings object."""
+
+    payment_terms_days = 30
+
+
+def test_the_unit_of_work_hands_handlers_the_clock_settings_and_ids(toy: Toy) -> None:
+    clock = FixedClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
+    uow = UnitOfWork(
+        toy.db, kernel, toy.store, project, producer="toy", clock=clock, settings=ToySettings()
+    )
+
+    assert uow.clock.today() == date(2025, 3, 1)
+    assert uow.settings_as(ToySettings).payment_terms_days == 30
+    with pytest.raises(TypeError, match="settings are ToySettings, not int"):
+        uow.settings_as(int)
+    first, second = uow.new_id("or"), uow.new_id("or")
+    assert first < second
+    assert first[3:15] == f"{int(clock.now().timestamp() * 1000):012x}"
