@@ -82,13 +82,19 @@ class _Timeline:
 
     def orders_behind(self, day: date) -> tuple[str, ...]:
         """Every order with a change from the start of the term holding `day` up to `day`
-        (all changes up to `day` when no term holds it), sorted."""
+        (all changes up to `day` when no term holds it), and the termination's order
+        from its effective date on, sorted."""
         since = self._term_starts[bisect.bisect_right(self._term_starts, day) - 1]
         key = (bisect.bisect_left(self._dates, since), bisect.bisect_right(self._dates, day))
         found = self._orders.get(key)
         if found is None:
             found = tuple(sorted({c.order_id for c in self._changes[key[0] : key[1]]}))
             self._orders[key] = found
+        termination = self.termination
+        if termination is not None and day >= termination.effective_date:
+            # From T on the termination governs the day, even when T falls before the
+            # term that holds it (a subscription ended before it began).
+            found = tuple(sorted({*found, termination.order_id}))
         return found
 
     def dates_within(self, start: date, end_exclusive: date) -> list[date]:
