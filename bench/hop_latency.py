@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from revline_service import devstack
-from revline_service.devstack import DevStack, Options
-from revline_service.testing import api_keys_setting, auth
+from revline_testkit import devstack
+from revline_testkit.devstack import DevStack, Options
+from revline_testkit.live import api_keys_setting, auth
 
 from bench.common import DEADLINE_S, distribution_ms
 

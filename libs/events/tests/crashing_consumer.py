@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from revline_events.consumer import ConsumerRunner
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
 from revline_events.unit_of_work import UnitOfWork
-from toy import HANDLERS, TOY_CATALOGUE, Toy, kernel, project
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS
+from toy import CLOCK, HANDLERS, SERVICE, TOY_CATALOGUE, Toy, kernel, project
 
 CRASH_ENV = "TOY_CRASH_AFTER_COMMIT_OF"
 
@@ -30,7 +30,10 @@ class CrashingUnitOfWork(UnitOfWork):
     """A unit of work that reports redeliveries and can kill the process after its commit."""
 
     def __init__(self, toy: Toy, crash_after_commit_of: str | None) -> None:
-        super().__init__(toy.db, kernel, toy.store, project, catalogue=TOY_CATALOGUE)
+        super().__init__(
+            toy.db, kernel, toy.store, project, producer=SERVICE, clock=CLOCK,
+            catalogue=TOY_CATALOGUE,
+        )  # fmt: skip
         self._crash_after_commit_of = crash_after_commit_of
         self._event_id: str | None = None
 

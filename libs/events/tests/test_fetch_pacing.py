@@ -10,9 +10,9 @@ from aiokafka import TopicPartition
 from broker_io import create_topics, publish, runner_running, unique
 from revline_events.consumer import ConsumerRunner
 from revline_events.kafka import FetchPacing, PacedConsumer, new_consumer
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS, TansuBroker
-from revline_events.testing.waiting import eventually
 from revline_events.topics import dead_letter_topic
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS, TansuBroker
+from revline_testkit.waiting import eventually
 from toy import HANDLERS, TOY_CATALOGUE, ClickRecorded, Toy, upstream
 
 PACING = FetchPacing(busy_wait_ms=10, idle_wait_ms=250, idle_after_ms=1000)

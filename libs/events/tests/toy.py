@@ -18,6 +18,8 @@ from revline_events.clock import FixedClock
 from revline_events.database import Database
 from revline_events.envelope import Envelope
 from revline_events.event_store import EventStore
+from revline_events.reactions import Reactions
+from revline_events.received import Received
 from revline_events.tables import KernelTables
 from revline_events.unit_of_work import AfterCommit, UnitOfWork
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
@@ -128,35 +130,43 @@ def upstream(payload: EventPayload, *, account_id: str = "acme") -> Envelope:
     )
 
 
-async def on_click(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
+REACTIONS = Reactions()
+MIRROR_REACTIONS = Reactions()
+
+
+@REACTIONS.on(ClickRecorded)
+async def on_click(event: Received[ClickRecorded], uow: UnitOfWork) -> None:
     """Reaction to ClickRecorded: increment the counter by the clicks, as the toy's own event."""
-    assert isinstance(event, ClickRecorded)
-    if event.name.startswith("locked"):
-        raise CounterLocked(event.name)
-    if event.name.startswith("clash"):
+    name = event.payload.name
+    if name.startswith("locked"):
+        raise CounterLocked(name)
+    if name.startswith("clash"):
         # A row the service's own constraint refuses: not a race on the inbox.
         for _ in range(2):
-            await uow.session.execute(insert(counters).values(name=event.name, value=0))
-    await _increment_own(uow, envelope, event.name, event.clicks)
+            await uow.session.execute(insert(counters).values(name=name, value=0))
+    await _increment_own(uow, event, name, event.payload.clicks)
 
 
-async def on_increment(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
+@MIRROR_REACTIONS.on(CounterIncremented)
+async def on_increment(event: Received[CounterIncremented], uow: UnitOfWork) -> None:
     """Reaction of a mirror toy to another toy's CounterIncremented: the same increment."""
-    assert isinstance(event, CounterIncremented)
-    await _increment_own(uow, envelope, event.name, event.by)
+    await _increment_own(uow, event, event.payload.name, event.payload.by)
 
 
-async def _increment_own(uow: UnitOfWork, cause: Envelope, name: str, by: int) -> None:
+async def _increment_own(uow: UnitOfWork, cause: Received[Any], name: str, by: int) -> None:
     stream = f"counter-{name}"
     version = await uow.store.version(uow.session, stream)
-    own = increment(
-        name, by, version=version + 1, account_id=cause.account_id, causation_id=cause.event_id
+    await uow.record(
+        [CounterIncremented(name=name, by=by)],
+        stream_id=stream,
+        account_id=cause.envelope.account_id,
+        expected_version=version,
+        cause=cause,
     )
-    await uow.record([own], expected_version=version)
 
 
-HANDLERS = {"ClickRecorded": on_click}
-MIRROR_HANDLERS = {"CounterIncremented": on_increment}
+HANDLERS = REACTIONS.handlers(TOY_CATALOGUE)
+MIRROR_HANDLERS = MIRROR_REACTIONS.handlers(TOY_CATALOGUE)
 
 
 class Toy:
@@ -180,14 +190,16 @@ class Toy:
             kernel,
             self.store,
             project,
+            producer=SERVICE,
+            clock=CLOCK,
             after_commit=self.after_commit,
             catalogue=TOY_CATALOGUE,
         )
 
     async def record(self, events: Sequence[Envelope], *, expected_version: int) -> None:
-        """Record one stream's events in a unit of work of their own and commit."""
+        """Append one stream's ready-made events in a unit of work of their own and commit."""
         async with self.uow() as uow:
-            await uow.record(events, expected_version=expected_version)
+            await uow.append(events, expected_version=expected_version)
             await uow.commit()
 
     async def counter(self, name: str) -> int | None:

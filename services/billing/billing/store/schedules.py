@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.domain.bill_run import subscription_next_bill_date
+from billing.domain.invoice import InvoiceStatus
 from billing.domain.schedule import (
     BilledCharge,
     OrderControl,
@@ -283,7 +284,7 @@ async def _billed(session: AsyncSession, ids: list[str]) -> dict[str, list[Bille
                 nominal_start=r["nominal_start"],
                 nominal_end_exclusive=r["nominal_end"] + ONE_DAY,
                 quantity=r["quantity"],
-                void=r["status"] == "void",
+                void=r["status"] == InvoiceStatus.VOID,
             )
         )
     return result
