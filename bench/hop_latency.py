@@ -157,6 +157,12 @@ def _cpu_ticks(pids: list[int]) -> int:
     return total
 
 
+def cpu_seconds(trees: Mapping[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) each process tree has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return {name: _cpu_ticks(pids) / tick for name, pids in trees.items()}
+
+
 def idle_cpu(processes: Mapping[str, int], window_s: float) -> dict[str, float]:
     """Share of one core each process tree used over `window_s` seconds."""
     trees = {name: _tree(pid) for name, pid in processes.items()}
@@ -219,8 +225,13 @@ async def _listed(client: httpx.AsyncClient, urls: Mapping[str, str], account: s
 
 
 async def _flow(
-    urls: Mapping[str, str], billing_db: Path, sizes: Mapping[str, Any]
+    urls: Mapping[str, str],
+    billing_db: Path,
+    sizes: Mapping[str, Any],
+    trees: Mapping[str, list[int]],
+    hot_cpu: dict[str, float],
 ) -> tuple[dict[str, tuple[float, float]], list[str], list[str]]:
+    """Run the quotes; `hot_cpu` gets each process tree's CPU seconds over the hot phase."""
     run = uuid.uuid4().hex[:6]
     hot = [f"hop-{run}-h{i:04d}" for i in range(sizes["quotes"])]
     cold = [f"hop-{run}-c{i:04d}" for i in range(sizes["after_idle_quotes"])]
@@ -236,8 +247,11 @@ async def _flow(
             quotes[account] = created["id"]
         for account in warm:
             await _one(client, urls, billing_db, account, quotes[account])
+        before = cpu_seconds(trees)
         for account in hot:
             flows[account] = await _one(client, urls, billing_db, account, quotes[account])
+        after = cpu_seconds(trees)
+        hot_cpu.update({name: after[name] - before[name] for name in trees})
         for account in cold:
             await asyncio.sleep(IDLE_GAP_S)  # nothing to do: the consumers go idle
             flows[account] = await _one(client, urls, billing_db, account, quotes[account])
@@ -304,18 +318,36 @@ def breakdown(
 # -- the run -----------------------------------------------------------------------------------
 
 
+def _load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _measure(stack: DevStack, sizes: Mapping[str, Any]) -> dict[str, Any]:
     urls = {plan.name: plan.url for plan in stack.plans}
-    flows, hot, cold = asyncio.run(
-        asyncio.wait_for(_flow(urls, stack.var_dir / "billing.db", sizes), 900)
-    )
-    time.sleep(SETTLE_S)  # let the last relays and consumers go quiet
     processes = {plan.name: child.pid for plan, child in stack.services}
     assert stack.broker is not None
     processes["broker"] = stack.broker.pid
-    cpu = idle_cpu({k: v for k, v in processes.items() if v is not None}, sizes["idle_window_s"])
+    live = {k: v for k, v in processes.items() if v is not None}
+    trees = {name: _tree(pid) for name, pid in live.items()}
+    hot_cpu: dict[str, float] = {}
+    load_before = _load_average()
+    flows, hot, cold = asyncio.run(
+        asyncio.wait_for(_flow(urls, stack.var_dir / "billing.db", sizes, trees, hot_cpu), 900)
+    )
+    load_after_flow = _load_average()
+    time.sleep(SETTLE_S)  # let the last relays and consumers go quiet
+    cpu = idle_cpu(live, sizes["idle_window_s"])
     var = stack.var_dir
     return {
+        "load_average": {
+            "before": load_before,
+            "after_quotes": load_after_flow,
+            "after_idle_window": _load_average(),
+        },
+        "hot_cpu_ms_per_quote": {
+            name: round(seconds * 1000 / len(hot), 2) for name, seconds in hot_cpu.items()
+        },
         "accept_to_schedule": distribution_ms([flows[a][1] - flows[a][0] for a in hot]),
         "accept_to_schedule_after_idle": distribution_ms([flows[a][1] - flows[a][0] for a in cold]),
         "parts": breakdown(var, flows, hot),
@@ -376,6 +408,8 @@ def summary(result: dict[str, Any]) -> list[str]:
     for name, _ in PARTS:
         d = figures["parts"][name]
         lines.append(f"  {name:<38}{d['p50_ms']:>8}{d['p99_ms']:>8}")
+    lines.append("hot CPU ms per quote: " + json.dumps(figures["hot_cpu_ms_per_quote"]))
     cpu = figures["idle_cpu_core_ratio"]
     lines.append("idle CPU (share of a core): " + json.dumps(cpu))
+    lines.append("load average (1/5/15 min): " + json.dumps(figures["load_average"]))
     return lines
