@@ -9,6 +9,12 @@ the topics too. The relay publishes only to topics the broker lists, creating
 the missing ones first, and marks rows sent only when the broker still lists
 them after the flush: the dev broker acknowledges records for a topic it does
 not have and keeps them where no consumer sees them.
+
+Those two metadata round trips are skipped while the producer talks to the
+broker over the very connections that last listed the topics: a broker that
+restarted has dropped them, so the same connections acknowledging a produce
+means the same broker, which still has the topics. Any other connection (a
+reconnect, a new producer) makes the relay ask again, before and after.
 """
 
 from __future__ import annotations
@@ -75,6 +81,9 @@ class OutboxRelay:
         self._stopping = False
         self._producer: AIOKafkaProducer | None = None
         self._lock_conn: AsyncConnection | None = None
+        # What the last metadata answer listed, and over which broker connections.
+        self._listed: frozenset[str] = frozenset()
+        self._listed_over: frozenset[object] | None = None
         self.broker_available = False
 
     def stop(self) -> None:
@@ -132,7 +141,11 @@ class OutboxRelay:
             return 0
         topics = sorted({row["topic"] for row in rows})
         producer = await self._ensure_producer()
-        if missing := await self._missing_topics(producer, topics):
+        if self._still_listed(producer, topics):
+            missing = []
+        else:
+            missing = await self._missing_topics(producer, topics)
+        if missing:
             await ensure_topics(
                 self._bootstrap,
                 missing,
@@ -155,7 +168,9 @@ class OutboxRelay:
         await producer.flush()
         for future in futures:
             future.result()  # raises if the broker refused a record
-        if missing := await self._missing_topics(producer, topics):
+        if not self._still_listed(producer, topics) and (
+            missing := await self._missing_topics(producer, topics)
+        ):
             raise TopicsLost(missing)  # it restarted empty under us: publish them again
         async with self._db.session() as session, session.begin():
             await session.execute(
@@ -190,10 +205,21 @@ class OutboxRelay:
 
     async def _missing_topics(self, producer: AIOKafkaProducer, topics: list[str]) -> list[str]:
         # Metadata for all topics: naming a topic would make the dev broker create it.
-        listed = (await producer.client.fetch_all_metadata()).topics()
+        listed = frozenset((await producer.client.fetch_all_metadata()).topics())
+        self._listed, self._listed_over = listed, _connections(producer)
         return [t for t in topics if t not in listed]
 
+    def _still_listed(self, producer: AIOKafkaProducer, topics: list[str]) -> bool:
+        """True when the broker that last listed `topics` is, for sure, the one we talk to."""
+        over = _connections(producer)
+        return (
+            over is not None
+            and over == self._listed_over
+            and all(topic in self._listed for topic in topics)
+        )
+
     async def _drop_producer(self) -> None:
+        self._listed, self._listed_over = frozenset(), None
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 await self._producer.stop()
@@ -222,6 +248,17 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await self._lock_conn.close()
             self._lock_conn = None
+
+
+def _connections(producer: AIOKafkaProducer) -> frozenset[object] | None:
+    """The producer's open broker connections (objects, compared by identity), or None
+    when there are none or aiokafka no longer keeps them where this looks (then the
+    relay always asks for metadata, as it did before)."""
+    conns = getattr(producer.client, "_conns", None)
+    if not isinstance(conns, dict):
+        return None
+    live = frozenset(conn for conn in conns.values() if conn.connected())
+    return live or None
 
 
 def _headers(event_type: str, correlation_id: str) -> list[tuple[str, bytes]]:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from collections import defaultdict
 
+from aiokafka import AIOKafkaProducer
 from broker_io import (
     create_topics,
     describe,
@@ -191,6 +192,59 @@ async def test_events_recorded_while_the_broker_is_down_arrive_once_in_order_aft
     }
     assert event_ids_by_key(records) == expected
     assert len(records) == len({r.value for r in records}) == 16
+    assert partitions == {toy.topic: 3}  # re-created by the relay, not auto-created (4)
+
+
+class CountingRelay(OutboxRelay):
+    """A relay that counts the metadata requests it makes to check its topics."""
+
+    metadata_requests = 0
+
+    async def _missing_topics(self, producer: AIOKafkaProducer, topics: list[str]) -> list[str]:
+        self.metadata_requests += 1
+        return await super()._missing_topics(producer, topics)
+
+
+async def test_a_relay_asks_for_metadata_again_only_once_its_connection_changed(
+    db_url: str,
+) -> None:
+    """The connections that listed the topics still up: no metadata round trip per
+    publish. The broker restarted empty: the relay asks again, re-creates the topic
+    and publishes what came after the restart."""
+    broker = TansuBroker()
+    await asyncio.to_thread(broker.start)
+    toy = Toy(db_url, unique("toy.events"))
+    try:
+        await create_topics(broker.bootstrap, toy.topic)
+        await toy.create_tables()
+        ledger = Ledger(toy)
+        relay = CountingRelay(toy.db, kernel, broker.bootstrap, service=unique("toy"))
+        toy.after_commit = relay
+        async with relay_running(relay):
+            await ledger.record("acme", "first")
+            await eventually(lambda: _none_unsent(toy), what="the first event published")
+            asked = relay.metadata_requests
+            assert asked >= 1
+            for step in range(5):
+                await ledger.record(ACCOUNTS[step % 2], "steady")
+                await eventually(lambda: _none_unsent(toy), what=f"event {step} published")
+            assert relay.metadata_requests == asked  # same connections: no metadata asked
+
+            await asyncio.to_thread(broker.stop, 0.2)
+            await asyncio.to_thread(broker.restart)
+            await ledger.record("globex", "after")
+            await eventually(lambda: _none_unsent(toy), within=30, what="the event after restart")
+            assert relay.metadata_requests > asked
+
+            async with reading(broker.bootstrap, toy.topic) as reader:
+                records = await reader.until_count(1)
+                records = await reader.drain()
+            partitions = await describe(broker.bootstrap, [toy.topic])
+    finally:
+        await toy.close()
+        await asyncio.to_thread(broker.close)
+
+    assert event_ids_by_key(records) == {"globex": ledger.by_account["globex"][-1:]}
     assert partitions == {toy.topic: 3}  # re-created by the relay, not auto-created (4)
 
 
