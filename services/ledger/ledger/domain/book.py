@@ -173,11 +173,10 @@ class AccountBook:
         )
 
     def _figures(self, invoice_ids: Iterable[str]) -> tuple[InvoiceFigures, ...]:
-        seen = dict.fromkeys(invoice_ids)
+        records = [self.invoices[i] for i in dict.fromkeys(invoice_ids)]
         return tuple(
-            InvoiceFigures(i, r.amount_paid, r.amount_due, r.status)
-            for i in seen
-            for r in (self.invoices[i],)
+            InvoiceFigures(r.invoice.invoice_id, r.amount_paid, r.amount_due, r.status)
+            for r in records
         )
 
     def _new_lot(self, source: LotSource, source_id: str, on: date, amount: int) -> CreditLot:

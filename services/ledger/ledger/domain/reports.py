@@ -17,7 +17,7 @@ from revline_pricing import add_months
 
 from ledger.domain.accounts import CHART, LedgerAccount
 from ledger.domain.documents import Invoice
-from ledger.domain.journal import JournalEntry, MoveTarget
+from ledger.domain.journal import EntryKind, JournalEntry, MoveTarget
 from ledger.domain.recognition import month_start
 
 AR = LedgerAccount.ACCOUNTS_RECEIVABLE
@@ -132,9 +132,10 @@ def receivables(
 ) -> dict[tuple[str, str], Receivable]:
     """Per (account_id, currency): open invoices by (due_date, number) and unapplied cash."""
     due: dict[str, int] = defaultdict(int)
+    # Every account and currency with an entry gets a row, zeros included.
     credit: dict[tuple[str, str], int] = defaultdict(int)
     for entry in dated_by(entries, as_of):
-        credit[(entry.account_id, entry.currency)] += 0
+        credit.setdefault((entry.account_id, entry.currency), 0)
         for move in entry.moves:
             if move.target is MoveTarget.INVOICE:
                 due[move.ref] += move.amount
@@ -156,6 +157,76 @@ def receivables(
         )
         for key in sorted(set(credit) | set(opened))
     }
+
+
+# -- account statement -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One entry that changed what the account owes, and the balance after it.
+
+    `change` is the entry's effect on amounts due minus unapplied cash: an
+    invoice adds, a payment or credit note takes off, a refund adds back.
+    """
+
+    entry_date: date
+    kind: EntryKind
+    concerns: str
+    change: int
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An account's statement in one currency over [date_from, date_to]."""
+
+    account_id: str
+    currency: str
+    opening_balance: int  # at the end of the day before date_from
+    lines: tuple[StatementLine, ...]
+
+    @property
+    def closing_balance(self) -> int:
+        """The balance after the last line (the opening one when there is none)."""
+        return self.lines[-1].balance if self.lines else self.opening_balance
+
+
+def account_statement(
+    entries: Iterable[JournalEntry],
+    account_id: str,
+    currency: str,
+    date_from: date,
+    date_to: date,
+) -> Statement:
+    """Invoices, credit notes, payments, refunds, reversals and write-offs with a running balance.
+
+    The balance is Receivable.balance: amounts due minus unapplied cash. Lines
+    come in date order, then posting order; entries that leave the receivables
+    alone (recognition) are not on it.
+    """
+    mine = sorted(
+        (
+            e
+            for e in entries
+            if e.account_id == account_id and e.currency == currency and e.moves
+            and e.entry_date <= date_to
+        ),
+        key=lambda e: e.entry_date,
+    )  # fmt: skip
+    balance = 0
+    opening = 0
+    lines: list[StatementLine] = []
+    for entry in mine:
+        change = sum(m.amount if m.target is MoveTarget.INVOICE else -m.amount for m in entry.moves)
+        balance += change
+        if entry.entry_date < date_from:
+            opening = balance
+        else:
+            lines.append(
+                StatementLine(entry.entry_date, entry.kind, entry.concerns.id, change, balance)
+            )
+    return Statement(account_id, currency, opening, tuple(lines))
 
 
 # -- AR aging ---------------------------------------------------------------

@@ -24,7 +24,7 @@ from ledger.domain.errors import (
     UnknownPayment,
 )
 from ledger.domain.ledger import Ledger
-from ledger_examples import D, invoice, line, w18_first_invoice, w18_second_invoice
+from ledger_examples import D, credit_note, invoice, line, w18_first_invoice, w18_second_invoice
 
 Step = Callable[[Ledger], Any]
 
@@ -93,6 +93,8 @@ def post(*lines: Any) -> Step:
     )
 
 
+NOTE = credit_note("CN-000001", "2026-03-05", line("credit", -300, "2026-03-05"))
+
 # (what is refused, the steps before it, the refused step, its error)
 REFUSED: list[tuple[str, Step, Step, type[LedgerError]]] = [
     ("a payment of zero", nothing, pay(amount=0), InvalidAmount),
@@ -137,6 +139,8 @@ REFUSED: list[tuple[str, Step, Step, type[LedgerError]]] = [
     ("a write-off of an unknown invoice", nothing, write_off("INV-999999"), UnknownInvoice),
     ("an invoice posted twice", nothing, lambda x: x.post_invoice(w18_first_invoice()),
      DuplicateId),
+    ("a credit note issued twice", lambda x: x.issue_credit_note(NOTE),
+     lambda x: x.issue_credit_note(NOTE), DuplicateId),
     ("an invoice whose lines sum below zero", nothing, post(line("credit", -5, "2026-03-01")),
      InvalidDocument),
     ("a credit line with a positive amount", nothing, post(line("credit", 5, "2026-03-01")),

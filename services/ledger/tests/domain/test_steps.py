@@ -14,8 +14,16 @@ from ledger.domain.journal import (
 )
 from ledger.domain.ledger import Ledger
 from ledger.domain.receivables import InvoiceStatus
-from ledger.domain.reports import receivables, revenue_report, trial_balance
-from ledger_examples import D, credit_note, invoice, journal, line
+from ledger.domain.reports import account_statement, receivables, revenue_report, trial_balance
+from ledger_examples import (
+    D,
+    credit_note,
+    invoice,
+    journal,
+    line,
+    w18_first_invoice,
+    w18_second_invoice,
+)
 
 
 def test_an_entry_nets_each_account_to_one_line_and_must_balance() -> None:
@@ -216,3 +224,26 @@ def test_a_payment_applies_only_to_invoices_issued_by_its_date() -> None:
 
     assert ledger.book("acme", "USD").invoices["INV-000001"].amount_due == 1000
     assert journal(ledger, start=1) == [("2026-03-05", "Dr 1000 700; Cr 2200 700")]
+
+
+def test_an_account_statement_runs_the_balance_owed_through_each_step() -> None:
+    ledger = Ledger()
+    ledger.post_invoice(w18_first_invoice())
+    ledger.receive_payment("pay-1", "acme", 20000, "USD", D("2026-02-01"), "wire")
+    ledger.refund_credit("ref-1", "acme", 3000, "USD", D("2026-02-10"), "cheque")
+    ledger.post_invoice(w18_second_invoice())
+    ledger.recognise(D("2026-03-31"))
+
+    statement = account_statement(ledger.journal, "acme", "USD", D("2026-02-01"), D("2026-03-31"))
+
+    assert statement.opening_balance == 15000
+    assert [
+        (x.entry_date.isoformat(), x.kind, x.concerns, x.change, x.balance) for x in statement.lines
+    ] == [
+        ("2026-02-01", EntryKind.PAYMENT_RECEIVED, "pay-1", -20000, -5000),
+        ("2026-02-10", EntryKind.CREDIT_REFUNDED, "ref-1", 3000, -2000),
+        ("2026-03-01", EntryKind.INVOICE_POSTED, "INV-000002", 12000, 10000),
+        ("2026-03-01", EntryKind.CREDIT_APPLIED, "INV-000002", 0, 10000),
+    ]
+    owed = receivables(ledger.journal, ledger.invoices(), D("2026-03-31"))[("acme", "USD")]
+    assert statement.closing_balance == owed.balance == 10000
