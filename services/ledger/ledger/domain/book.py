@@ -16,6 +16,7 @@ from ledger.domain.accounts import LedgerAccount
 from ledger.domain.documents import CreditNote, DocumentLine, Invoice
 from ledger.domain.errors import (
     DateBeforeCause,
+    DuplicateId,
     InsufficientCustomerCredit,
     InvalidAmount,
     InvoiceNotOpen,
@@ -204,6 +205,8 @@ class AccountBook:
         oldest lot first: Dr 2200 / Cr 1100 (W18). Dated the invoice date.
         """
         invoice.check()
+        if invoice.invoice_id in self.invoices:
+            raise DuplicateId("invoice", invoice.invoice_id)
         record = InvoiceRecord(invoice)
         self.invoices[invoice.invoice_id] = record
         concerns = Concern(ConcernKind.INVOICE, invoice.invoice_id)
@@ -254,6 +257,8 @@ class AccountBook:
         by (due_date, number); Cr 2200 the rest.
         """
         note.check()
+        if note.credit_note_id in self.credit_notes:
+            raise DuplicateId("credit note", note.credit_note_id)
         record = CreditNoteRecord(note)
         self.credit_notes[note.credit_note_id] = record
         left = note.total
@@ -405,6 +410,8 @@ class AccountBook:
         InvalidAmount, UnknownInvoice, InvoiceNotOpen, DateBeforeCause.
         """
         positive_amount("amount", amount)
+        if payment_id in self.payments:
+            raise DuplicateId("payment", payment_id)
         if invoice_id is not None:
             named = self.invoice(invoice_id)
             if not named.is_open:
@@ -521,6 +528,8 @@ class AccountBook:
         InsufficientCustomerCredit and nothing written.
         """
         positive_amount("amount", amount)
+        if refund_id in self.refunds:
+            raise DuplicateId("refund", refund_id)
         lots = self.lots_available(refunded_on)
         available = sum(lot.remaining for lot in lots)
         if amount > available:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from ledger.domain.book import AccountBook
 from ledger.domain.errors import (
     CurrencyMismatch,
     DateBeforeCause,
@@ -176,3 +177,20 @@ def test_a_refund_with_credit_from_a_later_day_is_refused() -> None:
         ledger.refund_credit("r-1", "globex", 500, "USD", D("2026-03-10"))
 
     assert refused.value.available == 0
+
+
+def test_a_book_on_its_own_refuses_ids_it_holds_already() -> None:
+    book = AccountBook("acme", "USD")
+    book.post_invoice(w18_first_invoice())
+    book.receive_payment("pay-1", 20000, D("2026-02-01"), "wire")
+    book.refund_credit("ref-1", 100, D("2026-02-02"), "cheque")
+    untouched = copy.deepcopy(book)
+
+    for again in (
+        lambda: book.post_invoice(w18_first_invoice()),
+        lambda: book.receive_payment("pay-1", 1, D("2026-02-03"), "wire"),
+        lambda: book.refund_credit("ref-1", 1, D("2026-02-03"), "cheque"),
+    ):
+        with pytest.raises(DuplicateId):
+            again()
+    assert book == untouched
