@@ -9,6 +9,7 @@ refused step leaves the ledger exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections import defaultdict
 from dataclasses import dataclass
@@ -281,3 +282,21 @@ def test_random_sequences_keep_the_books_balanced_and_tied_out(
     check_invariants(driver.ledger, end)
     for currency in CURRENCIES:
         assert driver.ledger.balances.balance(currency, DEFERRED) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(dated_steps)
+def test_the_same_sequence_replayed_gives_the_same_ledger(sequence: list[tuple[int, Step]]) -> None:
+    def replay() -> Ledger:
+        driver = Driver()
+        for days, step in sequence:
+            driver.today += timedelta(days=days)
+            driver.ledger.recognise(driver.today)
+            with contextlib.suppress(LedgerError):
+                driver.apply(step)
+        return driver.ledger
+
+    first, second = replay(), replay()
+
+    assert first.journal == second.journal
+    assert first == second
