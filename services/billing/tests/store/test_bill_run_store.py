@@ -14,7 +14,7 @@ import pytest
 from billing.domain.bill_run import BillRun, BillRunStatus
 from billing.main import SPEC
 from billing.store.bill_runs import BillRunQueue, BillRuns, IssuedCounts
-from billing.store.numbering import DocumentNumbers
+from billing.store.numbering import NUMBERS_LOCK, DocumentNumbers
 from billing.store.tables import bill_runs, billing_accounts, document_numbers
 from revline_events.database import Database
 from revline_service.migrations import upgrade
@@ -165,3 +165,19 @@ async def test_numbers_follow_the_last_of_each_kind_gaplessly(db: Database) -> N
 
     assert fresh == ["INV-000001", "CN-000001", "INV-000002"]
     assert following == ["CN-000008", "INV-000042", "INV-000043"]
+
+
+async def test_numbering_on_postgresql_holds_its_advisory_lock_until_commit(pg: Database) -> None:
+    # Row locks cannot cover a counter that has no row yet: the advisory lock does.
+    held = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k"
+        " AND pid = pg_backend_pid()"
+    )
+    async with pg.session() as session:
+        before = (await session.execute(held, {"k": NUMBERS_LOCK})).scalar_one()
+        await DocumentNumbers(session).lock()
+        during = (await session.execute(held, {"k": NUMBERS_LOCK})).scalar_one()
+        await session.commit()
+        after = (await session.execute(held, {"k": NUMBERS_LOCK})).scalar_one()
+
+    assert (before, during, after) == (0, 1, 0)
