@@ -155,6 +155,44 @@ async def _increment_own(uow: UnitOfWork, cause: Envelope, name: str, by: int) -
     await uow.record([own], expected_version=version)
 
 
+class ClickBatches:
+    """Batch reaction to ClickRecorded: the same effect as on_click applied to each in
+    turn, with one append per counter. Remembers the size of every batch it was given."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    async def __call__(
+        self, uow: UnitOfWork, items: Sequence[tuple[Envelope, EventPayload]]
+    ) -> None:
+        """Refuse the batch if any click is refused; else one CounterIncremented per click."""
+        self.sizes.append(len(items))
+        by_counter: dict[str, list[Envelope]] = {}
+        versions: dict[str, int] = {}
+        for cause, event in items:
+            assert isinstance(event, ClickRecorded)
+            if event.name.startswith("locked"):
+                raise CounterLocked(event.name)
+            if event.name.startswith("clash"):
+                for _ in range(2):
+                    await uow.session.execute(insert(counters).values(name=event.name, value=0))
+            stream = f"counter-{event.name}"
+            if stream not in versions:
+                versions[stream] = await uow.store.version(uow.session, stream)
+            own = by_counter.setdefault(stream, [])
+            own.append(
+                increment(
+                    event.name,
+                    event.clicks,
+                    version=versions[stream] + len(own) + 1,
+                    account_id=cause.account_id,
+                    causation_id=cause.event_id,
+                )
+            )
+        for stream, events in by_counter.items():
+            await uow.record(events, expected_version=versions[stream])
+
+
 HANDLERS = {"ClickRecorded": on_click}
 MIRROR_HANDLERS = {"CounterIncremented": on_increment}
 
