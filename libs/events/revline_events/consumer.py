@@ -148,6 +148,11 @@ class ConsumerRunner:
         """Finish the batch in hand, commit it and its offset, and stop."""
         self._stopping = True
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this runner's group gave it now (empty before it joined)."""
+        consumer = self._consumer
+        return set(consumer.assignment()) if consumer is not None else set()
+
     def lag(self) -> int:
         """Records assigned to this runner and not yet handled (0 when caught up)."""
         return sum(self._lag.values())
