@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from revline_events.clock import Clock, SystemClock
-from revline_events.consumer import ConsumerRunner, Handler
+from revline_events.consumer import BatchHandler, ConsumerRunner, Handler
 from revline_events.database import Database
 from revline_events.event_store import ConcurrencyConflict, EventStore
 from revline_events.outbox import OutboxRelay
@@ -60,6 +60,8 @@ class ServiceSpec:
     problems: Mapping[type[Exception], ProblemType] = field(default_factory=dict)
     upstream_topics: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # Optional: runs of consecutive events of one type from one fetch (ConsumerRunner).
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     # Jobs started with the service (after migrations), e.g. resuming interrupted work.
     workers: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
     version: str = "0.1.0"
@@ -96,6 +98,7 @@ class Runtime:
                 topics=list(spec.upstream_topics),
                 uow_factory=self.uow,
                 handlers=spec.handlers,
+                batch_handlers=spec.batch_handlers,
                 group_id=settings.consumer_group,
                 consumer_settings={
                     "session_timeout_ms": settings.consumer_session_timeout_ms,

@@ -17,6 +17,7 @@ from billing.api.bill_runs import router as bill_run_router
 from billing.api.invoices import router as invoice_router
 from billing.api.problems import PROBLEMS
 from billing.handlers.bill_runs import continue_bill_run, unfinished_runs
+from billing.handlers.order_batch import order_batch_handlers
 from billing.handlers.upstream import upstream_handlers
 from billing.settings import BillingSettings
 from billing.store.projector import PROJECTOR
@@ -52,6 +53,7 @@ SPEC = ServiceSpec(
     problems=PROBLEMS,
     upstream_topics=[events_topic("order"), events_topic("ledger")],
     handlers=upstream_handlers(SystemClock()),
+    batch_handlers=order_batch_handlers(SystemClock()),
     workers=[resume_bill_runs],
     description="Billing: schedules, bill runs, prorated invoices and credit notes.",
 )
@@ -63,5 +65,11 @@ def app_factory(settings: BillingSettings | None = None, clock: Clock | None = N
     `clock` stamps billing's events and dates voids (the wall clock by default);
     bill runs take their business date from the request, never from the clock.
     """
-    spec = SPEC if clock is None else replace(SPEC, handlers=upstream_handlers(clock))
+    spec = (
+        SPEC
+        if clock is None
+        else replace(
+            SPEC, handlers=upstream_handlers(clock), batch_handlers=order_batch_handlers(clock)
+        )
+    )
     return create_app(spec, settings, clock=clock)

@@ -112,16 +112,35 @@ async def save_schedule(
     session: AsyncSession, after: Iterable[Subscription], before: dict[str, Subscription]
 ) -> None:
     """Store what an order changed: new subscriptions, and new terms and changes."""
-    new_subs: list[dict[str, Any]] = []
-    new_terms: list[dict[str, Any]] = []
-    new_changes: list[dict[str, Any]] = []
+    await insert_schedule_rows(session, schedule_rows(after, before))
+
+
+@dataclass
+class ScheduleRows:
+    """Rows an order (or several) add to the schedule tables."""
+
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    terms: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, other: ScheduleRows) -> None:
+        """Add `other`'s rows after these."""
+        self.subscriptions += other.subscriptions
+        self.terms += other.terms
+        self.changes += other.changes
+
+
+def schedule_rows(after: Iterable[Subscription], before: dict[str, Subscription]) -> ScheduleRows:
+    """The rows `save_schedule` inserts: new subscriptions, and their new terms and changes
+    (a term whose start, or a change whose sequence, is stored already is not stored again)."""
+    rows = ScheduleRows()
     for sub in after:
         old = before.get(sub.subscription_id)
         if old is None:
-            new_subs.append({name: getattr(sub, name) for name in SUBSCRIPTION_COLUMNS})
+            rows.subscriptions.append({name: getattr(sub, name) for name in SUBSCRIPTION_COLUMNS})
         old_terms = set() if old is None else {t.start for t in old.terms}
         old_changes = set() if old is None else {c.sequence for c in old.changes}
-        new_terms += [
+        rows.terms += [
             {
                 "subscription_id": sub.subscription_id,
                 "start_date": t.start,
@@ -131,7 +150,7 @@ async def save_schedule(
             for t in sub.terms
             if t.start not in old_terms
         ]
-        new_changes += [
+        rows.changes += [
             {
                 "subscription_id": sub.subscription_id,
                 "sequence": c.sequence,
@@ -145,13 +164,18 @@ async def save_schedule(
             for c in sub.changes
             if c.sequence not in old_changes
         ]
-    for table, rows in (
-        (subscriptions, new_subs),
-        (subscription_terms, new_terms),
-        (quantity_changes, new_changes),
+    return rows
+
+
+async def insert_schedule_rows(session: AsyncSession, rows: ScheduleRows) -> None:
+    """Insert the rows, one executemany per table."""
+    for table, table_rows in (
+        (subscriptions, rows.subscriptions),
+        (subscription_terms, rows.terms),
+        (quantity_changes, rows.changes),
     ):
-        if rows:
-            await session.execute(insert(table), rows)
+        if table_rows:
+            await session.execute(insert(table), table_rows)
 
 
 DEFERRED_REFRESH = "billing.deferred_refresh"
