@@ -7,6 +7,7 @@ PostgreSQL through `db_url`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -72,14 +73,16 @@ async def consuming(
         yield runner
 
 
-async def until_handled(runner: ConsumerRunner, topic: str, count: int) -> None:
+async def until_handled(
+    runner: ConsumerRunner, topic: str, count: int, within: float = 15.0
+) -> None:
     """Wait until the runner has handled `count` records of `topic`, whatever the outcome."""
 
     async def probe() -> bool:
         outcomes = ("applied", "duplicate", "ignored", "dead_lettered")
         return sum(handled(runner, topic, o) for o in outcomes) >= count
 
-    await eventually(probe, what=f"{count} records of {topic} handled")
+    await eventually(probe, within=within, what=f"{count} records of {topic} handled")
 
 
 async def test_a_fetched_batch_goes_to_the_batch_handler_in_one_piece_and_applies_once(
@@ -205,3 +208,44 @@ async def test_poison_and_ignored_records_among_a_batch_leave_the_others_in_orde
     assert handled(runner, topic, "ignored") == 1
     assert handled(runner, topic, "dead_lettered") == 1
     assert handled(runner, topic, "applied") == 2
+
+
+async def test_after_a_broker_restart_a_republished_log_applies_only_what_is_new(
+    db_url: str,
+) -> None:
+    """The restarted (empty) broker gets the upstream log again, plus what is new, in one
+    run: the batch absorbs the old events and applies the new ones once.
+
+    A broker of its own: a restart wipes the memory storage the session broker shares.
+    """
+    broker = TansuBroker()
+    await asyncio.to_thread(broker.start)
+    toy = Toy(db_url, unique("toy.events"))
+    try:
+        await toy.create_tables()
+        topic = await fresh_topic(broker)
+        old = [upstream(ClickRecorded(name="a", clicks=n)) for n in (1, 10)]
+        new = [upstream(ClickRecorded(name="a", clicks=n)) for n in (100, 1000)]
+        batches = ClickBatches()
+        await publish(broker.bootstrap, topic, *map(wire, old))
+        async with consuming(toy, broker, topic, {"ClickRecorded": batches}) as runner:
+            await until_handled(runner, topic, 2)
+
+            # Killed, not drained: on SIGTERM Tansu waits 5 s for open connections first.
+            await asyncio.to_thread(broker.stop, 0.2)
+            await asyncio.to_thread(broker.restart)
+            await create_topics(broker.bootstrap, topic, dead_letter_topic(topic))
+            # The upstream republishes its log (`python -m <service> republish`) and goes on.
+            await publish(broker.bootstrap, topic, *map(wire, [*old, *new]))
+            await until_handled(runner, topic, 6, within=60.0)
+
+        assert handled(runner, topic, "applied") == 4
+        # At least the two republished; an offset commit the restart refused redelivers more.
+        assert handled(runner, topic, "duplicate") >= 2
+        assert await toy.counter("a") == 1111
+        assert sorted(await toy.inbox_ids()) == sorted(e.event_id for e in [*old, *new])
+        assert await toy.count(kernel.event_store) == 4
+        assert sum(batches.sizes) == 4  # the republished old events never reached it
+    finally:
+        await toy.close()
+        await asyncio.to_thread(broker.close)
