@@ -18,11 +18,14 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.domain.orders import schedule_order
-from billing.domain.schedule import Subscription
+from billing.domain.schedule import OrderControl, Subscription
 from billing.store.schedules import (
+    DEFERRED_REFRESH,
+    AccountBook,
     ScheduleRows,
     insert_schedule_rows,
     load_subscriptions,
+    next_bill_dates,
     refresh_next_bill_dates,
     schedule_rows,
 )
@@ -56,19 +59,16 @@ async def orders_scheduled(
 
     Each order takes the next sequence of its account and is planned against its
     subscriptions as the orders before it (in the database or earlier in `items`)
-    left them; next bill dates are refreshed once, for every account touched.
-    Raises OrderDoesNotFit as the one-event path does.
+    left them. Next bill dates are refreshed once: an account billing sees for the
+    first time has nothing but what `items` gave it, so its book is the one planned
+    here and its rows are inserted with their dates; the others' are refreshed from
+    the database. Raises OrderDoesNotFit as the one-event path does.
     """
     if not items:
         return
     account_ids = list(dict.fromkeys(event.account_id for _, event in items))
-    scheduled = await _orders_scheduled_so_far(session, account_ids)
-    new_accounts = [a for a in account_ids if a not in scheduled]
-    if new_accounts:
-        fresh = {"next_bill_date": None, "orders_scheduled": 0}
-        rows = [{"account_id": a, **fresh} for a in new_accounts]
-        await session.execute(insert(billing_accounts), rows)
-    sequences = {a: scheduled.get(a, 0) for a in account_ids}
+    known = await _orders_scheduled_so_far(session, account_ids)
+    sequences = {a: known.get(a, 0) for a in account_ids}
     named = [i.subscription_id for _, event in items for i in event.items]
     stored: dict[str, Subscription] = {}
     for chunk in chunked(list(dict.fromkeys(named))):
@@ -85,15 +85,60 @@ async def orders_scheduled(
         schedule.extend(schedule_rows(after, before))
         for sub in after:
             stored[sub.subscription_id] = _as_stored(before.get(sub.subscription_id), sub)
-    await session.execute(
-        update(billing_accounts)
-        .where(billing_accounts.c.account_id == bindparam("aid"))
-        .values(orders_scheduled=bindparam("scheduled")),
-        [{"aid": a, "scheduled": n} for a, n in sequences.items()],
-    )
+    first_seen = [a for a in account_ids if a not in known]
+    if DEFERRED_REFRESH in session.info:
+        first_seen = []  # the caller refreshes the noted accounts from the database
+    sub_dates, account_dates = next_bill_dates(_first_books(first_seen, stored, order_rows))
+    for row in schedule.subscriptions:
+        row["next_bill_date"] = sub_dates.get(row["subscription_id"])
+    if first_seen:
+        await session.execute(
+            insert(billing_accounts),
+            [
+                {"account_id": a, "next_bill_date": account_dates[a],
+                 "orders_scheduled": sequences[a]}
+                for a in first_seen
+            ],
+        )  # fmt: skip
+    refreshed = [a for a in account_ids if a not in account_dates]
+    await _save_sequences(session, sequences, known, refreshed)
     await session.execute(insert(billing_orders), order_rows)
     await insert_schedule_rows(session, schedule)
-    await refresh_next_bill_dates(session, account_ids)
+    await refresh_next_bill_dates(session, refreshed)
+
+
+async def _save_sequences(
+    session: AsyncSession, sequences: dict[str, int], known: dict[str, int], accounts: list[str]
+) -> None:
+    """Insert the accounts billing has no row of, update the others' order counts."""
+    new = [a for a in accounts if a not in known]
+    if new:
+        rows = [{"account_id": a, "next_bill_date": None, "orders_scheduled": sequences[a]}
+                for a in new]  # fmt: skip
+        await session.execute(insert(billing_accounts), rows)
+    old = [a for a in accounts if a in known]
+    if old:
+        await session.execute(
+            update(billing_accounts)
+            .where(billing_accounts.c.account_id == bindparam("aid"))
+            .values(orders_scheduled=bindparam("scheduled")),
+            [{"aid": a, "scheduled": sequences[a]} for a in old],
+        )
+
+
+def _first_books(
+    accounts: list[str], stored: dict[str, Subscription], order_rows: list[dict[str, Any]]
+) -> list[AccountBook]:
+    """The books of accounts first seen in this run: their subscriptions and orders are
+    all in it, and nothing of theirs was billed."""
+    books = {a: AccountBook(a) for a in accounts}
+    for sid, sub in stored.items():
+        if sub.account_id in books:
+            books[sub.account_id].subscriptions[sid] = sub
+    for row in order_rows:
+        if row["account_id"] in books:
+            books[row["account_id"]].controls[row["order_id"]] = OrderControl()
+    return list(books.values())
 
 
 async def _orders_scheduled_so_far(session: AsyncSession, account_ids: list[str]) -> dict[str, int]:

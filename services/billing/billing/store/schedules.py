@@ -211,30 +211,39 @@ def stop_deferring(session: AsyncSession) -> None:
 async def write_next_bill_dates(session: AsyncSession, books: Iterable[AccountBook]) -> None:
     """Store each subscription's and account's next bill date, computed from the books
     (one executemany per table)."""
-    sub_rows: list[dict[str, Any]] = []
-    account_rows: list[dict[str, Any]] = []
-    for book in books:
-        account_next: date | None = None
-        for sid, sub in book.subscriptions.items():
-            next_date = subscription_next_bill_date(sub, book.billed.get(sid, []), book.controls)
-            sub_rows.append({"sid": sid, "next_date": next_date})
-            if next_date is not None and (account_next is None or next_date < account_next):
-                account_next = next_date
-        account_rows.append({"aid": book.account_id, "next_date": account_next})
-    if sub_rows:
+    by_subscription, by_account = next_bill_dates(books)
+    if by_subscription:
         await session.execute(
             update(subscriptions)
             .where(subscriptions.c.subscription_id == bindparam("sid"))
             .values(next_bill_date=bindparam("next_date")),
-            sub_rows,
+            [{"sid": sid, "next_date": d} for sid, d in by_subscription.items()],
         )
-    if account_rows:
+    if by_account:
         await session.execute(
             update(billing_accounts)
             .where(billing_accounts.c.account_id == bindparam("aid"))
             .values(next_bill_date=bindparam("next_date")),
-            account_rows,
+            [{"aid": aid, "next_date": d} for aid, d in by_account.items()],
         )
+
+
+def next_bill_dates(
+    books: Iterable[AccountBook],
+) -> tuple[dict[str, date | None], dict[str, date | None]]:
+    """Each subscription's and each account's next bill date, computed from the books
+    (an account's is the earliest of its subscriptions')."""
+    by_subscription: dict[str, date | None] = {}
+    by_account: dict[str, date | None] = {}
+    for book in books:
+        account_next: date | None = None
+        for sid, sub in book.subscriptions.items():
+            next_date = subscription_next_bill_date(sub, book.billed.get(sid, []), book.controls)
+            by_subscription[sid] = next_date
+            if next_date is not None and (account_next is None or next_date < account_next):
+                account_next = next_date
+        by_account[book.account_id] = account_next
+    return by_subscription, by_account
 
 
 async def _terms(session: AsyncSession, ids: list[str]) -> dict[str, list[Term]]:

@@ -65,9 +65,9 @@ def _activated(
 
 
 def _orders() -> list[Envelope]:
-    """Orders that build on each other within one run: two accounts, a new order, an
-    amendment, a renewal and a termination of subscriptions made earlier in the run."""
-    a, b = "acct-a", "acct-b"
+    """Orders that build on each other: two accounts, a new order, an amendment, a
+    renewal and a termination of subscriptions made earlier, another new account."""
+    a, b, c = "acct-a", "acct-b", "acct-c"
     return [
         _activated(a, "ord-a1", [_seats("a-sub1", 5), _seats("a-sub2", 2)]),
         _activated(b, "ord-b1", [_seats("b-sub1", 1)]),
@@ -77,6 +77,9 @@ def _orders() -> list[Envelope]:
         ),
         _activated(b, "ord-b2", [_seats("b-sub1", 0, start=date(2026, 6, 1))], "termination"),
         _activated(a, "ord-a4", [_seats("a-sub3", 4, start=date(2026, 2, 1))]),
+        _activated(c, "ord-c1", [_seats("c-sub1", 6, start=date(2026, 1, 20))]),
+        _activated(c, "ord-c2", [_seats("c-sub1", 2, start=date(2026, 4, 1))], "amendment"),
+        _activated(b, "ord-b3", [_seats("b-sub2", 1, start=date(2026, 7, 1))]),
     ]
 
 
@@ -114,8 +117,9 @@ async def _state(runtime: Runtime) -> tuple[str, list[dict[str, Any]]]:
     return digest, events
 
 
-async def test_a_run_of_orders_scheduled_at_once_leaves_what_one_by_one_leaves(
-    database_pair: tuple[str, str],
+@pytest.mark.parametrize("runs", [[9], [2, 7], [4, 1, 4]], ids=str)
+async def test_runs_of_orders_scheduled_at_once_leave_what_one_by_one_leaves(
+    database_pair: tuple[str, str], runs: list[int]
 ) -> None:
     one_by_one, batched = (_runtime(url) for url in database_pair)
     items = _parsed(_orders())
@@ -127,9 +131,15 @@ async def test_a_run_of_orders_scheduled_at_once_leaves_what_one_by_one_leaves(
             async with one_by_one.uow() as uow:
                 await handle(uow, envelope, event)
                 await uow.commit()
-        async with batched.uow() as uow:
-            await order_batch_handlers(CLOCK)["OrderActivated"](uow, items)
-            await uow.commit()
+        first = 0
+        for size in runs:  # later runs find the accounts and subscriptions of earlier ones
+            async with batched.uow() as uow:
+                await order_batch_handlers(CLOCK)["OrderActivated"](
+                    uow, items[first : first + size]
+                )
+                await uow.commit()
+            first += size
+        assert first == len(items)
 
         expected, batch = await _state(one_by_one), await _state(batched)
     finally:
