@@ -78,8 +78,21 @@ class _Planned:
         return self.event is not None
 
 
+class _Suspect(Exception):
+    """A handler refused records start..end-1 of a batch (plan indices)."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(f"records {start}..{end - 1}")
+        self.start, self.end = start, end
+
+
 class _BatchFailed(Exception):
-    """The batch transaction failed for a reason a record-by-record retry sorts out."""
+    """The batch transaction failed for a reason a record-by-record retry sorts out;
+    the records from `start` up to `end` (exclusive) are the ones that may be at fault."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(f"records {start}..{end - 1}")
+        self.start, self.end = start, end
 
 
 class ConsumerRunner:
@@ -210,27 +223,34 @@ class ConsumerRunner:
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply the fetched records of one partition, in order, exactly once each.
 
-        One transaction for all of them; when it fails (not transiently), each
-        record again in a transaction of its own, so only a poison record is
-        dead-lettered.
+        One transaction for all of them. When it fails (not transiently), it is
+        rolled back and the records a handler refused (the run given to a batch
+        handler, or the one event; all of them when the failure came from the
+        inbox or the commit) are applied one at a time, each in a transaction of
+        its own, so only a poison record is dead-lettered; the records before and
+        after them are applied as batches again, in order.
         """
-        if len(records) == 1:
-            await self.handle_record(records[0])
+        if len(records) <= 1:
+            for record in records:
+                await self.handle_record(record)
             return
         plan = [self._plan(record) for record in records]
         try:
             outcomes = await self._apply_batch_retrying(plan)
-        except _BatchFailed as error:
+        except _BatchFailed as failed:
             log.warning(
-                "%s: batch of %d from %s[%d] failed (%s); applying one at a time",
+                "%s: batch of %d from %s[%d] failed (%s); applying %d of them one at a time",
                 self.service,
                 len(records),
                 records[0].topic,
                 records[0].partition,
-                error.__cause__ or error,
+                failed.__cause__ or failed,
+                failed.end - failed.start,
             )
-            for record in records:
+            await self.handle_records(records[: failed.start])
+            for record in records[failed.start : failed.end]:
                 await self.handle_record(record)
+            await self.handle_records(records[failed.end :])
             return
         for planned in plan:
             if planned.poison is not None:
@@ -268,10 +288,12 @@ class ConsumerRunner:
                 log.warning("%s: transient error on a batch: %s", self.service, error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except _Suspect as suspect:
+                raise _BatchFailed(suspect.start, suspect.end) from suspect.__cause__
             except Exception as error:
-                # A refusal, a constraint, or another replica's inbox row: all sorted
-                # out by the record-by-record path, which tells them apart.
-                raise _BatchFailed(type(error).__name__) from error
+                # Another replica's inbox row, say: the record-by-record path tells
+                # a duplicate from a refusal.
+                raise _BatchFailed(0, len(plan)) from error
 
     async def _apply_batch(self, plan: Sequence[_Planned]) -> dict[str, int]:
         """Apply every record of `plan` a handler takes, in one transaction; the outcomes."""
@@ -286,33 +308,46 @@ class ConsumerRunner:
         topic = plan[0].record.topic
         async with self._uow_factory() as uow:
             already = await uow.seen_many([self._envelope(p).event_id for p in applying])
-            fresh: list[tuple[Envelope, EventPayload]] = []
-            for p in applying:
+            fresh: list[tuple[int, Envelope, EventPayload]] = []
+            for index, p in enumerate(plan):
+                if not p.applies:
+                    continue
                 envelope = self._envelope(p)
                 if envelope.event_id in already:
                     outcomes["duplicate"] += 1
                     continue
                 already.add(envelope.event_id)  # the same event twice in one fetch
                 assert p.event is not None
-                fresh.append((envelope, p.event))
+                fresh.append((index, envelope, p.event))
             for run in _runs_of_one_type(fresh):
                 await self._apply_run(uow, run)
-            await uow.mark_seen_many([envelope for envelope, _ in fresh], topic)
+            await uow.mark_seen_many([envelope for _, envelope, _ in fresh], topic)
             await uow.commit()
         outcomes["applied"] = len(fresh)
         return outcomes
 
     async def _apply_run(
-        self, uow: UnitOfWork, run: Sequence[tuple[Envelope, EventPayload]]
+        self, uow: UnitOfWork, run: Sequence[tuple[int, Envelope, EventPayload]]
     ) -> None:
-        kind = run[0][0].type
+        """Apply a run of one type; a refusal names the records at fault (_Suspect)."""
+        kind = run[0][1].type
         batch = self._batch_handlers.get(kind)
         if batch is not None:
-            await batch(uow, run)
+            try:
+                await batch(uow, [(envelope, event) for _, envelope, event in run])
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                raise _Suspect(run[0][0], run[-1][0] + 1) from error
             return
         handler = self._handlers[kind]
-        for envelope, event in run:
-            await handler(uow, envelope, event)
+        for index, envelope, event in run:
+            try:
+                await handler(uow, envelope, event)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                raise _Suspect(index, index + 1) from error
 
     @staticmethod
     def _envelope(planned: _Planned) -> Envelope:
@@ -412,12 +447,12 @@ class ConsumerRunner:
 
 
 def _runs_of_one_type(
-    items: Sequence[tuple[Envelope, EventPayload]],
-) -> list[list[tuple[Envelope, EventPayload]]]:
+    items: Sequence[tuple[int, Envelope, EventPayload]],
+) -> list[list[tuple[int, Envelope, EventPayload]]]:
     """`items` cut into runs of consecutive events of one type, in order."""
-    runs: list[list[tuple[Envelope, EventPayload]]] = []
+    runs: list[list[tuple[int, Envelope, EventPayload]]] = []
     for item in items:
-        if runs and runs[-1][0][0].type == item[0].type:
+        if runs and runs[-1][0][1].type == item[1].type:
             runs[-1].append(item)
         else:
             runs.append([item])

@@ -18,6 +18,7 @@ from revline_events.envelope import Envelope
 from revline_events.testing.broker import TansuBroker
 from revline_events.testing.waiting import eventually
 from revline_events.topics import dead_letter_topic
+from revline_events.unit_of_work import UnitOfWork
 from toy import (
     HANDLERS,
     TOY_CATALOGUE,
@@ -26,6 +27,7 @@ from toy import (
     CounterRenamed,
     Toy,
     kernel,
+    project,
     upstream,
 )
 
@@ -134,6 +136,49 @@ async def test_a_poison_record_in_the_middle_of_a_batch_goes_alone_to_the_dlq(
     assert await toy.count(kernel.event_store) == 4
     assert handled(runner, topic, "applied") == 4
     assert handled(runner, topic, "dead_lettered") == 1
+
+
+class CountingUnitOfWork(UnitOfWork):
+    """The toy's unit of work, counting the transactions it commits."""
+
+    commits = 0
+
+    def __init__(self, toy: Toy) -> None:
+        super().__init__(toy.db, kernel, toy.store, project, catalogue=TOY_CATALOGUE)
+
+    async def commit(self) -> None:
+        """Commit, and count it."""
+        await super().commit()
+        CountingUnitOfWork.commits += 1
+
+
+async def test_the_records_around_a_refused_one_are_applied_as_batches_again(
+    toy: Toy, tansu: TansuBroker
+) -> None:
+    # Per-event handlers: the refusal names its record, so only that one goes alone.
+    topic = await fresh_topic(tansu)
+    before = [upstream(ClickRecorded(name="a", clicks=n)) for n in (1, 10)]
+    poison = upstream(ClickRecorded(name="locked-door", clicks=1))
+    after = [upstream(ClickRecorded(name="a", clicks=n)) for n in (100, 1000)]
+    await publish(tansu.bootstrap, topic, *map(wire, [*before, poison, *after]))
+    CountingUnitOfWork.commits = 0
+    runner = fast_runner(
+        service=unique("toy"),
+        bootstrap=tansu.bootstrap,
+        topics=[topic],
+        uow_factory=lambda: CountingUnitOfWork(toy),
+        handlers=HANDLERS,
+        catalogue=TOY_CATALOGUE,
+        group_id=unique("group"),
+    )
+    async with runner_running(runner):
+        await until_handled(runner, topic, 5)
+
+    assert CountingUnitOfWork.commits == 2  # the two before, then the two after
+    assert await toy.counter("a") == 1111
+    assert sorted(await toy.inbox_ids()) == sorted(e.event_id for e in [*before, *after])
+    assert handled(runner, topic, "dead_lettered") == 1
+    assert handled(runner, topic, "applied") == 4
 
 
 async def test_a_constraint_refusing_one_record_of_a_batch_dead_letters_that_record_only(
