@@ -258,10 +258,13 @@ async def test_poison_and_ignored_records_among_a_batch_leave_the_others_in_orde
 async def test_after_a_broker_restart_a_republished_log_applies_only_what_is_new(
     db_url: str,
 ) -> None:
-    """The restarted (empty) broker gets the upstream log again, plus what is new, in one
-    run: the batch absorbs the old events and applies the new ones once.
+    """The restarted (empty) broker gets the upstream log again, plus what is new: the
+    new events apply once and nothing doubles.
 
-    A broker of its own: a restart wipes the memory storage the session broker shares.
+    Whether the runner re-reads the log from its start (its group's offsets are gone
+    with the broker: the old events come again as duplicates) or goes on from the
+    position it held (the new log is as long), the effect is the same. A broker of
+    its own: a restart wipes the memory storage the session broker shares.
     """
     broker = TansuBroker()
     await asyncio.to_thread(broker.start)
@@ -282,11 +285,14 @@ async def test_after_a_broker_restart_a_republished_log_applies_only_what_is_new
             await create_topics(broker.bootstrap, topic, dead_letter_topic(topic))
             # The upstream republishes its log (`python -m <service> republish`) and goes on.
             await publish(broker.bootstrap, topic, *map(wire, [*old, *new]))
-            await until_handled(runner, topic, 6, within=60.0)
+
+            async def new_ones_applied() -> bool:
+                return await toy.counter("a") == 1111
+
+            # Reconnecting after the restart took up to ~15 s on the loaded machine.
+            await eventually(new_ones_applied, within=60.0, what="the new events applied")
 
         assert handled(runner, topic, "applied") == 4
-        # At least the two republished; an offset commit the restart refused redelivers more.
-        assert handled(runner, topic, "duplicate") >= 2
         assert await toy.counter("a") == 1111
         assert sorted(await toy.inbox_ids()) == sorted(e.event_id for e in [*old, *new])
         assert await toy.count(kernel.event_store) == 4
