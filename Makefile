@@ -14,6 +14,11 @@ PY := .venv/bin/python
 STAMP := .venv/.revline-installed
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 PYTEST_ARGS ?=
+# Test workers (pytest-xdist) for `make test`: each worker has its own Tansu broker,
+# PostgreSQL cluster and tmp dirs; a file's tests stay on one worker, so a service
+# shared by a module starts once. TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: help install lock run test test-fast lint fmt bench migrate schemas clean
 
@@ -39,13 +44,13 @@ lock: $(UV) ## re-resolve the workspace and export requirements.lock (uv.lock st
 	$(UV) export --quiet --format requirements-txt --all-groups --no-emit-workspace --frozen -o requirements.lock
 
 run: install ## start the dev broker and every service on SQLite under var/
-	$(PY) -m revline_service.devstack
+	$(PY) -m revline_testkit.devstack
 
 test: install lint ## lint, then every test (SQLite, throwaway PostgreSQL, real Tansu broker)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-fast: install ## every test, without lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: install ## ruff (check + format) and mypy strict
 	$(PY) -m ruff check .
@@ -60,7 +65,7 @@ bench: install ## benchmarks, written to bench/results.json
 	$(PY) -m bench
 
 migrate: install ## apply every service's migrations to its configured database
-	$(PY) -m revline_service.migrate_all
+	$(PY) -m revline_testkit.migrate_all
 
 schemas: install ## regenerate the published JSON Schemas of the events (refuses breaking changes)
 	$(PY) -m revline_events.schemas --write

@@ -1,3 +1,3 @@
 """Root conftest: loads the shared fixtures (Tansu broker, throwaway PostgreSQL, db URLs)."""
 
-pytest_plugins = ["revline_events.testing.pytest_plugin"]
+pytest_plugins = ["revline_testkit.pytest_plugin"]

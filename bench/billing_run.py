@@ -119,16 +119,16 @@ def _activated(account: str, n: int) -> Any:
 
 async def _seed(url: str, subscriptions: int) -> dict[str, Any]:
     """Migrate, then schedule subscriptions / 2 accounts through the OrderActivated handler."""
-    from billing.handlers.order_batch import order_batch_handlers
-    from revline_events.catalogue import make_envelope
+    from revline_events.catalogue import CATALOGUE
     from revline_events.clock import FixedClock
     from revline_events.topics import events_topic
     from revline_service.migrations import upgrade
+    from revline_testkit.publishing import upstream_event
 
     runtime = _runtime(url)
     await upgrade(runtime.spec.alembic_dir, url)
     upstream_clock = FixedClock(datetime(2025, 12, 20, 9, 0, tzinfo=UTC))
-    handle = order_batch_handlers(runtime.clock)["OrderActivated"]
+    handle = runtime.spec.reactions.batch_handlers(CATALOGUE)["OrderActivated"]
     topic = events_topic("order")
     accounts = subscriptions // SUBSCRIPTIONS_PER_ACCOUNT
 
@@ -138,7 +138,7 @@ async def _seed(url: str, subscriptions: int) -> dict[str, Any]:
             for n in chunk:
                 account = f"acct-{n:07d}"
                 event = _activated(account, n)
-                envelope = make_envelope(
+                envelope = upstream_event(
                     event, stream_id=event.order_id, stream_version=1, account_id=account,
                     producer="order", clock=upstream_clock, effective_date=AS_OF,
                 )  # fmt: skip
@@ -224,16 +224,12 @@ async def _timed_run(url: str) -> dict[str, Any]:
         cpu0 = _cpu_s()
         t0 = time.perf_counter()
         async with runtime.uow() as uow:
-            run_id = await start_bill_run(
-                uow, AS_OF, None, batch_size=settings.bill_run_batch_size,
-                clock=runtime.clock, correlation_id=None,
-            )  # fmt: skip
+            run_id = await start_bill_run(uow, AS_OF, None, batch_size=settings.bill_run_batch_size)
             await uow.commit()
         t1 = time.perf_counter()
         done = await continue_bill_run(
-            runtime.uow, run_id, payment_terms_days=settings.payment_terms_days,
-            clock=runtime.clock,
-        )  # fmt: skip
+            runtime.uow, run_id, payment_terms_days=settings.payment_terms_days
+        )
         t2 = time.perf_counter()
         cpu_run = _cpu_s() - cpu0
         peak_run = _peak_rss_bytes()

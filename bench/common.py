@@ -14,8 +14,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
 from revline_events.topics import ensure_topics
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 
 # How long a benchmark waits for an outcome before it gives up (a failure, not a figure).
 DEADLINE_S = 120.0

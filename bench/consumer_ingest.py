@@ -45,13 +45,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from revline_events.catalogue import EventPayload, make_envelope
+from revline_events.catalogue import EventPayload
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
 from revline_events.kafka import new_producer
 from revline_events.metrics import EVENTS_HANDLED
-from revline_events.testing.broker import TansuBroker
 from revline_events.topics import dead_letter_topic, ensure_topics
+from revline_testkit.broker import TansuBroker
+from revline_testkit.publishing import upstream_event
 from sqlalchemy import JSON, Column, Date, DateTime, Integer, MetaData, String, Table, insert
 
 from bench.common import DEADLINE_S, Backend, backends, rate, ratio
@@ -170,7 +171,7 @@ SERVICES = {
 def _envelope(service: Service, n: int) -> tuple[str, Envelope]:
     topic, payload = service.event(n)
     account = getattr(payload, "account_id")  # noqa: B009  # every case's payload has one
-    return topic, make_envelope(
+    return topic, upstream_event(
         payload, stream_id=f"up-{n:07d}", stream_version=1, account_id=account,
         producer="upstream", clock=UPSTREAM_CLOCK, effective_date=START,
     )  # fmt: skip

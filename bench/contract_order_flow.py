@@ -40,9 +40,9 @@ from order.main import app_factory as order_app
 from order.settings import OrderSettings
 from quote.main import app_factory as quote_app
 from quote.settings import QuoteSettings
-from revline_events.testing.broker import TansuBroker
 from revline_service.settings import ServiceSettings
-from revline_service.testing import LiveService, api_keys_setting, auth, serve_in_process
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService, api_keys_setting, auth, serve_in_process
 
 from bench.common import (
     BUDGET_S,

@@ -1,4 +1,4 @@
-"""Kernel throughput: events through UnitOfWork.record, then the OutboxRelay to Tansu.
+"""Kernel throughput: events through UnitOfWork.append, then the OutboxRelay to Tansu.
 
 For each backend (SQLite, PostgreSQL) and batch size (events per transaction)
 a fresh database gets N events, one stream per transaction, appended through
@@ -27,8 +27,8 @@ from revline_events.event_store import EventStore
 from revline_events.kafka import new_producer
 from revline_events.outbox import OutboxRelay
 from revline_events.tables import KernelTables
-from revline_events.testing.broker import TansuBroker
 from revline_events.unit_of_work import UnitOfWork
+from revline_testkit.broker import TansuBroker
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,6 +163,8 @@ class Kernel:
             self.kernel,
             self.store,
             _projector(self.projection) if self.project else _no_projection,
+            producer="bench",
+            clock=SystemClock(),
             after_commit=relay,
             catalogue=BENCH_CATALOGUE,
         )
@@ -170,7 +172,7 @@ class Kernel:
     async def append(self, batches: list[list[Envelope]], relay: OutboxRelay | None) -> None:
         for batch in batches:
             async with self.uow(relay) as uow:
-                await uow.record(batch, expected_version=0)
+                await uow.append(batch, expected_version=0)
                 await uow.commit()
 
 

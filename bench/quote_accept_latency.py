@@ -21,8 +21,8 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 from quote.main import app_factory
 from quote.settings import QuoteSettings
-from revline_events.testing.broker import TansuBroker
-from revline_service.testing import LiveService, api_keys_setting, auth, serve_in_process
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService, api_keys_setting, auth, serve_in_process
 
 from bench.common import (
     BUDGET_S,

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
-from revline_events.testing.broker import (
+from revline_testkit.broker import (
     FAST_CONSUMER_SETTINGS,
     FAST_PRODUCER_SETTINGS,
     TANSU_AUTO_CREATED_PARTITIONS,

@@ -6,14 +6,17 @@ service's settings class (its env prefix, fields and default port).
 
 from __future__ import annotations
 
+import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from revline_service.devstack import discover_services, env_prefix, settings_class
 from revline_service.settings import SHARED
+from revline_testkit.devstack import discover_services, env_prefix, settings_class
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -174,6 +177,112 @@ def test_dockerfile_exposes_the_settings_port_with_a_healthcheck(service: str) -
     healthchecks = [rest for keyword, rest in instructions if keyword == "HEALTHCHECK"]
     assert len(healthchecks) == 1 and "/healthz" in healthchecks[0]
     assert ("CMD", '["serve"]') in instructions
+
+
+# -- what an image ships --------------------------------------------------------------------
+
+# The test and dev kit (broker, throwaway PostgreSQL, pytest plugin, live-service
+# harness, dev stack): in the workspace, never in an image.
+TESTKIT_DIR = "libs/testkit"
+TESTKIT_PACKAGE = "revline_testkit"
+# What an image may hold of the workspace: any library but the test kit, and its service.
+SHIPPED_LIBS = {
+    f"libs/{path.parent.name}/"
+    for path in ROOT.glob("libs/*/pyproject.toml")
+    if f"libs/{path.parent.name}" != TESTKIT_DIR
+}
+
+
+def production_sources() -> list[Path]:
+    """Every Python file an image may ship: the libraries' packages (the test kit's aside),
+    each service's package and alembic/."""
+    folders = [
+        package
+        for package in ROOT.glob("libs/*/revline_*")
+        if package.is_dir() and package.name != TESTKIT_PACKAGE
+    ]
+    for service in SERVICES:
+        folders += [ROOT / "services" / service / service, ROOT / "services" / service / "alembic"]
+    return sorted(path for folder in folders for path in folder.rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The absolute module names a file imports (import x.y / from x.y import z)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_dockerfile_copies_no_test_or_dev_package(service: str) -> None:
+    instructions = dockerfile_instructions(service)
+    copied = [
+        rest.split()[0]
+        for keyword, rest in instructions
+        if keyword == "COPY" and not rest.startswith("--from")
+    ]
+    libs = [source for source in copied if source.startswith("libs/")]
+    assert libs and set(libs) <= set(SHIPPED_LIBS), libs
+    assert not [source for source in copied if TESTKIT_DIR in source or source in (".", "libs")]
+    envs = " ".join(rest for keyword, rest in instructions if keyword == "ENV")
+    assert TESTKIT_DIR not in envs
+    ignore = (ROOT / "services" / service / "Dockerfile.dockerignore").read_text()
+    assert f"!{TESTKIT_DIR}" not in ignore
+
+
+def test_production_packages_import_nothing_from_the_testkit() -> None:
+    sources = production_sources()
+    assert len(sources) > 40, "the production sources were not found"
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            module for module in imported_modules(path) if module.split(".")[0] == TESTKIT_PACKAGE
+        )
+        for path in sources
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
+    # No import by name either (importlib, -m): the package is not even mentioned.
+    mentions = [str(p.relative_to(ROOT)) for p in sources if TESTKIT_PACKAGE in p.read_text()]
+    assert mentions == []
+
+
+# Imports every module an image ships with the test kit made unimportable.
+_IMPORT_WITHOUT_TESTKIT = """
+import importlib, importlib.abc, pkgutil, sys
+
+class NoTestkit(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "revline_testkit":
+            raise ImportError(f"{name} is not in a production image")
+        return None
+
+sys.meta_path.insert(0, NoTestkit())
+for top in sys.argv[1:]:
+    package = importlib.import_module(top)
+    for info in pkgutil.walk_packages(package.__path__, top + "."):
+        if not info.name.endswith(".__main__"):  # __main__ runs the CLI
+            importlib.import_module(info.name)
+print("imported", len(sys.modules))
+"""
+
+
+def test_every_shipped_module_imports_without_the_testkit() -> None:
+    libraries = sorted(p.name for p in ROOT.glob("libs/*/revline_*") if p.is_dir())
+    packages = [name for name in libraries if name != TESTKIT_PACKAGE] + SERVICES
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_WITHOUT_TESTKIT, *packages],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("imported")
 
 
 # -- Kubernetes --------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from revline_service.devstack import READY_LINE, discover_services, env_prefix, settings_class
-from revline_service.testing import free_port
+from revline_testkit.devstack import READY_LINE, discover_services, env_prefix, settings_class
+from revline_testkit.live import free_port
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
@@ -58,7 +58,7 @@ class Ports:
 
 @dataclass
 class RunningStack:
-    """A started `python -m revline_service.devstack` and what it printed."""
+    """A started `python -m revline_testkit.devstack` and what it printed."""
 
     process: subprocess.Popen[str]
     lines: list[str]
@@ -87,7 +87,7 @@ def stack_env(tmp_path: Path, ports: Ports) -> dict[str, str]:
 def dev_stack(tmp_path: Path, ports: Ports) -> Iterator[RunningStack]:
     """Start the stack in tmp_path; make sure it is gone afterwards, whatever happened."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "revline_service.devstack"],
+        [sys.executable, "-m", "revline_testkit.devstack"],
         cwd=tmp_path,
         env=stack_env(tmp_path, ports),
         stdin=subprocess.DEVNULL,

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 from revline_events.clock import FixedClock
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import ThrowawayPostgres
-from revline_service.testing import LiveService, api_keys_setting, serve_in_process
+from revline_testkit.broker import TansuBroker
+from revline_testkit.devstack import settings_class
+from revline_testkit.fixtures import BACKENDS, ServiceUnderTest, fresh_database
+from revline_testkit.live import LiveService
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -40,39 +41,29 @@ class Stack:
         return self.services[name]
 
 
-def _database_urls(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-    if kind == "sqlite":
-        return {name: f"sqlite+aiosqlite:///{tmp_path / name}.db" for name in SERVICES}
-    server: ThrowawayPostgres = request.getfixturevalue("postgres_server")
-    suffix = uuid.uuid4().hex[:8]
-    return {name: server.create_database(f"e2e_{name}_{suffix}") for name in SERVICES}
+def under_test(name: str) -> ServiceUnderTest:
+    """The service `name` as the test kit builds it (its settings class and app factory)."""
+    main = importlib.import_module(f"{name}.main")
+    return ServiceUnderTest(name, settings_class(name), main.app_factory)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
     """quote, contract, order and billing, each on its own database (SQLite, then PostgreSQL).
 
     The stack gets a broker of its own: a deployment's topics hold only its events
     (services read their upstream topics from the beginning).
     """
-    urls = _database_urls(request.param, tmp_path, request)
     clock = FixedClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
     group = uuid.uuid4().hex[:8]
     services: dict[str, LiveService] = {}
     async with AsyncExitStack() as exits:
         tansu = exits.enter_context(TansuBroker())
         for name in SERVICES:
-            settings_module = importlib.import_module(f"{name}.settings")
-            main = importlib.import_module(f"{name}.main")
-            settings_cls = getattr(settings_module, f"{name.capitalize()}Settings")
-            settings = settings_cls(
-                database_url=urls[name],
-                kafka_bootstrap=tansu.bootstrap,
-                api_keys=api_keys_setting(),
-                dev_keys_file=tmp_path / "dev-keys.json",
-                consumer_group=f"{name}-{group}",
-                consumer_session_timeout_ms=2000,
+            url = exits.enter_context(fresh_database(request, request.param, tmp_path, name))
+            services[name] = await exits.enter_async_context(
+                under_test(name).serving(
+                    url, tansu.bootstrap, tmp_path, clock, consumer_group=f"{name}-{group}"
+                )
             )
-            app = main.app_factory(settings, clock)
-            services[name] = await exits.enter_async_context(serve_in_process(app))
         yield Stack(services=services, bootstrap=tansu.bootstrap, clock=clock)

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from revline_events.kafka import new_producer
-from revline_events.testing.waiting import eventually
-from revline_service.testing import auth
+from revline_testkit.live import auth
+from revline_testkit.waiting import eventually
 
 # The `stack` fixture (tests/e2e/conftest.py): services by name, .bootstrap, .clock.
 Stack = Any

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from e2e_support import ADMIN, OPS, SALES, Stack, accept, first, ok, redelivery_changes_nothing
-from revline_events.testing.waiting import eventually
-from revline_service.testing import TopicReader
+from revline_testkit.live import TopicReader
+from revline_testkit.waiting import eventually
 
 PRODUCTS = [
     {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,

@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
@@ -39,24 +39,12 @@ from revline_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# What a service registers is a Reaction by payload class (revline_events.reactions);
+# the registry compiles them into these, keyed by event type.
 Handler = Callable[[UnitOfWork, Envelope, EventPayload], Awaitable[None]]
 # Applies consecutive events of one type, in order, with the same effect as the
 # type's Handler applied to each in turn (fewer statements).
 BatchHandler = Callable[[UnitOfWork, Sequence[tuple[Envelope, EventPayload]]], Awaitable[None]]
-P = TypeVar("P", bound=EventPayload)
-
-
-def reacting_to(
-    kind: type[P], react: Callable[[UnitOfWork, Envelope, P], Awaitable[None]]
-) -> Handler:
-    """A runner handler that passes `react` the parsed payload as its own type."""
-
-    async def handler(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
-        if not isinstance(event, kind):
-            raise TypeError(f"{envelope.type} parsed as {type(event).__name__}")
-        await react(uow, envelope, event)
-
-    return handler
 
 
 # Worth retrying in place: the database or network hiccuped, the event is fine.

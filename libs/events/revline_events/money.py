@@ -1,15 +1,17 @@
 """Money as an integer count of a currency's minor unit, with exact Decimal arithmetic.
 
 Amounts are `int` at rest and on the wire, `Decimal` only inside a calculation,
-and never `float`. Rounding is ROUND_HALF_UP to the minor unit, ties away from
-zero, so round(-x) == -round(x) (BILLING_RULES.md section 1).
+and never `float`. Rounding is revline_pricing's one round_half_up: to the minor
+unit, ties away from zero, so round(-x) == -round(x) (BILLING_RULES.md section 1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
+
+from revline_pricing.rounding import round_half_up
 
 # ISO 4217 minor-unit exponents of the currencies Revline accepts.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -57,11 +59,6 @@ def is_currency(code: object) -> bool:
     return isinstance(code, str) and code in CURRENCY_EXPONENTS
 
 
-def round_half_up(value: Decimal) -> int:
-    """Round to an integer, halves away from zero: 0.5 -> 1, -0.5 -> -1."""
-    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
-
-
 def minor_units(value: Any) -> int:
     """Accept an integer amount of minor units; refuse floats, bools and strings.
 
@@ -85,7 +82,10 @@ class Money:
         currency_exponent(self.currency)
 
     def times(self, factor: Decimal) -> Money:
-        """Multiply exactly and round once, half up, to the minor unit."""
+        """Multiply exactly and round once, half up, to the minor unit.
+
+        Raises NotFiniteAmount (a ValueError) when `factor` is NaN or infinite.
+        """
         return Money(round_half_up(Decimal(self.amount) * factor), self.currency)
 
     def __add__(self, other: Money) -> Money:

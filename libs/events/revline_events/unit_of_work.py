@@ -1,27 +1,37 @@
 """A unit of work: one database transaction holding events, projections and outbox rows.
 
 Projections change only by applying events, through the same `Projector` a
-rebuild uses, so state is always a fold over the event store.
+rebuild uses, so state is always a fold over the event store. The unit of work
+is also how a handler (an HTTP command or a reaction) reaches the service's
+clock, settings and id generator, and it stamps the envelopes of what the
+handler records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from revline_events.catalogue import CATALOGUE, Catalogue, EventPayload
+from revline_events.clock import Clock
 from revline_events.database import Database
 from revline_events.envelope import Envelope
 from revline_events.event_store import EventStore
+from revline_events.ids import IdGenerator
+from revline_events.received import Received
+from revline_events.repository import Repository
+from revline_events.stamping import NewStream, Stamper
 from revline_events.tables import KernelTables
 
 # Ids per inbox lookup: well inside every database's limit on bound parameters.
 INBOX_CHUNK = 500
+S = TypeVar("S")
+R = TypeVar("R", bound=Repository)
 
 
 class Projector(Protocol):
@@ -69,6 +79,9 @@ class UnitOfWork:
     """`async with uow:` opens a transaction; `record()` appends and projects; `commit()` ends it.
 
     Leaving the block without commit rolls everything back: nothing half written.
+    `producer` names the service on every envelope it stamps; `clock` stamps their
+    time and drives `new_id`; `correlation` gives the ambient correlation id (the
+    HTTP request's) for events recorded without a cause.
     """
 
     def __init__(
@@ -78,17 +91,51 @@ class UnitOfWork:
         store: EventStore,
         projector: Projector,
         *,
+        producer: str,
+        clock: Clock,
+        ids: IdGenerator | None = None,
+        settings: object = None,
+        correlation: Callable[[], str | None] | None = None,
         after_commit: AfterCommit | None = None,
         catalogue: Catalogue = CATALOGUE,
     ) -> None:
         self.db = db
         self.tables = tables
         self.store = store
+        self.producer = producer
+        self.clock = clock
+        self.ids = ids or IdGenerator(clock)
+        self.settings = settings
+        self._stamper = Stamper(producer, clock, correlation)
         self._projector = projector
         self._after_commit = after_commit
         self._catalogue = catalogue
         self._session: AsyncSession | None = None
+        self._repositories: dict[type[Repository], Repository] = {}
         self._queued = False
+
+    def new_id(self, prefix: str) -> str:
+        """A fresh time-sortable id on the service's clock (`revline_events.ids`)."""
+        return self.ids.new(prefix)
+
+    def repository(self, kind: type[R]) -> R:
+        """The `kind` repository on this unit of work's session (one per transaction).
+
+        Handlers reach the database only through repositories (store/), never
+        through the session itself. Only inside `async with`.
+        """
+        found = self._repositories.get(kind)
+        if found is None:
+            found = self._repositories[kind] = kind(self.session)
+        if not isinstance(found, kind):  # pragma: no cover - the dict is keyed by class
+            raise TypeError(f"{type(found).__name__} is not a {kind.__name__}")
+        return found
+
+    def settings_as(self, kind: type[S]) -> S:
+        """The service's settings as `kind`; raises TypeError when they are not one."""
+        if not isinstance(self.settings, kind):
+            raise TypeError(f"settings are {type(self.settings).__name__}, not {kind.__name__}")
+        return self.settings
 
     @property
     def session(self) -> AsyncSession:
@@ -100,6 +147,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._session = self.db.session()
         await self._session.begin()
+        self._repositories = {}
         self._queued = False
         return self
 
@@ -110,6 +158,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self._session, None
+        self._repositories = {}
         if session is None:
             return
         try:
@@ -118,14 +167,52 @@ class UnitOfWork:
         finally:
             await session.close()
 
-    async def record(self, events: Sequence[Envelope], *, expected_version: int) -> None:
-        """Append one stream's events (optimistic concurrency) and apply them to projections."""
+    async def record(
+        self,
+        payloads: Sequence[EventPayload],
+        *,
+        stream_id: str,
+        account_id: str,
+        expected_version: int,
+        cause: Received[Any] | None,
+        effective_date: date | None = None,
+    ) -> list[Envelope]:
+        """Stamp `payloads` as the next events of one stream, append them (optimistic
+        concurrency) and apply them to the projections; returns their envelopes.
+
+        `cause` is the upstream event a reaction handles (its correlation and event id
+        become theirs), None for a command. Raises ConcurrencyConflict when the stream
+        is not at `expected_version`.
+        """
+        events = self._stamper.stamp(
+            payloads,
+            stream_id=stream_id,
+            account_id=account_id,
+            expected_version=expected_version,
+            cause=cause,
+            effective_date=effective_date,
+        )
+        await self.append(events, expected_version=expected_version)
+        return events
+
+    async def record_new_streams(
+        self, streams: Sequence[NewStream], *, cause: Received[Any] | None
+    ) -> list[Envelope]:
+        """Stamp and record the first event of each of several new streams, batched
+        (`append_new_streams`); returns their envelopes."""
+        events = self._stamper.stamp_new_streams(streams, cause=cause)
+        await self.append_new_streams(events)
+        return events
+
+    async def append(self, events: Sequence[Envelope], *, expected_version: int) -> None:
+        """Append one stream's stamped events (optimistic concurrency) and apply them to
+        projections. The kernel's step under `record`; services call `record`."""
         await self.store.append(self.session, events, expected_version=expected_version)
         for envelope in events:
             await self._projector(self.session, envelope, self._catalogue.parse(envelope))
         self._queued = self._queued or bool(events)
 
-    async def record_new_streams(self, events: Sequence[Envelope]) -> None:
+    async def append_new_streams(self, events: Sequence[Envelope]) -> None:
         """Append the first event of each of several new streams and apply them to the
         projections, batched (`EventStore.append_new_streams`, `BatchProjector`)."""
         await self.store.append_new_streams(self.session, events)

@@ -18,8 +18,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from revline_events.consumer import ConsumerRunner
 from revline_events.envelope import Envelope
 from revline_events.outbox import OutboxRelay
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS, FAST_PRODUCER_SETTINGS
-from revline_events.testing.waiting import eventually
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS, FAST_PRODUCER_SETTINGS
+from revline_testkit.waiting import eventually
 
 Record = ConsumerRecord[bytes, bytes]
 DEADLINE_S = 20.0

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import ThrowawayPostgres
+from revline_testkit.broker import TansuBroker
+from revline_testkit.postgres import ThrowawayPostgres
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from revline_events.consumer import ConsumerRunner
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
 from revline_events.unit_of_work import UnitOfWork
-from toy import HANDLERS, TOY_CATALOGUE, ClickBatches, Toy, kernel, project
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS
+from toy import CLOCK, HANDLERS, SERVICE, TOY_CATALOGUE, ClickBatches, Toy, kernel, project
 
 CRASH_ENV = "TOY_CRASH_AFTER_COMMIT_OF"
 BATCH_ENV = "TOY_BATCH_HANDLERS"
@@ -34,7 +34,10 @@ class CrashingUnitOfWork(UnitOfWork):
     """A unit of work that reports redeliveries and can kill the process after its commit."""
 
     def __init__(self, toy: Toy, crash_after_commit_of: str | None) -> None:
-        super().__init__(toy.db, kernel, toy.store, project, catalogue=TOY_CATALOGUE)
+        super().__init__(
+            toy.db, kernel, toy.store, project, producer=SERVICE, clock=CLOCK,
+            catalogue=TOY_CATALOGUE,
+        )  # fmt: skip
         self._crash_after_commit_of = crash_after_commit_of
         self._event_ids: set[str] = set()
 
@@ -73,7 +76,7 @@ async def main(bootstrap: str, database_url: str, topic: str, group: str) -> Non
         topics=[topic],
         uow_factory=lambda: CrashingUnitOfWork(toy, crash_after_commit_of),
         handlers=HANDLERS,
-        batch_handlers={"ClickRecorded": ClickBatches()} if os.environ.get(BATCH_ENV) else None,
+        batch_handlers=ClickBatches().handlers() if os.environ.get(BATCH_ENV) else None,
         catalogue=TOY_CATALOGUE,
         group_id=group,
         consumer_settings=FAST_CONSUMER_SETTINGS,

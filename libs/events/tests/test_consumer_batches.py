@@ -15,12 +15,14 @@ from broker_io import create_topics, fast_runner, header, publish, reading, runn
 from prometheus_client import REGISTRY
 from revline_events.consumer import BatchHandler, ConsumerRunner
 from revline_events.envelope import Envelope
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
 from revline_events.topics import dead_letter_topic
 from revline_events.unit_of_work import UnitOfWork
+from revline_testkit.broker import TansuBroker
+from revline_testkit.waiting import eventually
 from toy import (
+    CLOCK,
     HANDLERS,
+    SERVICE,
     TOY_CATALOGUE,
     ClickBatches,
     ClickRecorded,
@@ -95,7 +97,7 @@ async def test_a_fetched_batch_goes_to_the_batch_handler_in_one_piece_and_applie
     batches = ClickBatches()
     await publish(tansu.bootstrap, topic, *map(wire, clicks))
 
-    async with consuming(toy, tansu, topic, {"ClickRecorded": batches}) as runner:
+    async with consuming(toy, tansu, topic, batches.handlers()) as runner:
         await until_handled(runner, topic, 4)
 
     assert batches.sizes == [4]
@@ -120,7 +122,7 @@ async def test_a_poison_record_in_the_middle_of_a_batch_goes_alone_to_the_dlq(
     batches = ClickBatches()
     await publish(tansu.bootstrap, topic, *map(wire, [*before, poison, *after]))
 
-    async with consuming(toy, tansu, topic, {"ClickRecorded": batches}) as runner:
+    async with consuming(toy, tansu, topic, batches.handlers()) as runner:
         await until_handled(runner, topic, 5)
         async with reading(tansu.bootstrap, dead_letter_topic(topic)) as dlq:
             parked = await dlq.drain()
@@ -144,7 +146,10 @@ class CountingUnitOfWork(UnitOfWork):
     commits = 0
 
     def __init__(self, toy: Toy) -> None:
-        super().__init__(toy.db, kernel, toy.store, project, catalogue=TOY_CATALOGUE)
+        super().__init__(
+            toy.db, kernel, toy.store, project, producer=SERVICE, clock=CLOCK,
+            catalogue=TOY_CATALOGUE,
+        )  # fmt: skip
 
     async def commit(self) -> None:
         """Commit, and count it."""
@@ -212,14 +217,14 @@ async def test_a_batch_delivered_again_and_an_event_twice_in_one_batch_have_one_
     batches = ClickBatches()
     await publish(tansu.bootstrap, topic, *map(wire, [*clicks, clicks[0]]))
 
-    async with consuming(toy, tansu, topic, {"ClickRecorded": batches}) as runner:
+    async with consuming(toy, tansu, topic, batches.handlers()) as runner:
         await until_handled(runner, topic, 3)
     assert batches.sizes == [2]
     assert handled(runner, topic, "applied") == 2
     assert handled(runner, topic, "duplicate") == 1
 
     # The whole batch again, as a consumer group with no committed offsets reads it.
-    async with consuming(toy, tansu, topic, {"ClickRecorded": batches}) as again:
+    async with consuming(toy, tansu, topic, batches.handlers()) as again:
         await until_handled(again, topic, 3)
     assert batches.sizes == [2]  # nothing new reached the handler
     assert handled(again, topic, "duplicate") == 3
@@ -239,7 +244,7 @@ async def test_poison_and_ignored_records_among_a_batch_leave_the_others_in_orde
     messages = [wire(first), wire(renamed), (b"acme", not_json), wire(last)]
     await publish(tansu.bootstrap, topic, *messages)
 
-    async with consuming(toy, tansu, topic, {"ClickRecorded": batches}) as runner:
+    async with consuming(toy, tansu, topic, batches.handlers()) as runner:
         await until_handled(runner, topic, 4)
         async with reading(tansu.bootstrap, dead_letter_topic(topic)) as dlq:
             parked = await dlq.drain()
@@ -276,7 +281,7 @@ async def test_after_a_broker_restart_a_republished_log_applies_only_what_is_new
         new = [upstream(ClickRecorded(name="a", clicks=n)) for n in (100, 1000)]
         batches = ClickBatches()
         await publish(broker.bootstrap, topic, *map(wire, old))
-        async with consuming(toy, broker, topic, {"ClickRecorded": batches}) as runner:
+        async with consuming(toy, broker, topic, batches.handlers()) as runner:
             await until_handled(runner, topic, 2)
 
             # Killed, not drained: on SIGTERM Tansu waits 5 s for open connections first.

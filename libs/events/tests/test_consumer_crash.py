@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from broker_io import create_topics, publish, unique
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
 from revline_events.topics import dead_letter_topic
+from revline_testkit.broker import TansuBroker
+from revline_testkit.waiting import eventually
 from toy import ClickRecorded, Toy, kernel, upstream
 
 SCRIPT = Path(__file__).parent / "crashing_consumer.py"

@@ -22,9 +22,9 @@ from broker_io import (
 from prometheus_client import REGISTRY
 from revline_events.consumer import ConsumerRunner
 from revline_events.envelope import Envelope
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
 from revline_events.topics import dead_letter_topic
+from revline_testkit.broker import TansuBroker
+from revline_testkit.waiting import eventually
 from toy import (
     HANDLERS,
     TOY_CATALOGUE,
@@ -102,6 +102,7 @@ async def test_an_upstream_event_is_applied_once_in_one_transaction(
     async with toy.db.session() as session:
         [own] = await toy.store.read_stream(session, "counter-a")
     assert own.causation_id == click.event_id
+    assert own.correlation_id == click.correlation_id
     assert own.payload == {"name": "a", "by": 3}
     assert await toy.unsent() == 1  # its own event is queued for its own topic
     assert handled(runner, upstream_topic, "applied") == 1

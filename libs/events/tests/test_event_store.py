@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from revline_events.catalogue import InvalidPayload
 from revline_events.event_store import ConcurrencyConflict
-from revline_events.testing.waiting import eventually
+from revline_testkit.waiting import eventually
 from sqlalchemy import func, select, text
 from toy import Toy, counters, increment, kernel
 
@@ -66,7 +66,7 @@ async def test_a_stream_with_no_events_is_at_version_zero(toy: Toy) -> None:
 async def test_events_numbered_out_of_sequence_are_refused(toy: Toy) -> None:
     async with toy.uow() as uow:
         with pytest.raises(ValueError, match="numbered 2, expected 1"):
-            await uow.record([increment("a", 1, version=2)], expected_version=0)
+            await uow.append([increment("a", 1, version=2)], expected_version=0)
 
     assert await table_counts(toy) == {"event_store": 0, "outbox": 0, "counters": 0}
 
@@ -74,7 +74,7 @@ async def test_events_numbered_out_of_sequence_are_refused(toy: Toy) -> None:
 async def test_one_append_takes_the_events_of_one_stream_only(toy: Toy) -> None:
     async with toy.uow() as uow:
         with pytest.raises(ValueError, match="one stream"):
-            await uow.record(
+            await uow.append(
                 [increment("a", 1, version=1), increment("b", 1, version=2)], expected_version=0
             )
 
@@ -95,7 +95,7 @@ async def test_appending_at_a_stale_version_conflicts_and_writes_nothing(toy: To
 async def test_two_racing_writers_of_version_1_one_wins_and_one_conflicts(toy: Toy) -> None:
     async def write_version_1(by: int) -> int:
         async with toy.uow() as uow:
-            await uow.record([increment("a", by, version=1)], expected_version=0)
+            await uow.append([increment("a", by, version=1)], expected_version=0)
             await uow.commit()
         return by
 
@@ -160,7 +160,7 @@ async def test_events_projection_and_outbox_commit_together(toy: Toy) -> None:
     toy.after_commit = notifier
 
     async with toy.uow() as uow:
-        await uow.record([increment("a", 5, version=1)], expected_version=0)
+        await uow.append([increment("a", 5, version=1)], expected_version=0)
         await uow.commit()
 
     assert await table_counts(toy) == {"event_store": 1, "outbox": 1, "counters": 1}
@@ -175,7 +175,7 @@ async def test_a_failure_after_record_rolls_back_events_projection_and_outbox(to
 
     with pytest.raises(Refused):
         async with toy.uow() as uow:
-            await uow.record([increment("a", 5, version=1)], expected_version=0)
+            await uow.append([increment("a", 5, version=1)], expected_version=0)
             inside = {
                 t.name: await uow.session.scalar(select(func.count()).select_from(t))
                 for t in (kernel.event_store, kernel.outbox, counters)
@@ -189,7 +189,7 @@ async def test_a_failure_after_record_rolls_back_events_projection_and_outbox(to
 
 async def test_leaving_a_unit_of_work_without_commit_keeps_nothing(toy: Toy) -> None:
     async with toy.uow() as uow:
-        await uow.record([increment("a", 5, version=1)], expected_version=0)
+        await uow.append([increment("a", 5, version=1)], expected_version=0)
 
     assert await table_counts(toy) == {"event_store": 0, "outbox": 0, "counters": 0}
 
@@ -199,7 +199,7 @@ async def test_an_event_the_catalogue_cannot_parse_is_not_recorded(toy: Toy) -> 
 
     with pytest.raises(InvalidPayload):
         async with toy.uow() as uow:
-            await uow.record([broken], expected_version=0)
+            await uow.append([broken], expected_version=0)
             await uow.commit()
 
     assert await table_counts(toy) == {"event_store": 0, "outbox": 0, "counters": 0}
@@ -223,7 +223,7 @@ async def test_the_store_gives_back_the_instant_it_was_given_in_utc(toy: Toy) ->
 async def test_new_streams_are_appended_and_projected_together(toy: Toy) -> None:
     async with toy.uow() as uow:
         counted = [("a", 98), ("c", 99), ("e", 101)]
-        await uow.record_new_streams([increment(n, by, version=1) for n, by in counted])
+        await uow.append_new_streams([increment(n, by, version=1) for n, by in counted])
         await uow.commit()
 
     assert await table_counts(toy) == {"event_store": 3, "outbox": 3, "counters": 3}
@@ -236,7 +236,7 @@ async def test_a_new_stream_that_exists_conflicts_and_writes_none_of_the_batch(t
 
     with pytest.raises(ConcurrencyConflict):
         async with toy.uow() as uow:
-            await uow.record_new_streams([increment("a", 5, version=1),
+            await uow.append_new_streams([increment("a", 5, version=1),
                                           increment("b", 5, version=1)])  # fmt: skip
             await uow.commit()
 
@@ -247,9 +247,9 @@ async def test_a_new_stream_that_exists_conflicts_and_writes_none_of_the_batch(t
 async def test_new_streams_start_at_version_1_and_are_named_once(toy: Toy) -> None:
     async with toy.uow() as uow:
         with pytest.raises(ValueError, match="a new stream starts at 1"):
-            await uow.record_new_streams([increment("a", 1, version=2)])
+            await uow.append_new_streams([increment("a", 1, version=2)])
         with pytest.raises(ValueError, match="one event per stream"):
-            await uow.record_new_streams(
+            await uow.append_new_streams(
                 [increment("a", 1, version=1), increment("a", 2, version=1)]
             )
 

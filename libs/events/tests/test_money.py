@@ -1,4 +1,7 @@
-"""Money in minor units: exponents, rounding half up away from zero, no floats, one currency."""
+"""Money in minor units: exponents, rounding half up away from zero, no floats, one currency.
+
+round_half_up itself is revline_pricing's; its tests live in libs/pricing/tests.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from revline_events.money import (
     UnknownCurrency,
     currency_exponent,
     minor_units,
-    round_half_up,
 )
 
 
@@ -26,29 +28,6 @@ def test_an_unknown_currency_code_is_refused() -> None:
         currency_exponent("XXX")
     with pytest.raises(UnknownCurrency):
         Money(100, "usd")
-
-
-@pytest.mark.parametrize(
-    ("value", "rounded"),
-    [
-        (Decimal("2.5"), 3),
-        (Decimal("-2.5"), -3),
-        (Decimal("0.5"), 1),
-        (Decimal("-0.5"), -1),
-        (Decimal("2.4999"), 2),
-        (Decimal("-2.4999"), -2),
-        (Decimal("2.5001"), 3),
-        (Decimal("7"), 7),
-    ],
-)
-def test_round_half_up_sends_ties_away_from_zero(value: Decimal, rounded: int) -> None:
-    assert round_half_up(value) == rounded
-
-
-def test_rounding_a_negative_amount_mirrors_the_positive_one() -> None:
-    for tenths in range(-50, 51):
-        value = Decimal(tenths) / 10
-        assert round_half_up(-value) == -round_half_up(value)
 
 
 def test_minor_units_accepts_integers() -> None:

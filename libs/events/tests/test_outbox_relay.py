@@ -19,8 +19,8 @@ from broker_io import (
 )
 from prometheus_client import REGISTRY
 from revline_events.outbox import OutboxRelay
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
+from revline_testkit.broker import TansuBroker
+from revline_testkit.waiting import eventually
 from sqlalchemy import select
 from toy import Toy, increment, kernel
 

@@ -15,9 +15,9 @@ from broker_io import (
 from prometheus_client import REGISTRY
 from revline_events.outbox import OutboxRelay
 from revline_events.replay import mark_all_unsent, rebuild_projections, state_digest
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
 from revline_events.topics import dead_letter_topic
+from revline_testkit.broker import TansuBroker
+from revline_testkit.waiting import eventually
 from sqlalchemy import delete, insert, update
 from toy import (
     MIRROR_HANDLERS,

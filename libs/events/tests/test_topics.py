@@ -7,8 +7,8 @@ import asyncio
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from broker_io import create_topics, describe, unique
-from revline_events.testing.broker import TansuBroker
 from revline_events.topics import dead_letter_topic, ensure_topics, events_topic
+from revline_testkit.broker import TansuBroker
 
 
 def test_a_service_publishes_on_its_events_topic() -> None:

@@ -15,9 +15,12 @@ from typing import Any
 
 from revline_events.catalogue import Catalogue, EventPayload, make_envelope
 from revline_events.clock import FixedClock
+from revline_events.consumer import BatchHandler
 from revline_events.database import Database
 from revline_events.envelope import Envelope
 from revline_events.event_store import EventStore
+from revline_events.reactions import Reactions
+from revline_events.received import Received
 from revline_events.tables import KernelTables
 from revline_events.unit_of_work import AfterCommit, UnitOfWork
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
@@ -128,73 +131,84 @@ def upstream(payload: EventPayload, *, account_id: str = "acme") -> Envelope:
     )
 
 
-async def on_click(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
+REACTIONS = Reactions()
+MIRROR_REACTIONS = Reactions()
+
+
+@REACTIONS.on(ClickRecorded)
+async def on_click(event: Received[ClickRecorded], uow: UnitOfWork) -> None:
     """Reaction to ClickRecorded: increment the counter by the clicks, as the toy's own event."""
-    assert isinstance(event, ClickRecorded)
-    if event.name.startswith("locked"):
-        raise CounterLocked(event.name)
-    if event.name.startswith("clash"):
+    name = event.payload.name
+    if name.startswith("locked"):
+        raise CounterLocked(name)
+    if name.startswith("clash"):
         # A row the service's own constraint refuses: not a race on the inbox.
         for _ in range(2):
-            await uow.session.execute(insert(counters).values(name=event.name, value=0))
-    await _increment_own(uow, envelope, event.name, event.clicks)
+            await uow.session.execute(insert(counters).values(name=name, value=0))
+    await _increment_own(uow, event, name, event.payload.clicks)
 
 
-async def on_increment(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
+@MIRROR_REACTIONS.on(CounterIncremented)
+async def on_increment(event: Received[CounterIncremented], uow: UnitOfWork) -> None:
     """Reaction of a mirror toy to another toy's CounterIncremented: the same increment."""
-    assert isinstance(event, CounterIncremented)
-    await _increment_own(uow, envelope, event.name, event.by)
+    await _increment_own(uow, event, event.payload.name, event.payload.by)
 
 
-async def _increment_own(uow: UnitOfWork, cause: Envelope, name: str, by: int) -> None:
+async def _increment_own(uow: UnitOfWork, cause: Received[Any], name: str, by: int) -> None:
     stream = f"counter-{name}"
     version = await uow.store.version(uow.session, stream)
-    own = increment(
-        name, by, version=version + 1, account_id=cause.account_id, causation_id=cause.event_id
+    await uow.record(
+        [CounterIncremented(name=name, by=by)],
+        stream_id=stream,
+        account_id=cause.envelope.account_id,
+        expected_version=version,
+        cause=cause,
     )
-    await uow.record([own], expected_version=version)
 
 
 class ClickBatches:
     """Batch reaction to ClickRecorded: the same effect as on_click applied to each in
-    turn, with one append per counter. Remembers the size of every batch it was given."""
+    turn, with one `record` per counter. Remembers the size of every batch it was given."""
 
     def __init__(self) -> None:
         self.sizes: list[int] = []
 
-    async def __call__(
-        self, uow: UnitOfWork, items: Sequence[tuple[Envelope, EventPayload]]
-    ) -> None:
+    def handlers(self) -> dict[str, BatchHandler]:
+        """The runner's batch handlers: this one, for ClickRecorded."""
+        reactions = Reactions()
+        reactions.add_batch(ClickRecorded, self)
+        return reactions.batch_handlers(TOY_CATALOGUE)
+
+    async def __call__(self, events: Sequence[Received[ClickRecorded]], uow: UnitOfWork) -> None:
         """Refuse the batch if any click is refused; else one CounterIncremented per click."""
-        self.sizes.append(len(items))
-        by_counter: dict[str, list[Envelope]] = {}
+        self.sizes.append(len(events))
+        by_counter: dict[str, list[Received[ClickRecorded]]] = {}
         versions: dict[str, int] = {}
-        for cause, event in items:
-            assert isinstance(event, ClickRecorded)
-            if event.name.startswith("locked"):
-                raise CounterLocked(event.name)
-            if event.name.startswith("clash"):
+        for event in events:
+            name = event.payload.name
+            if name.startswith("locked"):
+                raise CounterLocked(name)
+            if name.startswith("clash"):
                 for _ in range(2):
-                    await uow.session.execute(insert(counters).values(name=event.name, value=0))
-            stream = f"counter-{event.name}"
+                    await uow.session.execute(insert(counters).values(name=name, value=0))
+            stream = f"counter-{name}"
             if stream not in versions:
                 versions[stream] = await uow.store.version(uow.session, stream)
-            own = by_counter.setdefault(stream, [])
-            own.append(
-                increment(
-                    event.name,
-                    event.clicks,
-                    version=versions[stream] + len(own) + 1,
-                    account_id=cause.account_id,
-                    causation_id=cause.event_id,
+            by_counter.setdefault(stream, []).append(event)
+        for stream, clicks in by_counter.items():
+            # One record per click: each increment is caused by its own upstream event.
+            for number, click in enumerate(clicks):
+                await uow.record(
+                    [CounterIncremented(name=click.payload.name, by=click.payload.clicks)],
+                    stream_id=stream,
+                    account_id=click.envelope.account_id,
+                    expected_version=versions[stream] + number,
+                    cause=click,
                 )
-            )
-        for stream, events in by_counter.items():
-            await uow.record(events, expected_version=versions[stream])
 
 
-HANDLERS = {"ClickRecorded": on_click}
-MIRROR_HANDLERS = {"CounterIncremented": on_increment}
+HANDLERS = REACTIONS.handlers(TOY_CATALOGUE)
+MIRROR_HANDLERS = MIRROR_REACTIONS.handlers(TOY_CATALOGUE)
 
 
 class Toy:
@@ -218,14 +232,16 @@ class Toy:
             kernel,
             self.store,
             project,
+            producer=SERVICE,
+            clock=CLOCK,
             after_commit=self.after_commit,
             catalogue=TOY_CATALOGUE,
         )
 
     async def record(self, events: Sequence[Envelope], *, expected_version: int) -> None:
-        """Record one stream's events in a unit of work of their own and commit."""
+        """Append one stream's ready-made events in a unit of work of their own and commit."""
         async with self.uow() as uow:
-            await uow.record(events, expected_version=expected_version)
+            await uow.append(events, expected_version=expected_version)
             await uow.commit()
 
     async def counter(self, name: str) -> int | None:

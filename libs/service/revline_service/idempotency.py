@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +52,21 @@ def _key(request: Request) -> str | None:
     return key
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a write endpoint answers: the JSON-ready body, its status, and whether it
+    is the stored answer to an earlier request with the same Idempotency-Key."""
+
+    body: Any
+    status_code: int
+    replayed: bool = False
+
+    def response(self) -> JSONResponse:
+        """The HTTP response; a replay carries `Idempotent-Replayed: true`."""
+        headers = {"Idempotent-Replayed": "true"} if self.replayed else None
+        return JSONResponse(self.body, status_code=self.status_code, headers=headers)
+
+
 async def execute(
     request: Request,
     principal: Principal,
@@ -60,7 +76,23 @@ async def execute(
     body: BaseModel | None = None,
     status_code: int = 200,
 ) -> JSONResponse:
-    """Run `step` in a fresh unit of work and commit; replay a stored response for a known key.
+    """Run `step` once (see `run_once`) and answer with its response."""
+    outcome = await run_once(
+        request, principal, uow_factory, step, body=body, status_code=status_code
+    )
+    return outcome.response()
+
+
+async def run_once(
+    request: Request,
+    principal: Principal,
+    uow_factory: Callable[[], UnitOfWork],
+    step: Step,
+    *,
+    body: BaseModel | None = None,
+    status_code: int = 200,
+) -> Outcome:
+    """Run `step` in a fresh unit of work and commit; replay a stored answer for a known key.
 
     With a key, the request first claims it (a row in `idempotency_keys`) in the
     same transaction as the step. A concurrent request with the same key then
@@ -87,7 +119,7 @@ async def execute(
                     .values(status_code=status_code, response_body=json.dumps(result))
                 )
             await uow.commit()
-        return JSONResponse(result, status_code=status_code)
+        return Outcome(result, status_code)
     raise Problem(409, "Conflict", "a concurrent request with this Idempotency-Key is in progress")
 
 
@@ -108,7 +140,7 @@ async def _claim(uow: UnitOfWork, scope: str, request_hash: str) -> bool:
     return True
 
 
-async def _stored(uow: UnitOfWork, scope: str, request_hash: str) -> JSONResponse | None:
+async def _stored(uow: UnitOfWork, scope: str, request_hash: str) -> Outcome | None:
     table = uow.tables.idempotency_keys
     row = (
         (await uow.session.execute(select(table).where(table.c.scope == scope))).mappings().first()
@@ -123,8 +155,4 @@ async def _stored(uow: UnitOfWork, scope: str, request_hash: str) -> JSONRespons
             slug="idempotency-key-reused",
             errors=[{"field": "Idempotency-Key", "in": "header", "message": "reused"}],
         )
-    return JSONResponse(
-        json.loads(row["response_body"]),
-        status_code=row["status_code"],
-        headers={"Idempotent-Replayed": "true"},
-    )
+    return Outcome(json.loads(row["response_body"]), row["status_code"], replayed=True)

@@ -3,6 +3,10 @@
 `env.py` of a service calls `run_env(metadata)`; start-up (dev) and the
 `migrate` command (deploy) call `upgrade()`. Alembic runs its async engine in
 a thread with its own event loop, so it can be called from a running one.
+
+A service's first migration creates the kernel's tables with
+`create_kernel_tables(op)`, built from `KernelTables` itself, so no migration
+types them again and the kernel's models and its DDL cannot disagree.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.operations import Operations
+from alembic.operations.ops import CreateIndexOp, CreateTableOp, DropIndexOp, DropTableOp
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, pool
+from revline_events.tables import KernelTables
+from sqlalchemy import Constraint, MetaData, PrimaryKeyConstraint, Table, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -84,3 +91,47 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
     else:
         asyncio.run(run())
+
+
+def kernel_tables() -> list[Table]:
+    """The kernel's tables (event_store, outbox, inbox, idempotency_keys) on a fresh MetaData."""
+    kernel = KernelTables(MetaData())
+    return [kernel.metadata.tables[name] for name in kernel.names]
+
+
+def create_kernel_tables(op: Operations) -> None:
+    """Create the kernel's tables and their indexes, in a service's first migration.
+
+    The DDL comes from KernelTables' own Table objects, as alembic's autogenerate
+    would render them: columns, primary keys, unique constraints, then indexes.
+    A later change to KernelTables changes what this creates on a new database,
+    so it must come with a migration of its own for existing databases (the
+    schema test of each service fails until it does).
+    """
+    for table in kernel_tables():
+        # Constraints in autogenerate's order (primary key, then the others by
+        # their columns): SQLite keeps the CREATE TABLE text, and names its
+        # automatic unique indexes in that order.
+        constraints = sorted(table.constraints, key=_constraint_order)
+        op.invoke(
+            CreateTableOp(table.name, [*table.columns, *constraints], _constraints_included=True)
+        )
+        for index in sorted(table.indexes, key=lambda index: str(index.name)):
+            op.invoke(CreateIndexOp.from_index(index))
+
+
+def _constraint_order(constraint: Constraint) -> tuple[bool, str, tuple[str, ...]]:
+    columns = getattr(constraint, "columns", ())
+    return (
+        not isinstance(constraint, PrimaryKeyConstraint),
+        type(constraint).__name__,
+        tuple(column.name for column in columns),
+    )
+
+
+def drop_kernel_tables(op: Operations) -> None:
+    """Drop what create_kernel_tables created (a service's first migration, downgraded)."""
+    for table in reversed(kernel_tables()):
+        for index in table.indexes:
+            op.invoke(DropIndexOp.from_index(index))
+        op.invoke(DropTableOp.from_table(table))

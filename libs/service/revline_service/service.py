@@ -15,11 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from revline_events.catalogue import CATALOGUE
 from revline_events.clock import Clock, SystemClock
-from revline_events.consumer import BatchHandler, ConsumerRunner, Handler
+from revline_events.consumer import ConsumerRunner
 from revline_events.database import Database
 from revline_events.event_store import ConcurrencyConflict, EventStore
+from revline_events.ids import IdGenerator
 from revline_events.outbox import OutboxRelay
+from revline_events.reactions import Reactions
 from revline_events.replay import state_digest
 from revline_events.tables import KernelTables
 from revline_events.topics import dead_letter_topic, ensure_topics, events_topic
@@ -27,7 +30,7 @@ from revline_events.unit_of_work import Projector, UnitOfWork
 from sqlalchemy import MetaData, Table, text
 
 from revline_service.auth import KeyRing, Principal, Role, require
-from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware
+from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware, correlation_id
 from revline_service.migrations import current_revision, migration_state, upgrade
 from revline_service.problems import ProblemType, install_problem_handlers
 from revline_service.settings import ServiceSettings
@@ -59,9 +62,7 @@ class ServiceSpec:
     alembic_dir: Path
     problems: Mapping[type[Exception], ProblemType] = field(default_factory=dict)
     upstream_topics: Sequence[str] = ()
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
-    # Optional: runs of consecutive events of one type from one fetch (ConsumerRunner).
-    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
+    reactions: Reactions = field(default_factory=Reactions)
     # Jobs started with the service (after migrations), e.g. resuming interrupted work.
     workers: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
     version: str = "0.1.0"
@@ -74,12 +75,19 @@ class ServiceSpec:
 
 
 class Runtime:
-    """The live parts of one running service: database, event store, relay, consumer."""
+    """The live parts of one running service: database, event store, relay, consumer.
+
+    Its units of work carry the service's name, clock, settings and id generator to
+    every handler, HTTP command and reaction alike. Raises ReactionToUnknownEvent or
+    ReactionRegisteredTwice when the spec's reactions do not fit the catalogue.
+    """
 
     def __init__(self, spec: ServiceSpec, settings: ServiceSettings, clock: Clock) -> None:
+        handlers = spec.reactions.handlers(CATALOGUE)
         self.spec = spec
         self.settings = settings
         self.clock = clock
+        self.ids = IdGenerator(clock)
         self.db = Database(settings.database_url)
         self.store = EventStore(spec.kernel, spec.topic)
         self.relay = OutboxRelay(
@@ -97,8 +105,8 @@ class Runtime:
                 bootstrap=settings.kafka_bootstrap,
                 topics=list(spec.upstream_topics),
                 uow_factory=self.uow,
-                handlers=spec.handlers,
-                batch_handlers=spec.batch_handlers,
+                handlers=handlers,
+                batch_handlers=spec.reactions.batch_handlers(CATALOGUE),
                 group_id=settings.consumer_group,
                 consumer_settings={
                     "session_timeout_ms": settings.consumer_session_timeout_ms,
@@ -111,7 +119,17 @@ class Runtime:
     def uow(self) -> UnitOfWork:
         """A new unit of work on this service's database."""
         return UnitOfWork(
-            self.db, self.spec.kernel, self.store, self.spec.projector, after_commit=self.relay
+            self.db,
+            self.spec.kernel,
+            self.store,
+            self.spec.projector,
+            producer=self.spec.name,
+            clock=self.clock,
+            ids=self.ids,
+            settings=self.settings,
+            # Commands recorded in a request carry its X-Correlation-Id.
+            correlation=correlation_id.get,
+            after_commit=self.relay,
         )
 
     async def start(self) -> None:

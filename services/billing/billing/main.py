@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
 import revline_events.payloads  # noqa: F401  # registers every event in the catalogue
 from fastapi import FastAPI
-from revline_events.clock import Clock, SystemClock
+from revline_events.clock import Clock
 from revline_events.topics import events_topic
 from revline_service.service import Runtime, ServiceSpec, create_app
 
@@ -17,8 +16,7 @@ from billing.api.bill_runs import router as bill_run_router
 from billing.api.invoices import router as invoice_router
 from billing.api.problems import PROBLEMS
 from billing.handlers.bill_runs import continue_bill_run, unfinished_runs
-from billing.handlers.order_batch import order_batch_handlers
-from billing.handlers.upstream import upstream_handlers
+from billing.handlers.upstream import upstream_reactions
 from billing.settings import BillingSettings
 from billing.store.projector import PROJECTOR
 from billing.store.tables import PROJECTIONS, kernel, metadata
@@ -37,7 +35,6 @@ async def resume_bill_runs(runtime: Runtime) -> None:
             runtime.uow,
             run_id,
             payment_terms_days=settings.payment_terms_days,
-            clock=runtime.clock,
         )
 
 
@@ -52,8 +49,7 @@ SPEC = ServiceSpec(
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
     upstream_topics=[events_topic("order"), events_topic("ledger")],
-    handlers=upstream_handlers(SystemClock()),
-    batch_handlers=order_batch_handlers(SystemClock()),
+    reactions=upstream_reactions(),
     workers=[resume_bill_runs],
     description="Billing: schedules, bill runs, prorated invoices and credit notes.",
 )
@@ -65,11 +61,4 @@ def app_factory(settings: BillingSettings | None = None, clock: Clock | None = N
     `clock` stamps billing's events and dates voids (the wall clock by default);
     bill runs take their business date from the request, never from the clock.
     """
-    spec = (
-        SPEC
-        if clock is None
-        else replace(
-            SPEC, handlers=upstream_handlers(clock), batch_handlers=order_batch_handlers(clock)
-        )
-    )
-    return create_app(spec, settings, clock=clock)
+    return create_app(SPEC, settings, clock=clock)

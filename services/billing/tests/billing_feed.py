@@ -8,7 +8,6 @@ classes and published keyed by account, as the order and ledger relays would.
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime
@@ -33,10 +32,10 @@ from revline_events.payloads.order import (
     OrderKind,
 )
 from revline_events.payloads.quote import BillingPeriod, BillingTiming, ChargeType
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
-from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService, api_keys_setting, auth, serve_in_process
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS
+from revline_testkit.fixtures import ServiceUnderTest, fresh_database
+from revline_testkit.live import LiveService, auth
+from revline_testkit.waiting import eventually
 
 ORDER_EVENTS = "order.events"
 LEDGER_EVENTS = "ledger.events"
@@ -44,6 +43,8 @@ BILLING_EVENTS = "billing.events"
 OPS = auth("ops")
 READER = auth("finance")
 UPSTREAM_CLOCK = FixedClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+# The billing service under test; its clock reads 2026-01-10 09:30 UTC.
+BILLING = ServiceUnderTest("billing", BillingSettings, app_factory)
 
 
 def unique(prefix: str) -> str:
@@ -389,19 +390,8 @@ async def caught_up(service: LiveService, *topics: str) -> None:
 def billing_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database for a billing service: a SQLite file when `request.param` is
     "sqlite", else a database on the session's PostgreSQL (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}"
-        return
-    server: ThrowawayPostgres = request.getfixturevalue("postgres_server")
-    name = f"m_{uuid.uuid4().hex}"
-    url = server.create_database(name)
-    try:
+    with fresh_database(request, request.param, tmp_path, "billing") as url:
         yield url
-    finally:
-        try:
-            server.drop_database(name)
-        except PostgresError as error:  # the cluster is thrown away at session end anyway
-            warnings.warn(f"could not drop test database {name}: {error}", stacklevel=1)
 
 
 @asynccontextmanager
@@ -429,13 +419,10 @@ async def serving_billing_from_now(
             await group.commit(ends)
         finally:
             await group.stop()
-    settings = BillingSettings(
-        database_url=database_url, kafka_bootstrap=bootstrap, api_keys=api_keys_setting(),
-        dev_keys_file=tmp_path / "dev-keys.json", port=0, consumer_group=group_id,
-        consumer_session_timeout_ms=2000, bill_run_batch_size=bill_run_batch_size,
-    )  # fmt: skip
-    clock = FixedClock(datetime(2026, 1, 10, 9, 30, tzinfo=UTC))
-    async with serve_in_process(app_factory(settings, clock)) as service:
+    async with BILLING.serving(
+        database_url, bootstrap, tmp_path,
+        consumer_group=group_id, bill_run_batch_size=bill_run_batch_size,
+    ) as service:  # fmt: skip
         yield service
 
 

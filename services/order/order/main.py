@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import revline_events.payloads  # noqa: F401  # registers every event in the catalogue
 from fastapi import FastAPI
-from revline_events.clock import Clock, SystemClock
+from revline_events.clock import Clock
 from revline_events.topics import events_topic
 from revline_service.service import ServiceSpec, create_app
 
 from order.api.problems import PROBLEMS
 from order.api.routes import router
-from order.handlers.contract_events import contract_event_handlers
+from order.handlers.contract_events import REACTIONS
 from order.settings import OrderSettings
 from order.store.projector import project
 from order.store.tables import PROJECTIONS, kernel, metadata
@@ -29,7 +28,7 @@ SPEC = ServiceSpec(
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
     upstream_topics=[events_topic("contract")],
-    handlers=contract_event_handlers(SystemClock()),
+    reactions=REACTIONS,
     description="Orders: one per contract change, with the billing holds and overrides ops set.",
 )
 
@@ -39,5 +38,4 @@ def app_factory(settings: OrderSettings | None = None, clock: Clock | None = Non
 
     `clock` stamps orders and their events (the wall clock by default).
     """
-    spec = SPEC if clock is None else replace(SPEC, handlers=contract_event_handlers(clock))
-    return create_app(spec, settings, clock=clock)
+    return create_app(SPEC, settings, clock=clock)

@@ -14,7 +14,7 @@ from revline_events.payloads.contract import (
 from revline_events.payloads.order import OrderActivated
 from revline_events.payloads.order import OrderItem as OrderItemData
 
-from order.domain.contract import Contract, Subscription
+from order.domain.contract import Contract, ContractStatus, Subscription
 from order.domain.orders import Order, OrderItem, QuantityChange
 
 
@@ -43,7 +43,7 @@ def contract_of(event: ContractCreated) -> Contract:
         end_date=event.end_date,
         bill_cycle_day=event.bill_cycle_day,
         billing_timing=event.billing_timing,
-        status="active",
+        status=ContractStatus.ACTIVE,
         subscriptions=tuple(subscription_of(s) for s in event.subscriptions),
     )
 

@@ -20,9 +20,9 @@ from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
 from revline_events.payloads.contract import ContractCreated, SubscriptionData
 from revline_events.payloads.quote import BillingPeriod, ChargeType
-from revline_events.testing.broker import FAST_CONSUMER_SETTINGS
-from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService, auth
+from revline_testkit.broker import FAST_CONSUMER_SETTINGS
+from revline_testkit.live import LiveService, auth
+from revline_testkit.waiting import eventually
 
 CONTRACT_EVENTS = "contract.events"
 CONTRACT_DLQ = "contract.events.dlq"

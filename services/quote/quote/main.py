@@ -11,7 +11,7 @@ from revline_service.service import ServiceSpec, create_app
 
 from quote.api.problems import PROBLEMS
 from quote.api.routes import router
-from quote.handlers.on_contract_events import HANDLERS
+from quote.handlers.on_contract_events import REACTIONS
 from quote.settings import QuoteSettings
 from quote.store import contracts  # noqa: F401  # adds the contract read model to metadata
 from quote.store.projector import project
@@ -28,7 +28,7 @@ SPEC = ServiceSpec(
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
     upstream_topics=["contract.events"],
-    handlers=HANDLERS,
+    reactions=REACTIONS,
     description="Price book and quotes; accepting a quote starts everything downstream.",
 )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -10,8 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
-from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
+from revline_service.idempotency import run_once
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import Runtime, RuntimeDep
 
@@ -74,23 +72,19 @@ async def create_bill_run(
             body.as_of,
             body.account_id,
             batch_size=settings.bill_run_batch_size,
-            clock=runtime.clock,
-            correlation_id=correlation_id.get(),
         )
         return {"id": run_id}
 
-    started = await execute(request, who, runtime.uow, step, body=body, status_code=201)
+    started = await run_once(request, who, runtime.uow, step, body=body, status_code=201)
     if started.status_code != 201:
-        return started
-    run_id = json.loads(bytes(started.body))["id"]
+        return started.response()
+    run_id: str = started.body["id"]
     billing = runs.continue_bill_run(
         runtime.uow,
         run_id,
         payment_terms_days=settings.payment_terms_days,
-        clock=runtime.clock,
-        correlation_id=correlation_id.get(),
     )
-    headers = {k: v for k, v in started.headers.items() if k.lower() == "idempotent-replayed"}
+    headers = {"Idempotent-Replayed": "true"} if started.replayed else {}
     if prefer is not None and "respond-async" in prefer.lower():
         shown = jsonable_encoder(await _bill_run(runtime, run_id))
         runtime.spawn(f"bill run {run_id}", billing)

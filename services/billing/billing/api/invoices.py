@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
@@ -17,13 +16,13 @@ from billing.api.schemas import (
     AccountId,
     CreditNoteOut,
     InvoiceOut,
-    InvoiceStatus,
     OpaqueId,
     VoidIn,
     credit_note_out,
     invoice_out,
 )
 from billing.domain.errors import UnknownCreditNote, UnknownInvoice
+from billing.domain.invoice import InvoiceStatus
 from billing.handlers.invoices import void_invoice
 from billing.store import queries
 
@@ -81,9 +80,7 @@ async def void(
     Its number stays taken and its periods are not billed again."""
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await void_invoice(
-            uow, invoice_id, body.reason if body else None, runtime.clock, correlation_id.get()
-        )
+        row = await void_invoice(uow, invoice_id, body.reason if body else None)
         return invoice_out(row)
 
     return await execute(request, who, runtime.uow, step, body=body)

@@ -6,11 +6,11 @@ from revline_service.problems import ProblemType
 
 from billing.domain.errors import (
     InvoiceNotVoidable,
+    PreviewDoesNotFit,
     UnknownBillRun,
     UnknownCreditNote,
     UnknownInvoice,
 )
-from billing.handlers.preview import PreviewDoesNotFit
 
 PROBLEMS: dict[type[Exception], ProblemType] = {
     UnknownInvoice: ProblemType(404, "unknown-invoice", "Unknown invoice"),

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from revline_events.envelope import ACCOUNT_ID_PATTERN
 from revline_service.fields import CalendarDate, UtcTimestamp
 
+from billing.domain.bill_run import BillRunStatus
+from billing.domain.invoice import CreditNoteStatus, InvoiceStatus
+
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 OpaqueId = Annotated[str, Field(pattern=r"^[!-~]{1,200}$")]
 BusinessDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
@@ -18,7 +21,6 @@ Reason = Annotated[
     Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
 ]
 LineKind = Literal["recurring", "proration", "credit", "one_time"]
-InvoiceStatus = Literal["posted", "partially_paid", "paid", "void"]
 
 
 class Strict(BaseModel):
@@ -53,7 +55,7 @@ class BillRunOut(BaseModel):
     id: str
     as_of: date
     account_id: str | None
-    status: Literal["running", "completed"]
+    status: BillRunStatus
     invoice_ids: list[str]
     credit_note_ids: list[str]
     invoice_count: int
@@ -135,7 +137,7 @@ class CreditNoteOut(BaseModel):
     account_id: str
     currency: str
     issue_date: date
-    status: Literal["issued"]
+    status: CreditNoteStatus
     lines: list[LineOut]
     total: int
 
@@ -251,7 +253,9 @@ def invoice_out(row: dict[str, Any]) -> InvoiceOut:
 def credit_note_out(row: dict[str, Any]) -> CreditNoteOut:
     """A stored credit note with its lines."""
     fields = {k: row[k] for k in CreditNoteOut.model_fields if k not in ("lines", "status")}
-    return CreditNoteOut(**fields, status="issued", lines=[line_out(r) for r in row["lines"]])
+    return CreditNoteOut(
+        **fields, status=CreditNoteStatus.ISSUED, lines=[line_out(r) for r in row["lines"]]
+    )
 
 
 def bill_run_out(row: dict[str, Any]) -> BillRunOut:

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from enum import StrEnum
 
 from billing.domain.invoice import BillingDocument, documents
 from billing.domain.planning import plan_due, plan_next_bill_date
 from billing.domain.schedule import BilledCharge, Charge, OrderControl, Subscription
+
+
+class BillRunStatus(StrEnum):
+    """A run is running until every account it has to bill is billed."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
 
 
 def charges_due(

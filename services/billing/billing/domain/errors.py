@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BillingError(Exception):
     """A billing rule refused the step."""
@@ -58,3 +60,18 @@ class SettlementDoesNotFit(BillingError):
     def __init__(self, invoice_id: str, reason: str) -> None:
         super().__init__(f"invoice {invoice_id}: {reason}")
         self.invoice_id = invoice_id
+
+
+class PreviewDoesNotFit(BillingError):
+    """A draft amendment names what the account's schedules do not have."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.field_errors = errors
+
+    @staticmethod
+    def errors(error: Exception) -> list[dict[str, Any]]:
+        """The problem's `errors` list: each field the preview could not use."""
+        if not isinstance(error, PreviewDoesNotFit):
+            raise TypeError(f"{type(error).__name__} is not a PreviewDoesNotFit")
+        return error.field_errors

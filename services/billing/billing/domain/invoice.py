@@ -11,12 +11,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Literal
 
 from billing.domain.schedule import Charge
 
 KIND_ORDER = {"recurring": 0, "proration": 1, "credit": 2, "one_time": 3}
 DocumentKind = Literal["invoice", "credit_note"]
+
+
+class InvoiceStatus(StrEnum):
+    """Where an invoice is: posted (owed), partially paid, paid, or void (owes nothing)."""
+
+    POSTED = "posted"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    VOID = "void"
+
+
+class CreditNoteStatus(StrEnum):
+    """A credit note is issued once and stays issued (the ledger applies it)."""
+
+    ISSUED = "issued"
 
 
 @dataclass(frozen=True, slots=True)

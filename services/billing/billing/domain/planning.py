@@ -35,12 +35,12 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 
-from revline_events.calendar import DateSpan
+from revline_pricing.calendar import ONE_DAY, DateSpan
+from revline_pricing.periods import iter_billing_spans
+from revline_pricing.proration import span_amount, span_formula
 
-from billing.domain.periods import iter_billing_spans
-from billing.domain.proration import formula, span_amount
 from billing.domain.schedule import (
     BilledCharge,
     Charge,
@@ -50,7 +50,6 @@ from billing.domain.schedule import (
     Subscription,
 )
 
-ONE_DAY = timedelta(days=1)
 NO_CONTROL = OrderControl()
 
 
@@ -83,13 +82,19 @@ class _Timeline:
 
     def orders_behind(self, day: date) -> tuple[str, ...]:
         """Every order with a change from the start of the term holding `day` up to `day`
-        (all changes up to `day` when no term holds it), sorted."""
+        (all changes up to `day` when no term holds it), and the termination's order
+        from its effective date on, sorted."""
         since = self._term_starts[bisect.bisect_right(self._term_starts, day) - 1]
         key = (bisect.bisect_left(self._dates, since), bisect.bisect_right(self._dates, day))
         found = self._orders.get(key)
         if found is None:
             found = tuple(sorted({c.order_id for c in self._changes[key[0] : key[1]]}))
             self._orders[key] = found
+        termination = self.termination
+        if termination is not None and day >= termination.effective_date:
+            # From T on the termination governs the day, even when T falls before the
+            # term that holds it (a subscription ended before it began).
+            found = tuple(sorted({*found, termination.order_id}))
         return found
 
     def dates_within(self, start: date, end_exclusive: date) -> list[date]:
@@ -391,7 +396,7 @@ def _charge(
         governing_orders=governing_orders,
         quantity_before=quantity_before,
         quantity_after=quantity_after,
-        formula=formula(unit_price, signed_quantity, period.days, nominal.days),
+        formula=span_formula(unit_price, signed_quantity, period.days, nominal.days),
         days=period.days,
         nominal_days=nominal.days,
     )

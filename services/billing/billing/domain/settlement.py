@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from billing.domain.errors import InvoiceNotVoidable, SettlementDoesNotFit
+from billing.domain.invoice import InvoiceStatus
 
-SettledStatus = Literal["partially_paid", "paid"]
+SettledStatus = Literal[InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ def settle(
     """
     if invoice is None:
         raise SettlementDoesNotFit(invoice_id, "no such invoice")
-    if invoice["status"] == "void":
+    if invoice["status"] == InvoiceStatus.VOID:
         raise SettlementDoesNotFit(invoice_id, "the invoice is void")
     if currency != invoice["currency"]:
         raise SettlementDoesNotFit(
@@ -41,10 +42,15 @@ def settle(
         raise SettlementDoesNotFit(invoice_id, f"{amount} applied with {invoice['amount_due']} due")
     paid = invoice["amount_paid"] + amount
     due = invoice["total"] - paid
-    return Settlement(invoice["account_id"], paid, due, "paid" if due == 0 else "partially_paid")
+    return Settlement(
+        invoice["account_id"],
+        paid,
+        due,
+        InvoiceStatus.PAID if due == 0 else InvoiceStatus.PARTIALLY_PAID,
+    )
 
 
 def ensure_voidable(invoice: Mapping[str, Any]) -> None:
     """Only an invoice with nothing paid, not void yet, can be voided (else InvoiceNotVoidable)."""
-    if invoice["status"] == "void" or invoice["amount_paid"] != 0:
+    if invoice["status"] == InvoiceStatus.VOID or invoice["amount_paid"] != 0:
         raise InvoiceNotVoidable(invoice["id"], invoice["status"], invoice["amount_paid"])

@@ -12,20 +12,17 @@ account locks, and the second finds nothing left to bill.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from revline_events.catalogue import EventPayload, make_envelope
-from revline_events.clock import Clock
-from revline_events.envelope import Envelope
 from revline_events.payloads.billing import (
     BillRunCompleted,
     BillRunStarted,
     CreditNoteIssued,
     InvoicePosted,
 )
+from revline_events.stamping import NewStream
 from revline_events.unit_of_work import UnitOfWork
 from sqlalchemy import func, insert, literal, select, text, update
 
@@ -49,13 +46,7 @@ from billing.store.tables import (
 )
 from billing.translation import billed_lines_of
 
-SERVICE = "billing"
 NUMBERS_LOCK = 0x42494C4C  # "BILL": the advisory lock key of document numbering
-
-
-def new_id(prefix: str) -> str:
-    """An opaque id that sorts by creation time: prefix, hex time, random part."""
-    return f"{prefix}_{uuid.uuid1().time:015x}{uuid.uuid4().hex[:12]}"
 
 
 async def start_bill_run(
@@ -64,14 +55,18 @@ async def start_bill_run(
     account_id: str | None,
     *,
     batch_size: int,
-    clock: Clock,
-    correlation_id: str | None,
 ) -> str:
     """Record a new bill run and its work rows; returns its id (nothing billed yet)."""
-    run_id = new_id("br")
+    run_id = uow.new_id("br")
     started = BillRunStarted(bill_run_id=run_id, as_of=as_of, account_id=account_id)
-    envelope = _envelope(started, run_id, 0, account_id or run_id, clock, correlation_id, as_of)
-    await uow.record([envelope], expected_version=0)
+    await uow.record(
+        [started],
+        stream_id=run_id,
+        account_id=account_id or run_id,
+        expected_version=0,
+        cause=None,
+        effective_date=as_of,
+    )
     due = billing_accounts.c.next_bill_date <= as_of
     if account_id is not None:
         due = due & (billing_accounts.c.account_id == account_id)
@@ -100,8 +95,6 @@ async def continue_bill_run(
     run_id: str,
     *,
     payment_terms_days: int,
-    clock: Clock,
-    correlation_id: str | None = None,
 ) -> bool:
     """Bill the run's pending batches one transaction each; complete the run when none
     is left. Returns True when the run is complete (False: another worker holds a batch)."""
@@ -130,10 +123,10 @@ async def continue_bill_run(
                 )
                 if locked["status"] == "completed":
                     return True
-                await _complete(uow, dict(locked), clock, correlation_id)
+                await _complete(uow, dict(locked))
                 await uow.commit()
                 return True
-            await _bill_batch(uow, dict(run), batch, payment_terms_days, clock, correlation_id)
+            await _bill_batch(uow, dict(run), batch, payment_terms_days)
             await uow.commit()
 
 
@@ -161,8 +154,6 @@ async def _bill_batch(
     run: dict[str, Any],
     batch: int,
     payment_terms_days: int,
-    clock: Clock,
-    correlation_id: str | None,
 ) -> None:
     run_id: str = run["id"]
     as_of: date = run["as_of"]
@@ -178,7 +169,7 @@ async def _bill_batch(
     # The projector would reload each account's book to move its next bill date;
     # the batch holds the books, so it writes the dates once at the end instead.
     billed_accounts = deferring_refresh(uow.session)
-    issued: list[Envelope] = []
+    issued: list[NewStream] = []
     for account_id in locked:
         book = books[account_id]
         documents = bill_account(
@@ -190,13 +181,13 @@ async def _bill_batch(
                 book.billed.setdefault(sid, []).append(charge.as_billed())
             if numbers is None:
                 numbers = await _Numbers.locked(uow)
-            event = _document_event(document, run_id, numbers)
+            event = _document_event(document, run_id, numbers, uow.new_id)
             stream_id = (
                 event.invoice_id if isinstance(event, InvoicePosted) else event.credit_note_id
             )
-            issued.append(_envelope(event, stream_id, 0, account_id, clock, correlation_id, as_of))
+            issued.append(NewStream(stream_id, account_id, event, as_of))
     # Every document is a new stream: one insert per table for the whole batch.
-    await uow.record_new_streams(issued)
+    await uow.record_new_streams(issued, cause=None)
     stop_deferring(uow.session)
     await write_next_bill_dates(uow.session, [books[a] for a in sorted(billed_accounts)])
     await uow.session.execute(
@@ -228,7 +219,7 @@ class _Numbers:
 
 
 def _document_event(
-    document: BillingDocument, run_id: str, numbers: _Numbers
+    document: BillingDocument, run_id: str, numbers: _Numbers, new_id: Callable[[str], str]
 ) -> InvoicePosted | CreditNoteIssued:
     lines = billed_lines_of(document)
     if document.kind == "credit_note":
@@ -265,9 +256,7 @@ def _document_event(
     )
 
 
-async def _complete(
-    uow: UnitOfWork, run: dict[str, Any], clock: Clock, correlation_id: str | None
-) -> None:
+async def _complete(uow: UnitOfWork, run: dict[str, Any]) -> None:
     run_id: str = run["id"]
     as_of: date = run["as_of"]
     counts = {}
@@ -280,31 +269,13 @@ async def _complete(
         invoice_count=counts["invoices"],
         credit_note_count=counts["credit_notes"],
     )
-    stream_account: str = run["account_id"] or run_id
-    version: int = run["stream_version"]
-    envelope = _envelope(completed, run_id, version, stream_account, clock, correlation_id, as_of)
-    await uow.record([envelope], expected_version=version)
-
-
-def _envelope(
-    event: EventPayload,
-    stream_id: str,
-    version: int,
-    account_id: str,
-    clock: Clock,
-    correlation_id: str | None,
-    effective_date: date,
-) -> Envelope:
-    """`event` as the next event of a stream now at `version`."""
-    return make_envelope(
-        event,
-        stream_id=stream_id,
-        stream_version=version + 1,
-        account_id=account_id,
-        producer=SERVICE,
-        clock=clock,
-        correlation_id=correlation_id,
-        effective_date=effective_date,
+    await uow.record(
+        [completed],
+        stream_id=run_id,
+        account_id=run["account_id"] or run_id,
+        expected_version=run["stream_version"],
+        cause=None,
+        effective_date=as_of,
     )
 
 

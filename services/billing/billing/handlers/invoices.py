@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from revline_events.catalogue import make_envelope
-from revline_events.clock import Clock
 from revline_events.payloads.billing import InvoiceVoided
 from revline_events.unit_of_work import UnitOfWork
 
@@ -15,15 +13,11 @@ from billing.domain.settlement import ensure_voidable
 from billing.store import queries
 from billing.store.schedules import lock_accounts
 
-SERVICE = "billing"
-
 
 async def void_invoice(
     uow: UnitOfWork,
     invoice_id: str,
     reason: str | None,
-    clock: Clock,
-    correlation_id: str | None,
 ) -> dict[str, Any]:
     """Void a posted invoice with nothing paid and queue InvoiceVoided for the ledger.
 
@@ -39,7 +33,7 @@ async def void_invoice(
     invoice = await queries.invoice_row(uow.session, invoice_id)
     assert invoice is not None  # invoices are never deleted
     ensure_voidable(invoice)
-    voided_on: date = clock.today()
+    voided_on: date = uow.clock.today()
     event = InvoiceVoided(
         invoice_id=invoice_id,
         number=invoice["number"],
@@ -51,18 +45,14 @@ async def void_invoice(
         one_time_total=invoice["one_time_total"],
         reason=reason,
     )
-    version: int = invoice["stream_version"]
-    envelope = make_envelope(
-        event,
+    await uow.record(
+        [event],
         stream_id=invoice_id,
-        stream_version=version + 1,
         account_id=invoice["account_id"],
-        producer=SERVICE,
-        clock=clock,
-        correlation_id=correlation_id,
+        expected_version=invoice["stream_version"],
+        cause=None,
         effective_date=voided_on,
     )
-    await uow.record([envelope], expected_version=version)
     found = await queries.invoice(uow.session, invoice_id)
     assert found is not None
     return found

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.domain.bill_run import bill_account
-from billing.domain.errors import BillingError
+from billing.domain.errors import PreviewDoesNotFit
 from billing.domain.invoice import BillingDocument
 from billing.domain.orders import BillingOrder, OrderLine, schedule_order
 from billing.domain.schedule import Subscription
@@ -23,20 +23,6 @@ from billing.store.tables import billing_accounts
 from billing.translation import billed_lines_of
 
 PREVIEW_EVENT_ID = "preview"
-
-
-class PreviewDoesNotFit(BillingError):
-    """A draft amendment names what the account's schedules do not have."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
-        self.field_errors = errors
-
-    @staticmethod
-    def errors(error: Exception) -> list[dict[str, Any]]:
-        """The problem's `errors` list: each field the preview could not use."""
-        assert isinstance(error, PreviewDoesNotFit)
-        return error.field_errors
 
 
 async def upcoming(

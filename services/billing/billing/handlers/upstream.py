@@ -1,19 +1,17 @@
 """Reactions to order.events and ledger.events, each recorded as billing's own event.
 
 Each handler runs inside the consumer runner's unit of work (after its inbox
-check, before its commit). It locks the account's row first, so a bill run
-never plans from half of an order. A business error it raises dead-letters the
-event.
+check, before its commit) and reaches the database through billing's
+repositories only. It locks the account's row first, so a bill run never plans
+from half of an order. A business error it raises dead-letters the event.
+OrderActivated has a batch reaction (handlers/order_batch.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from revline_events.catalogue import EventPayload, make_envelope
-from revline_events.clock import Clock
-from revline_events.consumer import Handler, reacting_to
-from revline_events.envelope import Envelope
+from revline_events.catalogue import EventPayload
 from revline_events.payloads.billing import (
     InvoiceSettlementApplied,
     OrderBillingControlChanged,
@@ -25,61 +23,48 @@ from revline_events.payloads.order import (
     OrderBillingHeld,
     OrderBillingReleased,
 )
+from revline_events.reactions import Reactions
+from revline_events.received import Received
 from revline_events.unit_of_work import UnitOfWork
 
 from billing.domain.errors import OrderDoesNotFit
 from billing.domain.settlement import settle
-from billing.store import queries
-from billing.store.schedules import lock_accounts
-from billing.translation import scheduled_from
-
-SERVICE = "billing"
+from billing.handlers.order_batch import schedule_activated_orders
+from billing.store.schedules import Schedules
+from billing.store.settlements import Settlements
 
 
-def upstream_handlers(clock: Clock) -> dict[str, Handler]:
-    """The consumer's handlers by upstream event type; billing's events are stamped by `clock`."""
+def upstream_reactions() -> Reactions:
+    """The consumer's reactions to upstream events, by payload class."""
+    reactions = Reactions()
 
     async def record(
         uow: UnitOfWork,
-        cause: Envelope,
+        cause: Received[Any],
         event: EventPayload,
         *,
         stream_id: str,
         version: int,
         account_id: str,
     ) -> None:
-        envelope = make_envelope(
-            event,
+        await uow.record(
+            [event],
             stream_id=stream_id,
-            stream_version=version + 1,
             account_id=account_id,
-            producer=SERVICE,
-            clock=clock,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.event_id,
+            expected_version=version,
+            cause=cause,
             effective_date=cause.effective_date,
         )
-        await uow.record([envelope], expected_version=version)
 
-    async def activated(uow: UnitOfWork, envelope: Envelope, event: OrderActivated) -> None:
-        await lock_accounts(uow.session, [event.account_id])
-        if await queries.order_control(uow.session, event.order_id) is not None:
-            raise OrderDoesNotFit(event.order_id, "-", "the order was scheduled already")
-        scheduled = scheduled_from(event, envelope.event_id)
-        await record(
-            uow,
-            envelope,
-            scheduled,
-            stream_id=event.order_id,
-            version=0,
-            account_id=event.account_id,
-        )
+    reactions.add_batch(OrderActivated, schedule_activated_orders)
 
     async def control(
-        uow: UnitOfWork, envelope: Envelope, order_id: str, account_id: str, **change: Any
+        uow: UnitOfWork, received: Received[Any], order_id: str, account_id: str, **change: Any
     ) -> None:
-        await lock_accounts(uow.session, [account_id])
-        row = await queries.order_control(uow.session, order_id)
+        envelope = received.envelope
+        schedules = uow.repository(Schedules)
+        await schedules.lock_accounts([account_id])
+        row = await schedules.order_control(order_id)
         if row is None:
             raise OrderDoesNotFit(order_id, "-", f"{envelope.type} for an order never scheduled")
         state = {
@@ -96,34 +81,40 @@ def upstream_handlers(clock: Clock) -> dict[str, Handler]:
         )
         await record(
             uow,
-            envelope,
+            received,
             event,
             stream_id=order_id,
             version=row["stream_version"],
             account_id=row["account_id"],
         )
 
-    async def held(uow: UnitOfWork, envelope: Envelope, event: OrderBillingHeld) -> None:
+    @reactions.on(OrderBillingHeld)
+    async def held(received: Received[OrderBillingHeld], uow: UnitOfWork) -> None:
+        event = received.payload
         await control(
-            uow, envelope, event.order_id, event.account_id, held=True, hold_reason=event.reason
+            uow, received, event.order_id, event.account_id, held=True, hold_reason=event.reason
         )
 
-    async def released(uow: UnitOfWork, envelope: Envelope, event: OrderBillingReleased) -> None:
-        await control(uow, envelope, event.order_id, event.account_id, held=False, hold_reason=None)
+    @reactions.on(OrderBillingReleased)
+    async def released(received: Received[OrderBillingReleased], uow: UnitOfWork) -> None:
+        event = received.payload
+        await control(uow, received, event.order_id, event.account_id, held=False, hold_reason=None)
 
-    async def overridden(
-        uow: UnitOfWork, envelope: Envelope, event: OrderBillingDateOverridden
-    ) -> None:
+    @reactions.on(OrderBillingDateOverridden)
+    async def overridden(received: Received[OrderBillingDateOverridden], uow: UnitOfWork) -> None:
+        event = received.payload
         await control(
             uow,
-            envelope,
+            received,
             event.order_id,
             event.account_id,
             next_billing_date=event.next_billing_date,
         )
 
-    async def applied(uow: UnitOfWork, envelope: Envelope, event: InvoiceAmountApplied) -> None:
-        invoice = await queries.invoice_row(uow.session, event.invoice_id)
+    @reactions.on(InvoiceAmountApplied)
+    async def applied(received: Received[InvoiceAmountApplied], uow: UnitOfWork) -> None:
+        envelope, event = received.envelope, received.payload
+        invoice = await uow.repository(Settlements).invoice(event.invoice_id)
         outcome = settle(invoice, event.invoice_id, event.currency, event.amount)
         settled = InvoiceSettlementApplied(
             invoice_id=event.invoice_id,
@@ -140,17 +131,11 @@ def upstream_handlers(clock: Clock) -> dict[str, Handler]:
         assert invoice is not None  # settle refused an unknown invoice
         await record(
             uow,
-            envelope,
+            received,
             settled,
             stream_id=event.invoice_id,
             version=invoice["stream_version"],
             account_id=outcome.account_id,
         )
 
-    return {
-        "OrderActivated": reacting_to(OrderActivated, activated),
-        "OrderBillingHeld": reacting_to(OrderBillingHeld, held),
-        "OrderBillingReleased": reacting_to(OrderBillingReleased, released),
-        "OrderBillingDateOverridden": reacting_to(OrderBillingDateOverridden, overridden),
-        "InvoiceAmountApplied": reacting_to(InvoiceAmountApplied, applied),
-    }
+    return reactions

@@ -1,4 +1,4 @@
-"""Many OrderScheduled events projected at once, and the lookups a batch of orders needs.
+"""Many OrderScheduled events projected at once.
 
 `orders_scheduled` has the effect of the projector's one-event path applied to
 each event in turn, with one statement per table for the whole run: the
@@ -8,9 +8,9 @@ statements instead of about twenty per order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from revline_events.envelope import Envelope
 from revline_events.payloads.billing import OrderScheduled
@@ -23,6 +23,7 @@ from billing.store.schedules import (
     DEFERRED_REFRESH,
     AccountBook,
     ScheduleRows,
+    chunked,
     insert_schedule_rows,
     load_subscriptions,
     next_bill_dates,
@@ -31,25 +32,6 @@ from billing.store.schedules import (
 )
 from billing.store.tables import billing_accounts, billing_orders
 from billing.translation import order_of
-
-# Ids per IN (...) lookup: well inside every database's limit on bound parameters.
-CHUNK = 500
-T = TypeVar("T")
-
-
-def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """`items` in slices of at most `size`."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-async def scheduled_order_ids(session: AsyncSession, order_ids: Sequence[str]) -> set[str]:
-    """The ids of `order_ids` billing has scheduled already."""
-    found: set[str] = set()
-    for chunk in chunked(list(dict.fromkeys(order_ids))):
-        stmt = select(billing_orders.c.order_id).where(billing_orders.c.order_id.in_(chunk))
-        found.update(await session.scalars(stmt))
-    return found
 
 
 async def orders_scheduled(

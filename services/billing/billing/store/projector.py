@@ -31,6 +31,8 @@ from revline_events.payloads.billing import (
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.domain.bill_run import BillRunStatus
+from billing.domain.invoice import InvoiceStatus
 from billing.domain.orders import schedule_order
 from billing.store.order_batch import orders_scheduled
 from billing.store.schedules import load_subscriptions, refresh_next_bill_dates, save_schedule
@@ -69,7 +71,7 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
                 id=event.bill_run_id,
                 as_of=event.as_of,
                 account_id=event.account_id,
-                status="running",
+                status=BillRunStatus.RUNNING,
                 invoice_count=0,
                 credit_note_count=0,
                 created_at=envelope.occurred_at,
@@ -82,7 +84,7 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
             update(bill_runs)
             .where(bill_runs.c.id == event.bill_run_id)
             .values(
-                status="completed",
+                status=BillRunStatus.COMPLETED,
                 invoice_count=event.invoice_count,
                 credit_note_count=event.credit_note_count,
                 completed_at=envelope.occurred_at,
@@ -96,7 +98,7 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
             update(invoices)
             .where(invoices.c.id == event.invoice_id)
             .values(
-                status="void",
+                status=InvoiceStatus.VOID,
                 amount_due=0,
                 voided_on=event.voided_on,
                 void_reason=event.reason,
@@ -121,7 +123,7 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
             .values(
                 amount_paid=event.amount_paid,
                 amount_due=event.amount_due,
-                status=event.status,
+                status=InvoiceStatus(event.status),
                 stream_version=envelope.stream_version,
             )
         )
@@ -224,7 +226,7 @@ def _invoice_row(envelope: Envelope, event: InvoicePosted) -> dict[str, Any]:
         "one_time_total": event.one_time_total,
         "amount_paid": event.amount_paid,
         "amount_due": event.amount_due,
-        "status": event.status,
+        "status": InvoiceStatus(event.status),
         "voided_on": None,
         "void_reason": None,
         "created_at": envelope.occurred_at,

@@ -2,19 +2,22 @@
 
 An account's book is everything planning needs: its subscriptions (terms and
 quantity changes), every line billed for them, and its orders' controls.
+`Schedules` is the repository the consumer's reactions talk to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from revline_events.repository import Repository
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.domain.bill_run import subscription_next_bill_date
+from billing.domain.invoice import InvoiceStatus
 from billing.domain.schedule import (
     BilledCharge,
     OrderControl,
@@ -22,6 +25,7 @@ from billing.domain.schedule import (
     Subscription,
     Term,
 )
+from billing.store import queries
 from billing.store.tables import (
     billed_lines,
     billing_accounts,
@@ -34,6 +38,37 @@ from billing.store.tables import (
 
 ONE_DAY = timedelta(days=1)
 SUBSCRIPTION_COLUMNS = [c.name for c in subscriptions.columns if c.name != "next_bill_date"]
+# Ids per IN (...) lookup: well inside every database's limit on bound parameters.
+CHUNK = 500
+T = TypeVar("T")
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Schedules(Repository):
+    """The accounts and orders billing schedules, as the consumer's reactions need them."""
+
+    async def lock_accounts(self, account_ids: Sequence[str]) -> list[str]:
+        """Lock the accounts' rows for the transaction (see `lock_accounts`); returns
+        the ids that exist."""
+        return await lock_accounts(self.session, account_ids)
+
+    async def order_control(self, order_id: str) -> dict[str, Any] | None:
+        """Billing's row of an order (controls and stream version), or None when the
+        order was never scheduled."""
+        return await queries.order_control(self.session, order_id)
+
+    async def scheduled_order_ids(self, order_ids: Sequence[str]) -> set[str]:
+        """The ids of `order_ids` billing has scheduled already."""
+        found: set[str] = set()
+        for chunk in chunked(list(dict.fromkeys(order_ids))):
+            stmt = select(billing_orders.c.order_id).where(billing_orders.c.order_id.in_(chunk))
+            found.update(await self.session.scalars(stmt))
+        return found
 
 
 @dataclass
@@ -316,7 +351,7 @@ async def _billed(session: AsyncSession, ids: list[str]) -> dict[str, list[Bille
                 nominal_start=r["nominal_start"],
                 nominal_end_exclusive=r["nominal_end"] + ONE_DAY,
                 quantity=r["quantity"],
-                void=r["status"] == "void",
+                void=r["status"] == InvoiceStatus.VOID,
             )
         )
     return result

@@ -24,7 +24,7 @@ from billing_feed import (
     wait_for_schedule_state,
     wait_for_schedules,
 )
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
 PROBLEM = "application/problem+json"

@@ -23,9 +23,9 @@ from billing_feed import (
     unique,
     wait_for_schedules,
 )
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService
+from revline_testkit.waiting import eventually
 
 from conftest import serving_billing
 

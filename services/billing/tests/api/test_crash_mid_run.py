@@ -35,20 +35,19 @@ from typing import Any
 import httpx
 import pytest
 from billing.handlers.bill_runs import start_bill_run
-from billing.handlers.upstream import upstream_handlers
 from billing.main import SPEC
 from billing.settings import BillingSettings
 from billing.store.tables import bill_run_accounts, bill_run_batches, bill_runs, invoices
 from billing_feed import BILLING_EVENTS, OPS, READER, OrderFeed, item, unique
-from revline_events.catalogue import make_envelope
+from revline_events.catalogue import CATALOGUE, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.payloads.order import OrderActivated
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.postgres import PostgresError, ThrowawayPostgres
-from revline_events.testing.waiting import eventually
 from revline_service.migrations import upgrade
 from revline_service.service import Runtime
-from revline_service.testing import ServiceProcess, TopicReader, api_keys_setting
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import ServiceProcess, TopicReader, api_keys_setting
+from revline_testkit.postgres import PostgresError, ThrowawayPostgres
+from revline_testkit.waiting import eventually
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -249,7 +248,7 @@ async def test_a_run_splits_its_accounts_into_batches_of_the_batch_size(
     clock = FixedClock(datetime(2026, 1, 1, 6, 0, tzinfo=UTC))
     runtime = Runtime(SPEC, settings, clock)  # nothing started: no broker needed
     await upgrade(SPEC.alembic_dir, db_url)
-    activated = upstream_handlers(clock)["OrderActivated"]
+    activated = runtime.spec.reactions.batch_handlers(CATALOGUE)["OrderActivated"]
     prefix = unique("batch")
     accounts = [f"{prefix}-{n:02d}" for n in range(12)]
     try:
@@ -266,12 +265,10 @@ async def test_a_run_splits_its_accounts_into_batches_of_the_batch_size(
                     event, stream_id=event.order_id, stream_version=1, account_id=account,
                     producer="order", clock=clock,
                 )  # fmt: skip
-                await activated(uow, envelope, event)
+                await activated(uow, [(envelope, event)])
             await uow.commit()
         async with runtime.uow() as uow:
-            run_id = await start_bill_run(
-                uow, AS_OF, None, batch_size=BATCH_SIZE, clock=clock, correlation_id=None
-            )
+            run_id = await start_bill_run(uow, AS_OF, None, batch_size=BATCH_SIZE)
             await uow.commit()
         async with runtime.db.session() as session:
             rows = (

@@ -39,9 +39,9 @@ from billing_feed import (
 )
 from revline_events.envelope import Envelope
 from revline_events.payloads.order import OrderActivated, OrderItem
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService, TopicReader, stored_events
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService, TopicReader, stored_events
+from revline_testkit.waiting import eventually
 from sqlalchemy import func, select
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from billing.handlers.order_batch import order_batch_handlers
-from billing.handlers.upstream import upstream_handlers
 from billing.main import SPEC, app_factory
 from billing.settings import BillingSettings
 from billing.store.tables import PROJECTIONS, kernel
+from billing.translation import scheduled_from
 from billing_feed import (
     LEDGER_EVENTS,
     ORDER_DLQ,
@@ -35,12 +34,13 @@ from revline_events.catalogue import CATALOGUE, EventPayload
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
 from revline_events.payloads.order import OrderActivated, OrderItem, OrderKind
+from revline_events.received import Received
 from revline_events.replay import state_digest
-from revline_events.testing.broker import FAST_PRODUCER_SETTINGS, TansuBroker
 from revline_events.topics import ensure_topics
 from revline_service.migrations import upgrade
 from revline_service.service import Runtime
-from revline_service.testing import LiveService, api_keys_setting, serve_in_process, stored_events
+from revline_testkit.broker import FAST_PRODUCER_SETTINGS, TansuBroker
+from revline_testkit.live import LiveService, api_keys_setting, serve_in_process, stored_events
 from sqlalchemy import select
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
@@ -104,6 +104,22 @@ def _parsed(envelopes: list[Envelope]) -> list[tuple[Envelope, EventPayload]]:
     return [(e, CATALOGUE.parse(e)) for e in envelopes]
 
 
+async def _scheduled_alone(runtime: Runtime, envelope: Envelope, event: EventPayload) -> None:
+    """The reference: one order scheduled in a transaction of its own, recorded and
+    projected through the kernel's one-event path (`record`, the one-event projector)."""
+    assert isinstance(event, OrderActivated)
+    async with runtime.uow() as uow:
+        await uow.record(
+            [scheduled_from(event, envelope.event_id)],
+            stream_id=event.order_id,
+            account_id=event.account_id,
+            expected_version=0,
+            cause=Received(envelope, event),
+            effective_date=envelope.effective_date,
+        )
+        await uow.commit()
+
+
 async def _state(runtime: Runtime) -> tuple[str, list[dict[str, Any]]]:
     """The state digest, and billing's own events without their fresh ids."""
     store = kernel.event_store
@@ -126,17 +142,13 @@ async def test_runs_of_orders_scheduled_at_once_leave_what_one_by_one_leaves(
     try:
         for runtime in (one_by_one, batched):
             await upgrade(SPEC.alembic_dir, runtime.settings.database_url)
-        handle = upstream_handlers(CLOCK)["OrderActivated"]
         for envelope, event in items:
-            async with one_by_one.uow() as uow:
-                await handle(uow, envelope, event)
-                await uow.commit()
+            await _scheduled_alone(one_by_one, envelope, event)
+        handle = SPEC.reactions.batch_handlers(CATALOGUE)["OrderActivated"]
         first = 0
         for size in runs:  # later runs find the accounts and subscriptions of earlier ones
             async with batched.uow() as uow:
-                await order_batch_handlers(CLOCK)["OrderActivated"](
-                    uow, items[first : first + size]
-                )
+                await handle(uow, items[first : first + size])
                 await uow.commit()
             first += size
         assert first == len(items)

@@ -42,9 +42,9 @@ from billing_feed import (
     invoices as invoices_of,
 )
 from revline_events.replay import rebuild_projections
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService
+from revline_testkit.waiting import eventually
 from sqlalchemy import delete, func, select, update
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)

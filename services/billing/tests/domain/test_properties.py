@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from billing.domain.periods import PERIOD_MONTHS
-from billing.domain.proration import span_amount
 from billing.domain.schedule import BillingPeriod, BillingTiming, Charge
 from driver import (
     Biller,
@@ -27,8 +25,10 @@ from driver import (
 )
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from revline_events.calendar import term_end
-from revline_events.money import round_half_up
+from revline_pricing.calendar import term_end
+from revline_pricing.periods import PERIOD_MONTHS
+from revline_pricing.proration import span_amount
+from revline_pricing.rounding import round_half_up
 
 ONE_DAY = timedelta(days=1)
 PERIODS: list[BillingPeriod] = ["month", "quarter", "half_year", "year"]

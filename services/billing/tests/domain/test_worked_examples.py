@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from billing.domain.proration import net_unit_price, span_amount
 from billing.domain.schedule import BillingTiming
 from driver import (
     Biller,
@@ -24,7 +23,8 @@ from driver import (
     renewal_order,
     termination_order,
 )
-from revline_events.calendar import term_end
+from revline_pricing.calendar import term_end
+from revline_pricing.proration import net_unit_price, span_amount
 
 
 def test_w1_quarter_with_stubs_bills_17_of_92_days_then_full_quarters_then_75_of_92() -> None:

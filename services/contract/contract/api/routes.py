@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import Runtime, RuntimeDep
 
@@ -26,7 +25,7 @@ from contract.api.schemas import (
 from contract.domain.errors import UnknownContract
 from contract.handlers import contracts as steps
 from contract.handlers.renewal_runs import UnknownRenewalRun, run_renewals
-from contract.store import queries
+from contract.store.queries import ContractRecords, RenewalRuns
 
 router = APIRouter(prefix="/v1")
 
@@ -37,7 +36,7 @@ Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 async def _view(uow: UnitOfWork, runtime: Runtime, contract_id: str) -> ContractOut:
-    row = await queries.contract_row(uow.session, contract_id)
+    row = await uow.repository(ContractRecords).find(contract_id)
     if row is None:  # pragma: no cover - the step just wrote it
         raise UnknownContract(contract_id)
     return contract_out(row, runtime.clock.today())
@@ -55,9 +54,7 @@ async def list_contracts(
 ) -> Page[ContractOut]:
     """Contracts, oldest first, optionally of one account or quote."""
     async with runtime.db.session() as session:
-        rows = await queries.list_contracts(
-            session, account_id, quote_id, paging.after, paging.limit
-        )
+        rows = await ContractRecords(session).page(account_id, quote_id, paging.after, paging.limit)
     today = runtime.clock.today()
     return page_of([contract_out(r, today) for r in rows], paging, lambda c: [c.id])
 
@@ -66,7 +63,7 @@ async def list_contracts(
 async def get_contract(contract_id: str, runtime: RuntimeDep, _: Reader) -> ContractOut:
     """One contract: subscriptions at today's quantities, their history, amendments, renewals."""
     async with runtime.db.session() as session:
-        row = await queries.contract_row(session, contract_id)
+        row = await ContractRecords(session).find(contract_id)
     if row is None:
         raise UnknownContract(contract_id)
     return contract_out(row, runtime.clock.today())
@@ -83,10 +80,7 @@ async def terminate_contract(
     """
 
     async def step(uow: UnitOfWork) -> Any:
-        await steps.terminate_contract(
-            uow, contract_id, body.effective_date, body.credit_unused, runtime.clock,
-            correlation_id.get(),
-        )  # fmt: skip
+        await steps.terminate_contract(uow, contract_id, body.effective_date, body.credit_unused)
         return await _view(uow, runtime, contract_id)
 
     return await execute(request, who, runtime.uow, step, body=body)
@@ -107,9 +101,7 @@ async def renew_contract(
     term_months = body.term_months if body is not None else None
 
     async def step(uow: UnitOfWork) -> Any:
-        await steps.renew_contract(
-            uow, contract_id, term_months, runtime.clock, correlation_id.get()
-        )
+        await steps.renew_contract(uow, contract_id, term_months)
         return await _view(uow, runtime, contract_id)
 
     return await execute(request, who, runtime.uow, step, body=body)
@@ -125,8 +117,8 @@ async def create_renewal_run(
     """
 
     async def step(uow: UnitOfWork) -> Any:
-        result = await run_renewals(uow, body.as_of, runtime.clock, correlation_id.get())
-        row = await queries.renewal_run_row(uow.session, result.id)
+        result = await run_renewals(uow, body.as_of)
+        row = await uow.repository(RenewalRuns).find(result.id)
         return RenewalRunOut.model_validate(row)
 
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
@@ -136,7 +128,7 @@ async def create_renewal_run(
 async def get_renewal_run(run_id: str, runtime: RuntimeDep, _: Reader) -> RenewalRunOut:
     """One renewal run and what it did."""
     async with runtime.db.session() as session:
-        row = await queries.renewal_run_row(session, run_id)
+        row = await RenewalRuns(session).find(run_id)
     if row is None:
         raise UnknownRenewalRun(run_id)
     return RenewalRunOut.model_validate(row)

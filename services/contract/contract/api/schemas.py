@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from revline_events.envelope import ACCOUNT_ID_PATTERN
 from revline_service.fields import CalendarDate, UtcTimestamp
 
-from contract.domain.contract import QuantityChange, quantity_on
+from contract.domain.contract import ContractStatus, QuantityChange, quantity_on
 
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 # Opaque ids chosen by a service: printable ASCII, no spaces (a NUL would fail PostgreSQL).
@@ -17,7 +17,6 @@ Id = Annotated[str, Field(pattern=r"^[!-~]{1,64}$")]
 TermMonths = Annotated[StrictInt, Field(ge=1, le=120)]
 # Wide enough for any contract; narrow enough that terms stay in the calendar.
 BusinessDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
-Status = Literal["active", "terminated", "expired"]
 
 
 class Strict(BaseModel):
@@ -94,7 +93,7 @@ class ContractOut(BaseModel):
     account_id: str
     quote_id: str
     currency: str
-    status: Status
+    status: ContractStatus
     start_date: date
     end_date: date = Field(description="last day of service, inclusive")
     term_start: date = Field(description="first day of the current term")

@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from revline_events.calendar import term_end
+from revline_pricing.calendar import term_end
 
 from contract.domain.errors import (
     AccountMismatch,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from revline_events.calendar import ONE_DAY, term_end
+from revline_pricing.calendar import ONE_DAY, term_end
 
 from contract.domain.contract import Contract, QuantityChange, Subscription
 from contract.domain.errors import EffectiveDateOutsideTerm, InvalidQuote

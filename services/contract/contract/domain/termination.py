@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from revline_events.calendar import ONE_DAY
+from revline_pricing.calendar import ONE_DAY
 
 from contract.domain.contract import Contract, ContractStatus, Subscription
 from contract.domain.errors import EffectiveDateOutsideTerm

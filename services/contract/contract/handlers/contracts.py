@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from revline_events.clock import Clock
 from revline_events.payloads.contract import ContractRenewed, ContractTerminated
 from revline_events.unit_of_work import UnitOfWork
 
@@ -12,8 +11,8 @@ from contract.domain.contract import Contract
 from contract.domain.errors import UnknownContract
 from contract.domain.renewal import renew
 from contract.domain.termination import terminate
-from contract.handlers.events import record, subscription_data
-from contract.store import repository
+from contract.handlers.events import subscription_data
+from contract.store.repository import Contracts
 
 
 async def terminate_contract(
@@ -21,8 +20,6 @@ async def terminate_contract(
     contract_id: str,
     effective_date: date,
     credit_unused: bool,
-    clock: Clock,
-    correlation_id: str | None,
 ) -> None:
     """Record ContractTerminated: service stops on effective_date (T), end_date = T - 1.
 
@@ -39,10 +36,10 @@ async def terminate_contract(
         credit_unused=termination.credit_unused,
         subscriptions=[subscription_data(s) for s in termination.subscriptions],
     )
-    await record(
-        uow, stream_id=contract.id, account_id=contract.account_id, version=contract.version,
-        events=[(terminated, termination.effective_date)], clock=clock,
-        correlation_id=correlation_id,
+    await uow.record(
+        [terminated], stream_id=contract.id, account_id=contract.account_id,
+        expected_version=contract.version, cause=None,
+        effective_date=termination.effective_date,
     )  # fmt: skip
 
 
@@ -50,8 +47,6 @@ async def renew_contract(
     uow: UnitOfWork,
     contract_id: str,
     term_months: int | None,
-    clock: Clock,
-    correlation_id: str | None,
 ) -> None:
     """Record ContractRenewed now: one more term from the day after the end date.
 
@@ -70,14 +65,14 @@ async def renew_contract(
         previous_end_date=renewal.previous_end_date,
         subscriptions=[subscription_data(s) for s in renewal.subscriptions],
     )
-    await record(
-        uow, stream_id=contract.id, account_id=contract.account_id, version=contract.version,
-        events=[(renewed, renewal.term.start)], clock=clock, correlation_id=correlation_id,
+    await uow.record(
+        [renewed], stream_id=contract.id, account_id=contract.account_id,
+        expected_version=contract.version, cause=None, effective_date=renewal.term.start,
     )  # fmt: skip
 
 
 async def _load(uow: UnitOfWork, contract_id: str) -> Contract:
-    contract = await repository.load_contract(uow.session, contract_id, for_update=True)
+    contract = await uow.repository(Contracts).load(contract_id, for_update=True)
     if contract is None:
         raise UnknownContract(contract_id)
     return contract

@@ -7,10 +7,6 @@ consumer dead-letters the event to quote.events.dlq with that reason.
 
 from __future__ import annotations
 
-from revline_events.catalogue import EventPayload
-from revline_events.clock import Clock
-from revline_events.consumer import Handler
-from revline_events.envelope import Envelope
 from revline_events.payloads.contract import (
     ContractAmended,
     ContractCreated,
@@ -18,47 +14,46 @@ from revline_events.payloads.contract import (
     SubscriptionChange,
 )
 from revline_events.payloads.quote import QuoteAccepted
+from revline_events.reactions import Reactions
+from revline_events.received import Received
 from revline_events.unit_of_work import UnitOfWork
 
 from contract.domain.amendment import AmendmentLine, amend
 from contract.domain.contract import Contract, NewContract, NewLine, open_contract
 from contract.domain.errors import InvalidQuote, UnknownContract
 from contract.domain.renewal import renew
-from contract.handlers.events import record, subscription_data
+from contract.handlers.events import subscription_data
 from contract.handlers.ids import contract_id_for, subscription_id_for
-from contract.store import repository
+from contract.store.repository import Contracts
+
+REACTIONS = Reactions()
 
 
-def quote_accepted_handler(clock: Clock) -> Handler:
-    """The consumer handler for QuoteAccepted; `clock` stamps the events it records."""
-
-    async def on_quote_accepted(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
-        if not isinstance(event, QuoteAccepted):
-            raise InvalidQuote(f"expected QuoteAccepted, got {type(event).__name__}")
-        if event.kind == "new":
-            await open_from_quote(uow, envelope, event, clock)
-        elif event.kind == "amendment":
-            await amend_from_quote(uow, envelope, event, clock)
-        else:
-            await renew_from_quote(uow, envelope, event, clock)
-
-    return on_quote_accepted
+@REACTIONS.on(QuoteAccepted)
+async def on_quote_accepted(accepted: Received[QuoteAccepted], uow: UnitOfWork) -> None:
+    """A new contract, an amendment or a renewal, as the quote's kind says."""
+    kind = accepted.payload.kind
+    if kind == "new":
+        await open_from_quote(uow, accepted)
+    elif kind == "amendment":
+        await amend_from_quote(uow, accepted)
+    else:
+        await renew_from_quote(uow, accepted)
 
 
-async def open_from_quote(
-    uow: UnitOfWork, envelope: Envelope, event: QuoteAccepted, clock: Clock
-) -> None:
+async def open_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) -> None:
     """Record ContractCreated: one subscription per quote line, at its net unit price.
 
     A second QuoteAccepted for a quote that already made a contract changes nothing.
     """
-    if await repository.contract_id_for_quote(uow.session, event.quote_id) is not None:
+    event = accepted.payload
+    if await uow.repository(Contracts).created_by_quote(event.quote_id) is not None:
         return
     if event.term_months is None:
         raise InvalidQuote(f"new quote {event.quote_id} has no term_months")
     contract = open_contract(
         NewContract(
-            contract_id=contract_id_for(envelope),
+            contract_id=contract_id_for(accepted),
             account_id=event.account_id,
             quote_id=event.quote_id,
             currency=event.currency,
@@ -69,7 +64,7 @@ async def open_from_quote(
             auto_renew=event.auto_renew,
             lines=[
                 NewLine(
-                    subscription_id=subscription_id_for(envelope, index),
+                    subscription_id=subscription_id_for(accepted, index),
                     sku=line.sku,
                     name=line.name,
                     charge_type=line.charge_type,
@@ -95,17 +90,15 @@ async def open_from_quote(
         auto_renew=contract.auto_renew,
         subscriptions=[subscription_data(s) for s in contract.subscriptions],
     )
-    await record(
-        uow, stream_id=contract.id, account_id=contract.account_id, version=0,
-        events=[(created, contract.start_date)], clock=clock,
-        correlation_id=envelope.correlation_id, causation_id=envelope.event_id,
+    await uow.record(
+        [created], stream_id=contract.id, account_id=contract.account_id, expected_version=0,
+        cause=accepted, effective_date=contract.start_date,
     )  # fmt: skip
 
 
-async def amend_from_quote(
-    uow: UnitOfWork, envelope: Envelope, event: QuoteAccepted, clock: Clock
-) -> None:
+async def amend_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) -> None:
     """Record ContractAmended, effective the quote's start_date; once per quote."""
+    event = accepted.payload
     contract = await _contract_of(uow, event)
     if any(a.quote_id == event.quote_id for a in contract.amendments):
         return
@@ -126,7 +119,7 @@ async def amend_from_quote(
         event.quote_id,
         event.start_date,
         lines,
-        new_id=lambda index: subscription_id_for(envelope, index),
+        new_id=lambda index: subscription_id_for(accepted, index),
     )
     amended = ContractAmended(
         contract_id=contract.id,
@@ -142,17 +135,16 @@ async def amend_from_quote(
             for change in amendment.changes
         ],
     )
-    await record(
-        uow, stream_id=contract.id, account_id=contract.account_id, version=contract.version,
-        events=[(amended, amendment.effective_date)], clock=clock,
-        correlation_id=envelope.correlation_id, causation_id=envelope.event_id,
+    await uow.record(
+        [amended], stream_id=contract.id, account_id=contract.account_id,
+        expected_version=contract.version, cause=accepted,
+        effective_date=amendment.effective_date,
     )  # fmt: skip
 
 
-async def renew_from_quote(
-    uow: UnitOfWork, envelope: Envelope, event: QuoteAccepted, clock: Clock
-) -> None:
+async def renew_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) -> None:
     """Record ContractRenewed for the quote's term, starting the day after the end date."""
+    event = accepted.payload
     contract = await _contract_of(uow, event)
     if event.quote_id in contract.renewal_quote_ids:
         return
@@ -167,10 +159,9 @@ async def renew_from_quote(
         previous_end_date=renewal.previous_end_date,
         subscriptions=[subscription_data(s) for s in renewal.subscriptions],
     )
-    await record(
-        uow, stream_id=contract.id, account_id=contract.account_id, version=contract.version,
-        events=[(renewed, renewal.term.start)], clock=clock,
-        correlation_id=envelope.correlation_id, causation_id=envelope.event_id,
+    await uow.record(
+        [renewed], stream_id=contract.id, account_id=contract.account_id,
+        expected_version=contract.version, cause=accepted, effective_date=renewal.term.start,
     )  # fmt: skip
 
 
@@ -178,7 +169,7 @@ async def _contract_of(uow: UnitOfWork, event: QuoteAccepted) -> Contract:
     """The contract an amendment or renewal quote names, locked; it must be the quote's."""
     if event.contract_id is None:
         raise UnknownContract(None)
-    contract = await repository.load_contract(uow.session, event.contract_id, for_update=True)
+    contract = await uow.repository(Contracts).load(event.contract_id, for_update=True)
     if contract is None:
         raise UnknownContract(event.contract_id)
     contract.ensure_fits(event.account_id, event.currency)

@@ -5,21 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from revline_events.calendar import ONE_DAY
-from revline_events.catalogue import EventPayload
-from revline_events.clock import Clock
 from revline_events.payloads.contract import (
     ContractExpired,
     ContractRenewed,
     RenewalRunCompleted,
 )
 from revline_events.unit_of_work import UnitOfWork
+from revline_pricing.calendar import ONE_DAY
 
 from contract.domain.errors import ContractError
 from contract.domain.renewal_run import plan_renewal_run
-from contract.handlers.events import record, subscription_data
-from contract.handlers.ids import new_renewal_run_id
-from contract.store import repository
+from contract.handlers.events import subscription_data
+from contract.store.repository import Contracts
 
 # The account id that keys renewal-run records on contract.events (they belong to no customer).
 RENEWAL_RUN_ACCOUNT = "renewal-runs"
@@ -35,9 +32,7 @@ class RenewalRunResult:
     expired: list[str]
 
 
-async def run_renewals(
-    uow: UnitOfWork, as_of: date, clock: Clock, correlation_id: str | None
-) -> RenewalRunResult:
+async def run_renewals(uow: UnitOfWork, as_of: date) -> RenewalRunResult:
     """Renew every active auto-renewing contract whose end_date <= as_of (again while the
     new end is still <= as_of), and expire the other active contracts whose end_date < as_of.
 
@@ -45,46 +40,43 @@ async def run_renewals(
     RenewalRunCompleted on its own stream, even when it changed nothing. Reads only
     `as_of`, never the clock, for business dates (the clock stamps the run's id and events).
     """
-    ids = await repository.due_contract_ids(uow.session, as_of)
-    contracts = await repository.load_contracts(uow.session, ids, for_update=True)
-    plan = plan_renewal_run(contracts, as_of)
+    contracts = uow.repository(Contracts)
+    due = await contracts.load_many(await contracts.due_for_renewal_run(as_of), for_update=True)
+    plan = plan_renewal_run(due, as_of)
     for contract, renewals in plan.renewals:
-        events: list[tuple[EventPayload, date | None]] = [
-            (
-                ContractRenewed(
-                    contract_id=contract.id,
-                    account_id=contract.account_id,
-                    quote_id=None,
-                    term_start=renewal.term.start,
-                    term_end=renewal.term.end,
-                    term_months=renewal.term.months,
-                    previous_end_date=renewal.previous_end_date,
-                    subscriptions=[subscription_data(s) for s in renewal.subscriptions],
-                ),
-                renewal.term.start,
+        version = contract.version
+        for renewal in renewals:
+            renewed = ContractRenewed(
+                contract_id=contract.id,
+                account_id=contract.account_id,
+                quote_id=None,
+                term_start=renewal.term.start,
+                term_end=renewal.term.end,
+                term_months=renewal.term.months,
+                previous_end_date=renewal.previous_end_date,
+                subscriptions=[subscription_data(s) for s in renewal.subscriptions],
             )
-            for renewal in renewals
-        ]
-        await record(
-            uow, stream_id=contract.id, account_id=contract.account_id,
-            version=contract.version, events=events, clock=clock, correlation_id=correlation_id,
-        )  # fmt: skip
+            await uow.record(
+                [renewed], stream_id=contract.id, account_id=contract.account_id,
+                expected_version=version, cause=None, effective_date=renewal.term.start,
+            )  # fmt: skip
+            version += 1
     for contract in plan.expired:
         expired = ContractExpired(
             contract_id=contract.id, account_id=contract.account_id, end_date=contract.end_date
         )
-        await record(
-            uow, stream_id=contract.id, account_id=contract.account_id,
-            version=contract.version, events=[(expired, contract.end_date + ONE_DAY)],
-            clock=clock, correlation_id=correlation_id,
+        await uow.record(
+            [expired], stream_id=contract.id, account_id=contract.account_id,
+            expected_version=contract.version, cause=None,
+            effective_date=contract.end_date + ONE_DAY,
         )  # fmt: skip
-    run_id = new_renewal_run_id(clock)
+    run_id = uow.new_id("rr")
     completed = RenewalRunCompleted(
         run_id=run_id, as_of=as_of, renewed=plan.renewed_ids, expired=plan.expired_ids
     )
-    await record(
-        uow, stream_id=run_id, account_id=RENEWAL_RUN_ACCOUNT, version=0,
-        events=[(completed, as_of)], clock=clock, correlation_id=correlation_id,
+    await uow.record(
+        [completed], stream_id=run_id, account_id=RENEWAL_RUN_ACCOUNT, expected_version=0,
+        cause=None, effective_date=as_of,
     )  # fmt: skip
     return RenewalRunResult(run_id, as_of, plan.renewed_ids, plan.expired_ids)
 

@@ -1,1 +1,1 @@
-"""The contract service's storage: its tables, projector, repository and read queries."""
+"""The contract service's storage: its tables, projector and repositories."""

@@ -23,6 +23,7 @@ from revline_events.payloads.contract import (
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contract.domain.contract import ContractStatus
 from contract.store.tables import (
     contract_amendments,
     contract_renewals,
@@ -59,7 +60,9 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
     elif isinstance(event, ContractExpired):
         contract_id = event.contract_id
         await session.execute(
-            update(contracts).where(contracts.c.id == contract_id).values(status="expired")
+            update(contracts)
+            .where(contracts.c.id == contract_id)
+            .values(status=ContractStatus.EXPIRED)
         )
     else:
         return
@@ -79,7 +82,7 @@ async def _created(
             account_id=event.account_id,
             quote_id=event.quote_id,
             currency=event.currency,
-            status="active",
+            status=ContractStatus.ACTIVE,
             start_date=event.start_date,
             end_date=event.end_date,
             term_start=event.start_date,
@@ -202,7 +205,7 @@ async def _terminated(session: AsyncSession, event: ContractTerminated) -> None:
         update(contracts)
         .where(contracts.c.id == event.contract_id)
         .values(
-            status="terminated",
+            status=ContractStatus.TERMINATED,
             end_date=event.end_date,
             terminated_on=event.effective_date,
             credit_unused=event.credit_unused,

@@ -1,10 +1,15 @@
-"""Read queries on the contract projections, for the routers."""
+"""The contract projections as the API shows them: repositories for the routers.
+
+A router reads on its own session (`ContractRecords(session)`) or, after a
+step, on the step's unit of work (`uow.repository(ContractRecords)`).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from revline_events.repository import Repository
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,61 +26,66 @@ from contract.store.tables import (
 _RUN_ID = re.compile(r"[!-~]{1,40}")
 
 
-async def contract_row(session: AsyncSession, contract_id: str) -> dict[str, Any] | None:
-    """One contract as stored, with `subscriptions` (each with `quantity_changes`),
-    `amendments` and `renewals`; None when there is no such contract."""
-    if not CONTRACT_ID.fullmatch(contract_id):
-        return None
-    stmt = select(contracts).where(contracts.c.id == contract_id)
-    rows = await _with_children(
-        session, [dict(r) for r in (await session.execute(stmt)).mappings()]
-    )
-    return rows[0] if rows else None
+class ContractRecords(Repository):
+    """Contracts as stored, with their subscriptions, amendments and renewals."""
 
-
-async def list_contracts(
-    session: AsyncSession,
-    account_id: str | None,
-    quote_id: str | None,
-    after: list[Any] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Contracts in id order (ids grow with time), after the cursor key [id], up to limit + 1.
-
-    `quote_id` matches the quote that created a contract and every amendment or
-    renewal quote applied to it. A fixed number of queries, whatever the limit.
-    """
-    stmt = select(contracts).order_by(contracts.c.id).limit(limit + 1)
-    if account_id is not None:
-        stmt = stmt.where(contracts.c.account_id == account_id)
-    if quote_id is not None:
-        amended = select(contract_amendments.c.contract_id).where(
-            contract_amendments.c.quote_id == quote_id
+    async def find(self, contract_id: str) -> dict[str, Any] | None:
+        """One contract as stored, with `subscriptions` (each with `quantity_changes`),
+        `amendments` and `renewals`; None when there is no such contract."""
+        if not CONTRACT_ID.fullmatch(contract_id):
+            return None
+        stmt = select(contracts).where(contracts.c.id == contract_id)
+        rows = await _with_children(
+            self.session, [dict(r) for r in (await self.session.execute(stmt)).mappings()]
         )
-        renewed = select(contract_renewals.c.contract_id).where(
-            contract_renewals.c.quote_id == quote_id
-        )
-        stmt = stmt.where(
-            or_(
-                contracts.c.quote_id == quote_id,
-                contracts.c.id.in_(amended),
-                contracts.c.id.in_(renewed),
+        return rows[0] if rows else None
+
+    async def page(
+        self,
+        account_id: str | None,
+        quote_id: str | None,
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Contracts in id order (ids grow with time), after the cursor key [id], up to limit + 1.
+
+        `quote_id` matches the quote that created a contract and every amendment or
+        renewal quote applied to it. A fixed number of queries, whatever the limit.
+        """
+        stmt = select(contracts).order_by(contracts.c.id).limit(limit + 1)
+        if account_id is not None:
+            stmt = stmt.where(contracts.c.account_id == account_id)
+        if quote_id is not None:
+            amended = select(contract_amendments.c.contract_id).where(
+                contract_amendments.c.quote_id == quote_id
             )
+            renewed = select(contract_renewals.c.contract_id).where(
+                contract_renewals.c.quote_id == quote_id
+            )
+            stmt = stmt.where(
+                or_(
+                    contracts.c.quote_id == quote_id,
+                    contracts.c.id.in_(amended),
+                    contracts.c.id.in_(renewed),
+                )
+            )
+        if after:
+            stmt = stmt.where(contracts.c.id > str(after[0]))
+        return await _with_children(
+            self.session, [dict(r) for r in (await self.session.execute(stmt)).mappings()]
         )
-    if after:
-        stmt = stmt.where(contracts.c.id > str(after[0]))
-    return await _with_children(
-        session, [dict(r) for r in (await session.execute(stmt)).mappings()]
-    )
 
 
-async def renewal_run_row(session: AsyncSession, run_id: str) -> dict[str, Any] | None:
-    """One renewal run as recorded, or None."""
-    if not _RUN_ID.fullmatch(run_id):
-        return None
-    found = await session.execute(select(renewal_runs).where(renewal_runs.c.id == run_id))
-    row = found.mappings().first()
-    return dict(row) if row else None
+class RenewalRuns(Repository):
+    """Renewal runs as recorded."""
+
+    async def find(self, run_id: str) -> dict[str, Any] | None:
+        """One renewal run as recorded, or None."""
+        if not _RUN_ID.fullmatch(run_id):
+            return None
+        found = await self.session.execute(select(renewal_runs).where(renewal_runs.c.id == run_id))
+        row = found.mappings().first()
+        return dict(row) if row else None
 
 
 async def _with_children(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

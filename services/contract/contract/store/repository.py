@@ -1,4 +1,4 @@
-"""Loads contracts as domain objects for the handlers that change them."""
+"""Contracts as domain objects, for the handlers that change them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from revline_events.repository import Repository
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contract.domain.contract import (
     AmendmentRef,
@@ -30,114 +30,114 @@ from contract.store.tables import (
 CONTRACT_ID = re.compile(r"[!-~]{1,40}")
 
 
-async def load_contract(
-    session: AsyncSession, contract_id: str, *, for_update: bool = False
-) -> Contract | None:
-    """The contract with its subscriptions and history, or None.
+class Contracts(Repository):
+    """Contracts with their subscriptions and history, loaded to be changed."""
 
-    `for_update` locks its row until the transaction ends (PostgreSQL; SQLite already
-    serialises writers), so two steps on one contract decide one after the other.
-    """
-    if not CONTRACT_ID.fullmatch(contract_id):
-        return None
-    found = await load_contracts(session, [contract_id], for_update=for_update)
-    return found[0] if found else None
+    async def load(self, contract_id: str, *, for_update: bool = False) -> Contract | None:
+        """The contract with its subscriptions and history, or None.
 
+        `for_update` locks its row until the transaction ends (PostgreSQL; SQLite already
+        serialises writers), so two steps on one contract decide one after the other.
+        """
+        if not CONTRACT_ID.fullmatch(contract_id):
+            return None
+        found = await self.load_many([contract_id], for_update=for_update)
+        return found[0] if found else None
 
-async def load_contracts(
-    session: AsyncSession, contract_ids: Sequence[str], *, for_update: bool = False
-) -> list[Contract]:
-    """The named contracts, in id order, each with its subscriptions and history."""
-    if not contract_ids:
-        return []
-    stmt = select(contracts).where(contracts.c.id.in_(list(contract_ids))).order_by(contracts.c.id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
-    ids = [r["id"] for r in rows]
-    if not ids:
-        return []
-    subs = await _subscriptions(session, ids)
-    amendments: dict[str, list[AmendmentRef]] = {i: [] for i in ids}
-    stmt_a = (
-        select(contract_amendments)
-        .where(contract_amendments.c.contract_id.in_(ids))
-        .order_by(contract_amendments.c.contract_id, contract_amendments.c.seq)
-    )
-    for row in (await session.execute(stmt_a)).mappings():
-        amendments[row["contract_id"]].append(AmendmentRef(row["quote_id"], row["effective_date"]))
-    renewals: dict[str, list[str]] = {i: [] for i in ids}
-    stmt_r = select(contract_renewals.c.contract_id, contract_renewals.c.quote_id).where(
-        contract_renewals.c.contract_id.in_(ids), contract_renewals.c.quote_id.is_not(None)
-    )
-    for contract_id, quote_id in (await session.execute(stmt_r)).all():
-        renewals[contract_id].append(quote_id)
-    return [
-        _contract(row, subs[row["id"]], amendments[row["id"]], renewals[row["id"]]) for row in rows
-    ]
-
-
-async def due_contract_ids(session: AsyncSession, as_of: date) -> list[str]:
-    """Ids of the active contracts a renewal run as of `as_of` acts on, in id order.
-
-    Auto-renewing ones whose end_date is on or before as_of, others whose end_date
-    is before it (the domain decides again; this only narrows what is loaded).
-    """
-    stmt = (
-        select(contracts.c.id)
-        .where(
-            contracts.c.status == ContractStatus.ACTIVE.value,
-            or_(
-                and_(contracts.c.auto_renew.is_(True), contracts.c.end_date <= as_of),
-                and_(contracts.c.auto_renew.is_(False), contracts.c.end_date < as_of),
-            ),
+    async def load_many(
+        self, contract_ids: Sequence[str], *, for_update: bool = False
+    ) -> list[Contract]:
+        """The named contracts, in id order, each with its subscriptions and history."""
+        if not contract_ids:
+            return []
+        stmt = (
+            select(contracts).where(contracts.c.id.in_(list(contract_ids))).order_by(contracts.c.id)
         )
-        .order_by(contracts.c.id)
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
-async def contract_id_for_quote(session: AsyncSession, quote_id: str) -> str | None:
-    """The id of the contract a new quote created, or None."""
-    stmt = select(contracts.c.id).where(contracts.c.quote_id == quote_id).limit(1)
-    found: str | None = (await session.execute(stmt)).scalar_one_or_none()
-    return found
-
-
-async def _subscriptions(
-    session: AsyncSession, contract_ids: list[str]
-) -> dict[str, list[Subscription]]:
-    stmt = (
-        select(subscriptions)
-        .where(subscriptions.c.contract_id.in_(contract_ids))
-        .order_by(subscriptions.c.contract_id, subscriptions.c.position)
-    )
-    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
-    quantities: dict[str, list[QuantityChange]] = {r["id"]: [] for r in rows}
-    if rows:
-        stmt_q = (
-            select(subscription_quantities)
-            .where(subscription_quantities.c.subscription_id.in_(list(quantities)))
-            .order_by(
-                subscription_quantities.c.subscription_id,
-                subscription_quantities.c.effective_date,
-            )
+        if for_update:
+            stmt = stmt.with_for_update()
+        rows = [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return []
+        subs = await self._subscriptions(ids)
+        amendments: dict[str, list[AmendmentRef]] = {i: [] for i in ids}
+        stmt_a = (
+            select(contract_amendments)
+            .where(contract_amendments.c.contract_id.in_(ids))
+            .order_by(contract_amendments.c.contract_id, contract_amendments.c.seq)
         )
-        for q in (await session.execute(stmt_q)).mappings():
-            quantities[q["subscription_id"]].append(
-                QuantityChange(q["effective_date"], q["quantity"])
+        for row in (await self.session.execute(stmt_a)).mappings():
+            amendments[row["contract_id"]].append(
+                AmendmentRef(row["quote_id"], row["effective_date"])
             )
-    by_contract: dict[str, list[Subscription]] = {i: [] for i in contract_ids}
-    for r in rows:
-        by_contract[r["contract_id"]].append(
-            Subscription(
-                id=r["id"], sku=r["sku"], name=r["name"], charge_type=r["charge_type"],
-                billing_period=r["billing_period"], unit_price=r["unit_price"],
-                start_date=r["start_date"], end_date=r["end_date"],
-                quantities=tuple(quantities[r["id"]]),
+        renewals: dict[str, list[str]] = {i: [] for i in ids}
+        stmt_r = select(contract_renewals.c.contract_id, contract_renewals.c.quote_id).where(
+            contract_renewals.c.contract_id.in_(ids), contract_renewals.c.quote_id.is_not(None)
+        )
+        for contract_id, quote_id in (await self.session.execute(stmt_r)).all():
+            renewals[contract_id].append(quote_id)
+        return [
+            _contract(row, subs[row["id"]], amendments[row["id"]], renewals[row["id"]])
+            for row in rows
+        ]
+
+    async def due_for_renewal_run(self, as_of: date) -> list[str]:
+        """Ids of the active contracts a renewal run as of `as_of` acts on, in id order.
+
+        Auto-renewing ones whose end_date is on or before as_of, others whose end_date
+        is before it (the domain decides again; this only narrows what is loaded).
+        """
+        stmt = (
+            select(contracts.c.id)
+            .where(
+                contracts.c.status == ContractStatus.ACTIVE.value,
+                or_(
+                    and_(contracts.c.auto_renew.is_(True), contracts.c.end_date <= as_of),
+                    and_(contracts.c.auto_renew.is_(False), contracts.c.end_date < as_of),
+                ),
             )
-        )  # fmt: skip
-    return by_contract
+            .order_by(contracts.c.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def created_by_quote(self, quote_id: str) -> str | None:
+        """The id of the contract a new quote created, or None."""
+        stmt = select(contracts.c.id).where(contracts.c.quote_id == quote_id).limit(1)
+        found: str | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return found
+
+    async def _subscriptions(self, contract_ids: list[str]) -> dict[str, list[Subscription]]:
+        stmt = (
+            select(subscriptions)
+            .where(subscriptions.c.contract_id.in_(contract_ids))
+            .order_by(subscriptions.c.contract_id, subscriptions.c.position)
+        )
+        rows = [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+        quantities: dict[str, list[QuantityChange]] = {r["id"]: [] for r in rows}
+        if rows:
+            stmt_q = (
+                select(subscription_quantities)
+                .where(subscription_quantities.c.subscription_id.in_(list(quantities)))
+                .order_by(
+                    subscription_quantities.c.subscription_id,
+                    subscription_quantities.c.effective_date,
+                )
+            )
+            for q in (await self.session.execute(stmt_q)).mappings():
+                quantities[q["subscription_id"]].append(
+                    QuantityChange(q["effective_date"], q["quantity"])
+                )
+        by_contract: dict[str, list[Subscription]] = {i: [] for i in contract_ids}
+        for r in rows:
+            by_contract[r["contract_id"]].append(
+                Subscription(
+                    id=r["id"], sku=r["sku"], name=r["name"], charge_type=r["charge_type"],
+                    billing_period=r["billing_period"], unit_price=r["unit_price"],
+                    start_date=r["start_date"], end_date=r["end_date"],
+                    quantities=tuple(quantities[r["id"]]),
+                )
+            )  # fmt: skip
+        return by_contract
 
 
 def _contract(

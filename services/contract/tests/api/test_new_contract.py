@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from contract_driver import (
@@ -12,7 +12,7 @@ from contract_driver import (
     published_events,
     unique_account,
 )
-from revline_service.testing import auth
+from revline_testkit.live import auth
 
 if TYPE_CHECKING:
     from contract_driver import ContractDriver
@@ -94,6 +94,23 @@ async def test_contract_created_is_published_on_contract_events_keyed_by_account
         (sub["id"], sub["sku"], sub["quantity"], sub["unit_price"], sub["end_date"])
         for sub in contract["subscriptions"]
     ]  # fmt: skip
+
+
+async def test_the_consumer_stamps_what_it_records_with_the_app_clock(
+    contracts: ContractDriver,
+) -> None:
+    contracts.clock.advance(timedelta(days=3, hours=2))  # from 2026-01-10 09:30 UTC
+    upstream = await contracts.publish(f1_quote(unique_account()))
+    contract = await contracts.contract_for(upstream.stream_id)
+
+    (created,) = await published_events(
+        contracts.bootstrap, {contract["id"]}, lambda events: len(events) >= 1
+    )
+
+    assert created.occurred_at == datetime(2026, 1, 13, 11, 30, tzinfo=UTC)
+    # The contract's id carries the acceptance's time, not the consumer's.
+    accepted_ms = int(upstream.occurred_at.timestamp() * 1000)
+    assert contract["id"][3:15] == f"{accepted_ms:012x}"
 
 
 async def test_redelivered_quote_accepted_makes_one_contract(contracts: ContractDriver) -> None:

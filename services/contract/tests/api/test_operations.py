@@ -13,7 +13,7 @@ from contract_driver import (
     published_events,
     unique_account,
 )
-from revline_service.testing import auth
+from revline_testkit.live import auth
 
 if TYPE_CHECKING:
     from contract_driver import ContractDriver

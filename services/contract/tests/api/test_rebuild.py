@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from contract_driver import every_kind_of_change
-from revline_service.testing import auth
+from revline_testkit.live import auth
 
 if TYPE_CHECKING:
     from contract_driver import ContractDriver

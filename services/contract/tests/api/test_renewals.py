@@ -6,7 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from contract_driver import READER, accepted_quote, dead_letter, line, unique_account
-from revline_service.testing import auth
+from revline_testkit.live import auth
 
 if TYPE_CHECKING:
     from contract_driver import ContractDriver

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from contract_driver import accepted_quote, line, unique_account
-from revline_service.testing import auth
+from revline_testkit.live import auth
 
 if TYPE_CHECKING:
     from contract_driver import ContractDriver

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from contract.domain.renewal import Term, renewal_term
 from contract_factories import contract
-from revline_events.calendar import add_months, term_end
+from revline_pricing.calendar import add_months, term_end
 
 
 @pytest.mark.parametrize(

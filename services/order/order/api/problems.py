@@ -16,7 +16,8 @@ from order.domain.errors import (
 
 def _bad_date(error: Exception) -> list[dict[str, Any]]:
     """The `errors` list of a business 422: the field the rule names."""
-    assert isinstance(error, OverrideBeforeEffectiveDate)
+    if not isinstance(error, OverrideBeforeEffectiveDate):
+        raise TypeError(f"{type(error).__name__} is not an OverrideBeforeEffectiveDate")
     return [{"field": error.field, "in": "body", "message": error.message}]
 
 

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
@@ -23,7 +22,7 @@ from order.api.schemas import (
 )
 from order.domain.errors import UnknownOrder
 from order.handlers import billing_controls as steps
-from order.store import queries
+from order.store.queries import Orders
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -42,8 +41,7 @@ async def list_orders(
 ) -> Page[OrderOut]:
     """Orders, oldest first, optionally of one contract and/or one account."""
     async with runtime.db.session() as session:
-        rows = await queries.list_orders(
-            session,
+        rows = await Orders(session).page(
             contract_id=contract_id,
             account_id=account_id,
             after=paging.after,
@@ -56,7 +54,7 @@ async def list_orders(
 async def get_order(order_id: str, runtime: RuntimeDep, _: Reader) -> OrderOut:
     """One order with its items and billing controls."""
     async with runtime.db.session() as session:
-        row = await queries.order_row(session, order_id)
+        row = await Orders(session).find(order_id)
     if row is None:
         raise UnknownOrder(order_id)
     return order_out(row)
@@ -69,9 +67,7 @@ async def hold_billing(
     """Hold billing of the order's items (409 when it is on hold already)."""
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.hold_billing(
-            uow, order_id, body.reason, runtime.clock, correlation_id.get()
-        )
+        row = await steps.hold_billing(uow, order_id, body.reason)
         return order_out(row)
 
     return await execute(request, who, runtime.uow, step, body=body)
@@ -84,7 +80,7 @@ async def release_billing(
     """Release the hold; the next bill run bills everything then due (409 when not held)."""
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.release_billing(uow, order_id, runtime.clock, correlation_id.get())
+        row = await steps.release_billing(uow, order_id)
         return order_out(row)
 
     return await execute(request, who, runtime.uow, step)
@@ -101,9 +97,7 @@ async def override_billing_date(
     """Bill nothing of the order on a run before `next_billing_date` (W17)."""
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.override_billing_date(
-            uow, order_id, body.next_billing_date, runtime.clock, correlation_id.get()
-        )
+        row = await steps.override_billing_date(uow, order_id, body.next_billing_date)
         return order_out(row)
 
     return await execute(request, who, runtime.uow, step, body=body)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from revline_events.envelope import ACCOUNT_ID_PATTERN
 from revline_service.fields import CalendarDate, UtcTimestamp
 
+from order.domain.orders import OrderStatus
+
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 # Opaque ids other services chose: printable ASCII, no spaces (a NUL would fail PostgreSQL).
 ContractId = Annotated[str, Field(pattern=r"^[!-~]{1,200}$")]
@@ -61,7 +63,7 @@ class OrderOut(BaseModel):
     id: str
     contract_id: str
     account_id: str
-    status: Literal["activated"]
+    status: OrderStatus
     kind: Kind
     effective_date: date
     currency: str

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Literal
 
 ChargeType = Literal["recurring", "one_time"]
 BillingPeriod = Literal["month", "quarter", "half_year", "year"]
 BillingTiming = Literal["advance", "arrears"]
-ContractStatus = Literal["active", "terminated"]
+
+
+class ContractStatus(StrEnum):
+    """The contract as its orders left it: active, or terminated early."""
+
+    ACTIVE = "active"
+    TERMINATED = "terminated"
 
 
 @dataclass(frozen=True, slots=True)

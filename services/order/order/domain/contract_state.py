@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from order.domain.contract import Contract, QuantityFrom, Subscription
+from order.domain.contract import Contract, ContractStatus, QuantityFrom, Subscription
 from order.domain.orders import Order, OrderItem
 
 
@@ -49,7 +49,7 @@ def contract_after(order: Order, before: Contract | None) -> Contract:
             end_date=order.contract_end_date,
             bill_cycle_day=order.bill_cycle_day,
             billing_timing=order.billing_timing,
-            status="active",
+            status=ContractStatus.ACTIVE,
             subscriptions=tuple(_subscription(item) for item in order.items),
         )
     if before is None:
@@ -60,14 +60,14 @@ def contract_after(order: Order, before: Contract | None) -> Contract:
         return replace(
             before,
             end_date=order.contract_end_date,
-            status="active",
+            status=ContractStatus.ACTIVE,
             subscriptions=tuple(_subscription(item) for item in order.items),
         )
     end = order.contract_end_date
     return replace(
         before,
         end_date=end,
-        status="terminated",
+        status=ContractStatus.TERMINATED,
         subscriptions=tuple(
             replace(s, end_date=min(s.end_date, end)) for s in before.subscriptions
         ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Literal
 
 from order.domain.contract import (
@@ -20,6 +21,12 @@ from order.domain.contract import (
 )
 
 OrderKind = Literal["new", "amendment", "renewal", "termination"]
+
+
+class OrderStatus(StrEnum):
+    """Orders are activated as they are recorded (holds are billing controls, not states)."""
+
+    ACTIVATED = "activated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from revline_events.catalogue import EventPayload, make_envelope
-from revline_events.clock import Clock
+from revline_events.catalogue import EventPayload
 from revline_events.payloads.order import (
     OrderBillingDateOverridden,
     OrderBillingHeld,
@@ -20,29 +19,24 @@ from revline_events.unit_of_work import UnitOfWork
 
 from order.domain import billing_controls as rules
 from order.domain.errors import UnknownOrder
-from order.handlers.contract_events import SERVICE
-from order.store import queries
+from order.store.queries import Orders, controls_of
 
 
-async def hold_billing(
-    uow: UnitOfWork, order_id: str, reason: str, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def hold_billing(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     """Put the order's billing on hold; BillingAlreadyHeld when it is held already."""
     order = await _load(uow, order_id)
-    rules.hold(queries.controls_of(order))
+    rules.hold(controls_of(order))
     event = OrderBillingHeld(order_id=order_id, account_id=order["account_id"], reason=reason)
-    await _record(uow, order, event, clock, correlation_id)
+    await _record(uow, order, event)
     return await _load(uow, order_id)
 
 
-async def release_billing(
-    uow: UnitOfWork, order_id: str, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def release_billing(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     """Lift the hold; BillingNotHeld when the order is not on hold."""
     order = await _load(uow, order_id)
-    rules.release(queries.controls_of(order))
+    rules.release(controls_of(order))
     event = OrderBillingReleased(order_id=order_id, account_id=order["account_id"])
-    await _record(uow, order, event, clock, correlation_id)
+    await _record(uow, order, event)
     return await _load(uow, order_id)
 
 
@@ -50,8 +44,6 @@ async def override_billing_date(
     uow: UnitOfWork,
     order_id: str,
     next_billing_date: date,
-    clock: Clock,
-    correlation_id: str | None,
 ) -> dict[str, Any]:
     """Bill nothing of the order before `next_billing_date`.
 
@@ -59,36 +51,26 @@ async def override_billing_date(
     effective date is refused (OverrideBeforeEffectiveDate).
     """
     order = await _load(uow, order_id)
-    if rules.override_billing_date(queries.controls_of(order), next_billing_date):
+    if rules.override_billing_date(controls_of(order), next_billing_date):
         event = OrderBillingDateOverridden(
             order_id=order_id, account_id=order["account_id"], next_billing_date=next_billing_date
         )
-        await _record(uow, order, event, clock, correlation_id)
+        await _record(uow, order, event)
     return await _load(uow, order_id)
 
 
 async def _load(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
-    row = await queries.order_row(uow.session, order_id)
+    row = await uow.repository(Orders).find(order_id)
     if row is None:
         raise UnknownOrder(order_id)
     return row
 
 
-async def _record(
-    uow: UnitOfWork,
-    order: dict[str, Any],
-    event: EventPayload,
-    clock: Clock,
-    correlation_id: str | None,
-) -> None:
-    version: int = order["stream_version"]
-    envelope = make_envelope(
-        event,
+async def _record(uow: UnitOfWork, order: dict[str, Any], event: EventPayload) -> None:
+    await uow.record(
+        [event],
         stream_id=order["id"],
-        stream_version=version + 1,
         account_id=order["account_id"],
-        producer=SERVICE,
-        clock=clock,
-        correlation_id=correlation_id,
+        expected_version=order["stream_version"],
+        cause=None,
     )
-    await uow.record([envelope], expected_version=version)

@@ -8,10 +8,8 @@ business error it raises dead-letters the event.
 
 from __future__ import annotations
 
-from revline_events.catalogue import make_envelope
-from revline_events.clock import Clock
-from revline_events.consumer import Handler, reacting_to
-from revline_events.envelope import Envelope
+from typing import Any
+
 from revline_events.payloads.contract import (
     ContractAmended,
     ContractCreated,
@@ -19,6 +17,8 @@ from revline_events.payloads.contract import (
     ContractRenewed,
     ContractTerminated,
 )
+from revline_events.reactions import Reactions
+from revline_events.received import Received
 from revline_events.unit_of_work import UnitOfWork
 
 from order.domain.contract import Contract
@@ -30,71 +30,70 @@ from order.domain.orders import (
     renewal_order,
     termination_order,
 )
-from order.handlers.order_ids import OrderIds
-from order.store.contracts import load_contract
+from order.store.contracts import Contracts
 from order.translation import changes_of, contract_of, order_activated, subscription_of
 
-SERVICE = "order"
+REACTIONS = Reactions()
 
 
-def contract_event_handlers(clock: Clock) -> dict[str, Handler]:
-    """The consumer's handlers by contract event type; orders are stamped by `clock`."""
-    ids = OrderIds(clock)
-
-    async def activate(uow: UnitOfWork, cause: Envelope, order: Order) -> None:
-        order_id = ids.next()
-        envelope = make_envelope(
-            order_activated(order_id, order),
-            stream_id=order_id,
-            stream_version=1,
-            account_id=order.account_id,
-            producer=SERVICE,
-            clock=clock,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.event_id,
-            effective_date=order.effective_date,
-        )
-        await uow.record([envelope], expected_version=0)
-
-    async def created(uow: UnitOfWork, envelope: Envelope, event: ContractCreated) -> None:
-        if await load_contract(uow.session, event.contract_id) is not None:
-            raise ContractAlreadyCreated(event.contract_id)
-        await activate(uow, envelope, new_business_order(contract_of(event)))
-
-    async def amended(uow: UnitOfWork, envelope: Envelope, event: ContractAmended) -> None:
-        contract = await _known(uow, event.contract_id, envelope)
-        order = amendment_order(contract, event.effective_date, changes_of(event))
-        await activate(uow, envelope, order)
-
-    async def renewed(uow: UnitOfWork, envelope: Envelope, event: ContractRenewed) -> None:
-        contract = await _known(uow, event.contract_id, envelope)
-        subscriptions = [subscription_of(s) for s in event.subscriptions]
-        order = renewal_order(contract, event.term_start, event.term_end, subscriptions)
-        await activate(uow, envelope, order)
-
-    async def terminated(uow: UnitOfWork, envelope: Envelope, event: ContractTerminated) -> None:
-        contract = await _known(uow, event.contract_id, envelope)
-        order = termination_order(
-            contract, event.effective_date, event.end_date, event.credit_unused
-        )
-        await activate(uow, envelope, order)
-
-    async def expired(uow: UnitOfWork, envelope: Envelope, event: ContractExpired) -> None:
-        # No order: nothing changes for billing. The last order already carries
-        # the contract's end date, and nothing bills past it.
-        await _known(uow, event.contract_id, envelope)
-
-    return {
-        "ContractCreated": reacting_to(ContractCreated, created),
-        "ContractAmended": reacting_to(ContractAmended, amended),
-        "ContractRenewed": reacting_to(ContractRenewed, renewed),
-        "ContractTerminated": reacting_to(ContractTerminated, terminated),
-        "ContractExpired": reacting_to(ContractExpired, expired),
-    }
+@REACTIONS.on(ContractCreated)
+async def created(event: Received[ContractCreated], uow: UnitOfWork) -> None:
+    """A new contract: its new-business order."""
+    contract_id = event.payload.contract_id
+    if await uow.repository(Contracts).load(contract_id) is not None:
+        raise ContractAlreadyCreated(contract_id)
+    await _activate(uow, event, new_business_order(contract_of(event.payload)))
 
 
-async def _known(uow: UnitOfWork, contract_id: str, envelope: Envelope) -> Contract:
-    contract = await load_contract(uow.session, contract_id)
+@REACTIONS.on(ContractAmended)
+async def amended(event: Received[ContractAmended], uow: UnitOfWork) -> None:
+    """An amendment: an order of the quantity changes from its effective date."""
+    contract = await _known(uow, event.payload.contract_id, event)
+    order = amendment_order(contract, event.payload.effective_date, changes_of(event.payload))
+    await _activate(uow, event, order)
+
+
+@REACTIONS.on(ContractRenewed)
+async def renewed(event: Received[ContractRenewed], uow: UnitOfWork) -> None:
+    """A renewal: an order for the new term."""
+    contract = await _known(uow, event.payload.contract_id, event)
+    subscriptions = [subscription_of(s) for s in event.payload.subscriptions]
+    order = renewal_order(contract, event.payload.term_start, event.payload.term_end, subscriptions)
+    await _activate(uow, event, order)
+
+
+@REACTIONS.on(ContractTerminated)
+async def terminated(event: Received[ContractTerminated], uow: UnitOfWork) -> None:
+    """A termination: an order ending the subscriptions early."""
+    contract = await _known(uow, event.payload.contract_id, event)
+    ended = event.payload
+    order = termination_order(contract, ended.effective_date, ended.end_date, ended.credit_unused)
+    await _activate(uow, event, order)
+
+
+@REACTIONS.on(ContractExpired)
+async def expired(event: Received[ContractExpired], uow: UnitOfWork) -> None:
+    """No order: nothing changes for billing. The last order already carries the
+    contract's end date, and nothing bills past it."""
+    await _known(uow, event.payload.contract_id, event)
+
+
+async def _activate(uow: UnitOfWork, cause: Received[Any], order: Order) -> None:
+    # The kernel's ids sort in the order they were made, even within one millisecond:
+    # listing orders by id lists the oldest first.
+    order_id = uow.new_id("or")
+    await uow.record(
+        [order_activated(order_id, order)],
+        stream_id=order_id,
+        account_id=order.account_id,
+        expected_version=0,
+        cause=cause,
+        effective_date=order.effective_date,
+    )
+
+
+async def _known(uow: UnitOfWork, contract_id: str, cause: Received[Any]) -> Contract:
+    contract = await uow.repository(Contracts).load(contract_id)
     if contract is None:
-        raise UnknownContract(contract_id, envelope.type)
+        raise UnknownContract(contract_id, cause.type)
     return contract

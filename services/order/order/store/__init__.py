@@ -1,1 +1,1 @@
-"""The order service's tables, the projector that fills them, and the queries on them."""
+"""The order service's tables, the projector that fills them, and the repositories on them."""

@@ -1,13 +1,13 @@
-"""The contract view's repository: load a Contract, save the one an order leaves."""
+"""The order service's contracts: load a Contract, save the one an order leaves."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from revline_events.repository import Repository
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from order.domain.contract import Contract, QuantityFrom, Subscription
+from order.domain.contract import Contract, ContractStatus, QuantityFrom, Subscription
 from order.store.tables import (
     contract_subscription_quantities,
     contract_subscriptions,
@@ -15,107 +15,115 @@ from order.store.tables import (
 )
 
 
-async def load_contract(session: AsyncSession, contract_id: str) -> Contract | None:
-    """The contract as the last order left it, or None when it was never created."""
-    found = await session.execute(select(contracts).where(contracts.c.contract_id == contract_id))
-    row = found.mappings().first()
-    if row is None:
-        return None
-    quantities = contract_subscription_quantities
-    steps = (
-        select(quantities)
-        .where(quantities.c.contract_id == contract_id)
-        .order_by(quantities.c.position, quantities.c.from_date)
-    )
-    history: dict[int, list[QuantityFrom]] = {}
-    for step in (await session.execute(steps)).mappings():
-        history.setdefault(step["position"], []).append(
-            QuantityFrom(step["from_date"], step["quantity"])
-        )
-    stmt = (
-        select(contract_subscriptions)
-        .where(contract_subscriptions.c.contract_id == contract_id)
-        .order_by(contract_subscriptions.c.position)
-    )
-    subscriptions = tuple(
-        Subscription(
-            subscription_id=s["subscription_id"],
-            sku=s["sku"],
-            name=s["name"],
-            charge_type=s["charge_type"],
-            billing_period=s["billing_period"],
-            quantity=s["quantity"],
-            unit_price=s["unit_price"],
-            start_date=s["start_date"],
-            end_date=s["end_date"],
-            history=tuple(history.get(s["position"], ())),
-        )
-        for s in (await session.execute(stmt)).mappings()
-    )
-    return Contract(
-        contract_id=row["contract_id"],
-        account_id=row["account_id"],
-        currency=row["currency"],
-        start_date=row["start_date"],
-        end_date=row["end_date"],
-        bill_cycle_day=row["bill_cycle_day"],
-        billing_timing=row["billing_timing"],
-        status=row["status"],
-        subscriptions=subscriptions,
-    )
+class Contracts(Repository):
+    """Each contract as the last order left it: what the next order starts from."""
 
+    async def load(self, contract_id: str) -> Contract | None:
+        """The contract as the last order left it, or None when it was never created."""
+        found = await self.session.execute(
+            select(contracts).where(contracts.c.contract_id == contract_id)
+        )
+        row = found.mappings().first()
+        if row is None:
+            return None
+        quantities = contract_subscription_quantities
+        steps = (
+            select(quantities)
+            .where(quantities.c.contract_id == contract_id)
+            .order_by(quantities.c.position, quantities.c.from_date)
+        )
+        history: dict[int, list[QuantityFrom]] = {}
+        for step in (await self.session.execute(steps)).mappings():
+            history.setdefault(step["position"], []).append(
+                QuantityFrom(step["from_date"], step["quantity"])
+            )
+        stmt = (
+            select(contract_subscriptions)
+            .where(contract_subscriptions.c.contract_id == contract_id)
+            .order_by(contract_subscriptions.c.position)
+        )
+        subscriptions = tuple(
+            Subscription(
+                subscription_id=s["subscription_id"],
+                sku=s["sku"],
+                name=s["name"],
+                charge_type=s["charge_type"],
+                billing_period=s["billing_period"],
+                quantity=s["quantity"],
+                unit_price=s["unit_price"],
+                start_date=s["start_date"],
+                end_date=s["end_date"],
+                history=tuple(history.get(s["position"], ())),
+            )
+            for s in (await self.session.execute(stmt)).mappings()
+        )
+        return Contract(
+            contract_id=row["contract_id"],
+            account_id=row["account_id"],
+            currency=row["currency"],
+            start_date=row["start_date"],
+            end_date=row["end_date"],
+            bill_cycle_day=row["bill_cycle_day"],
+            billing_timing=row["billing_timing"],
+            status=ContractStatus(row["status"]),
+            subscriptions=subscriptions,
+        )
 
-async def save_contract(
-    session: AsyncSession, contract: Contract, *, by_order: str, known: bool
-) -> None:
-    """Store `contract` as order `by_order` left it (`known`: it has a row already)."""
-    row: dict[str, Any] = {
-        "account_id": contract.account_id,
-        "currency": contract.currency,
-        "start_date": contract.start_date,
-        "end_date": contract.end_date,
-        "bill_cycle_day": contract.bill_cycle_day,
-        "billing_timing": contract.billing_timing,
-        "status": contract.status,
-        "last_order_id": by_order,
-    }
-    if known:
-        await session.execute(
-            update(contracts).where(contracts.c.contract_id == contract.contract_id).values(**row)
-        )
-        for table in (contract_subscription_quantities, contract_subscriptions):
-            await session.execute(delete(table).where(table.c.contract_id == contract.contract_id))
-    else:
-        await session.execute(insert(contracts).values(contract_id=contract.contract_id, **row))
-    if contract.subscriptions:
-        await session.execute(
-            insert(contract_subscriptions),
-            [
-                {
-                    "contract_id": contract.contract_id,
-                    "position": position,
-                    "subscription_id": s.subscription_id,
-                    "sku": s.sku,
-                    "name": s.name,
-                    "charge_type": s.charge_type,
-                    "billing_period": s.billing_period,
-                    "quantity": s.quantity,
-                    "unit_price": s.unit_price,
-                    "start_date": s.start_date,
-                    "end_date": s.end_date,
-                }
-                for position, s in enumerate(contract.subscriptions, start=1)
-            ],
-        )
-    steps = [
-        {
-            "contract_id": contract.contract_id,
-            "position": position,
-            "from_date": step.from_date,
-            "quantity": step.quantity,
+    async def save(self, contract: Contract, *, by_order: str, known: bool) -> None:
+        """Store `contract` as order `by_order` left it (`known`: it has a row already)."""
+        row: dict[str, Any] = {
+            "account_id": contract.account_id,
+            "currency": contract.currency,
+            "start_date": contract.start_date,
+            "end_date": contract.end_date,
+            "bill_cycle_day": contract.bill_cycle_day,
+            "billing_timing": contract.billing_timing,
+            "status": contract.status,
+            "last_order_id": by_order,
         }
-        for position, s in enumerate(contract.subscriptions, start=1)
-        for step in s.history
-    ]
-    if steps:
-        await session.execute(insert(contract_subscription_quantities), steps)
+        if known:
+            await self.session.execute(
+                update(contracts)
+                .where(contracts.c.contract_id == contract.contract_id)
+                .values(**row)
+            )
+            for table in (contract_subscription_quantities, contract_subscriptions):
+                await self.session.execute(
+                    delete(table).where(table.c.contract_id == contract.contract_id)
+                )
+        else:
+            await self.session.execute(
+                insert(contracts).values(contract_id=contract.contract_id, **row)
+            )
+        if contract.subscriptions:
+            await self.session.execute(
+                insert(contract_subscriptions),
+                [
+                    {
+                        "contract_id": contract.contract_id,
+                        "position": position,
+                        "subscription_id": s.subscription_id,
+                        "sku": s.sku,
+                        "name": s.name,
+                        "charge_type": s.charge_type,
+                        "billing_period": s.billing_period,
+                        "quantity": s.quantity,
+                        "unit_price": s.unit_price,
+                        "start_date": s.start_date,
+                        "end_date": s.end_date,
+                    }
+                    for position, s in enumerate(contract.subscriptions, start=1)
+                ],
+            )
+        steps = [
+            {
+                "contract_id": contract.contract_id,
+                "position": position,
+                "from_date": step.from_date,
+                "quantity": step.quantity,
+            }
+            for position, s in enumerate(contract.subscriptions, start=1)
+            for step in s.history
+        ]
+        if steps:
+            await self.session.execute(insert(contract_subscription_quantities), steps)

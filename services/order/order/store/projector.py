@@ -19,11 +19,11 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.domain.contract_state import contract_after
-from order.store.contracts import load_contract, save_contract
+from order.domain.orders import OrderStatus
+from order.store.contracts import Contracts
 from order.store.tables import order_items, orders
 from order.translation import order_of
 
-ACTIVATED = "activated"
 # The item fields stored per line (a later optional payload field needs a column first).
 ITEM_COLUMNS = {c.name for c in order_items.columns} - {"order_id", "line_no"}
 
@@ -59,7 +59,7 @@ async def _activated(session: AsyncSession, envelope: Envelope, event: OrderActi
             contract_id=event.contract_id,
             account_id=event.account_id,
             kind=event.kind,
-            status=ACTIVATED,
+            status=OrderStatus.ACTIVATED,
             currency=event.currency,
             effective_date=event.effective_date,
             bill_cycle_day=event.bill_cycle_day,
@@ -88,6 +88,7 @@ async def _activated(session: AsyncSession, envelope: Envelope, event: OrderActi
                 for number, item in enumerate(event.items, start=1)
             ],
         )
-    before = await load_contract(session, event.contract_id)
+    contracts = Contracts(session)
+    before = await contracts.load(event.contract_id)
     after = contract_after(order_of(event), before)
-    await save_contract(session, after, by_order=event.order_id, known=before is not None)
+    await contracts.save(after, by_order=event.order_id, known=before is not None)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from order_feed import ORDER_EVENTS, READER, ContractFeed, subscription, unique, wait_for_orders
 from revline_events.envelope import Envelope
-from revline_service.testing import LiveService, TopicReader, auth, stored_events
+from revline_testkit.live import LiveService, TopicReader, auth, stored_events
 
 OPS = auth("ops")
 

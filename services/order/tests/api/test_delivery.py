@@ -20,7 +20,7 @@ from order_feed import (
 )
 from revline_events.catalogue import CATALOGUE
 from revline_events.payloads.contract import ContractAmended, ContractTerminated
-from revline_service.testing import LiveService
+from revline_testkit.live import LiveService
 
 START, END = date(2026, 1, 1), date(2026, 12, 31)
 
@@ -155,7 +155,7 @@ async def test_a_second_creation_of_a_known_contract_is_refused_and_changes_noth
     await wait_for_orders(order_service.client, 1, contract_id=contract.contract_id)
     again = contract.envelope(contract.created([sub], start=START, end=END))
     runtime = order_service.runtime
-    handler = runtime.spec.handlers["ContractCreated"]
+    handler = runtime.spec.reactions.handlers(CATALOGUE)["ContractCreated"]
 
     async with runtime.uow() as uow:
         with pytest.raises(ContractAlreadyCreated, match=contract.contract_id):

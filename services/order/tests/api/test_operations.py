@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 # Every order-service path of API.md, with its methods, plus the operations endpoints.
 API_MD_PATHS = {

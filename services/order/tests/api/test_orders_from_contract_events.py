@@ -23,7 +23,7 @@ from revline_events.payloads.contract import (
     SubscriptionChange,
     SubscriptionData,
 )
-from revline_service.testing import LiveService, TopicReader, stored_events
+from revline_testkit.live import LiveService, TopicReader, stored_events
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
 

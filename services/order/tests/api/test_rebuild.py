@@ -29,7 +29,7 @@ from revline_events.payloads.contract import (
     SubscriptionChange,
 )
 from revline_events.replay import rebuild_projections
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 from sqlalchemy import delete, func, select, update
 
 ADMIN, OPS = auth("admin"), auth("ops")

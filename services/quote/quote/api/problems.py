@@ -7,8 +7,15 @@ from typing import Any
 from revline_service.problems import ProblemType
 
 from quote.domain.contract_fit import ContractNotActive
-from quote.domain.errors import CurrencyMismatch, InvalidLine, InvalidTransition, UnknownProduct
-from quote.handlers.quotes import ProductExists, ProductNotFound, UnknownQuote
+from quote.domain.errors import (
+    CurrencyMismatch,
+    InvalidLine,
+    InvalidTransition,
+    ProductExists,
+    ProductNotFound,
+    UnknownProduct,
+    UnknownQuote,
+)
 
 
 def _bad_field(error: Exception) -> list[dict[str, Any]]:

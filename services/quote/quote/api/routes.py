@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.idempotency import execute
-from revline_service.logs import correlation_id
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
@@ -24,9 +23,10 @@ from quote.api.schemas import (
     QuotePatch,
     quote_out,
 )
+from quote.domain.errors import ProductNotFound, UnknownQuote
 from quote.handlers import quotes as steps
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
-from quote.store import queries
+from quote.store.queries import Products, Quotes
 
 router = APIRouter(prefix="/v1")
 
@@ -56,7 +56,7 @@ async def create_product(
     cmd = DefineProduct(**body.model_dump())
 
     async def step(uow: UnitOfWork) -> Any:
-        row = await steps.define_product(uow, cmd, runtime.clock, correlation_id.get())
+        row = await steps.define_product(uow, cmd)
         return ProductOut.model_validate(row)
 
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
@@ -66,7 +66,7 @@ async def create_product(
 async def list_products(runtime: RuntimeDep, _: Reader, paging: Paging) -> Page[ProductOut]:
     """The price book, by sku."""
     async with runtime.db.session() as session:
-        rows = await queries.list_products(session, paging.after, paging.limit)
+        rows = await Products(session).page(paging.after, paging.limit)
     items = [ProductOut.model_validate(r) for r in rows]
     return page_of(items, paging, lambda p: [p.sku])
 
@@ -75,9 +75,9 @@ async def list_products(runtime: RuntimeDep, _: Reader, paging: Paging) -> Page[
 async def get_product(sku: str, runtime: RuntimeDep, _: Reader) -> ProductOut:
     """One product."""
     async with runtime.db.session() as session:
-        row = await queries.product_row(session, sku)
+        row = await Products(session).find(sku)
     if row is None:
-        raise steps.ProductNotFound(sku)
+        raise ProductNotFound(sku)
     return ProductOut.model_validate(row)
 
 
@@ -102,7 +102,7 @@ async def create_quote(
     )
 
     async def step(uow: UnitOfWork) -> Any:
-        return quote_out(await steps.create_quote(uow, cmd, runtime.clock, correlation_id.get()))
+        return quote_out(await steps.create_quote(uow, cmd))
 
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
 
@@ -116,7 +116,7 @@ async def list_quotes(
 ) -> Page[QuoteOut]:
     """Quotes, oldest first, optionally of one account."""
     async with runtime.db.session() as session:
-        rows = await queries.list_quotes(session, account_id, paging.after, paging.limit)
+        rows = await Quotes(session).page(account_id, paging.after, paging.limit)
     return page_of([quote_out(r) for r in rows], paging, lambda q: [q.id])
 
 
@@ -124,9 +124,9 @@ async def list_quotes(
 async def get_quote(quote_id: str, runtime: RuntimeDep, _: Reader) -> QuoteOut:
     """One quote with its lines and totals."""
     async with runtime.db.session() as session:
-        row = await queries.quote_row(session, quote_id)
+        row = await Quotes(session).find(quote_id)
     if row is None:
-        raise steps.UnknownQuote(quote_id)
+        raise UnknownQuote(quote_id)
     return quote_out(row)
 
 
@@ -146,7 +146,7 @@ async def patch_quote(
     )
 
     async def step(uow: UnitOfWork) -> Any:
-        return quote_out(await steps.revise_quote(uow, cmd, runtime.clock, correlation_id.get()))
+        return quote_out(await steps.revise_quote(uow, cmd))
 
     return await execute(request, who, runtime.uow, step, body=body)
 
@@ -156,7 +156,7 @@ def _transition(name: str, handler: Any) -> None:
         quote_id: str, request: Request, runtime: RuntimeDep, who: Seller
     ) -> JSONResponse:
         async def step(uow: UnitOfWork) -> Any:
-            return quote_out(await handler(uow, quote_id, runtime.clock, correlation_id.get()))
+            return quote_out(await handler(uow, quote_id))
 
         return await execute(request, who, runtime.uow, step)
 

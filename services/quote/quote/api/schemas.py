@@ -11,6 +11,8 @@ from revline_events.envelope import ACCOUNT_ID_PATTERN
 from revline_events.money import is_currency
 from revline_service.fields import CalendarDate, UtcTimestamp
 
+from quote.domain.quote import QuoteStatus
+
 Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["SEAT"])]
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
@@ -157,7 +159,7 @@ class QuoteOut(BaseModel):
     currency: str
     kind: Kind
     contract_id: str | None
-    status: Literal["draft", "presented", "accepted", "rejected"]
+    status: QuoteStatus
     version: int
     start_date: date
     term_months: int | None

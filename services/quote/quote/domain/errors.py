@@ -42,3 +42,27 @@ class InvalidLine(QuoteError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class UnknownQuote(QuoteError):
+    """No quote has this id."""
+
+    def __init__(self, quote_id: str) -> None:
+        super().__init__(f"no quote {quote_id}")
+        self.quote_id = quote_id
+
+
+class ProductNotFound(QuoteError):
+    """No product has this sku."""
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"no product {sku}")
+        self.sku = sku
+
+
+class ProductExists(QuoteError):
+    """The price book already has a product with this sku."""
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"product {sku} already exists")
+        self.sku = sku

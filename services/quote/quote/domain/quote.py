@@ -8,13 +8,17 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, Literal
 
-from revline_events.calendar import term_end
+from revline_pricing.calendar import term_end
+from revline_pricing.periods import PERIOD_MONTHS, billing_spans
+from revline_pricing.proration import net_unit_price, span_amount
 
 from quote.domain.errors import CurrencyMismatch, InvalidLine, InvalidTransition, UnknownProduct
-from quote.domain.periods import PERIOD_MONTHS, billing_spans
-from quote.domain.pricing import MAX_AMOUNT, net_unit_price, span_amount
 
 ChargeType = Literal["recurring", "one_time"]
+
+# The largest amount a quote may carry, in minor units (10 trillion USD): every
+# amount then fits a 64-bit column with room for downstream sums.
+MAX_AMOUNT = 10**15
 
 _HUNDRED = Decimal(100)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from revline_events.calendar import term_end
-from revline_events.catalogue import EventPayload, make_envelope
-from revline_events.clock import Clock
+from revline_events.catalogue import EventPayload
 from revline_events.payloads.quote import (
     PRICE_BOOK_ACCOUNT,
     ProductCreated,
@@ -23,54 +20,29 @@ from revline_events.payloads.quote import (
     QuoteTotalsData,
 )
 from revline_events.unit_of_work import UnitOfWork
+from revline_pricing.calendar import term_end
 
 from quote.domain import quote as rules
 from quote.domain.contract_fit import check_fit
-from quote.domain.errors import CurrencyMismatch, InvalidLine, QuoteError, UnknownProduct
+from quote.domain.errors import (
+    CurrencyMismatch,
+    InvalidLine,
+    ProductExists,
+    UnknownProduct,
+    UnknownQuote,
+)
 from quote.domain.quote import LineRequest, QuoteStatus
 from quote.domain.terms import check_lines, check_terms
 from quote.handlers.commands import CreateQuote, DefineProduct, LineInput, QuoteTerms, ReviseQuote
-from quote.store import contracts, queries
+from quote.store.contracts import ContractReadModel
+from quote.store.queries import Products, Quotes
 
-SERVICE = "quote"
 T = TypeVar("T")
 
 
-class UnknownQuote(QuoteError):
-    """No quote has this id."""
-
-    def __init__(self, quote_id: str) -> None:
-        super().__init__(f"no quote {quote_id}")
-        self.quote_id = quote_id
-
-
-class ProductNotFound(QuoteError):
-    """No product has this sku."""
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"no product {sku}")
-        self.sku = sku
-
-
-class ProductExists(QuoteError):
-    """The price book already has a product with this sku."""
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"product {sku} already exists")
-        self.sku = sku
-
-
-def new_quote_id(clock: Clock) -> str:
-    """An opaque id that sorts by creation time: `qt_` + ms timestamp + randomness."""
-    millis = int(clock.now().timestamp() * 1000)
-    return f"qt_{millis:012x}{secrets.token_hex(5)}"
-
-
-async def define_product(
-    uow: UnitOfWork, cmd: DefineProduct, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def define_product(uow: UnitOfWork, cmd: DefineProduct) -> dict[str, Any]:
     """Add a product to the price book; ProductExists when the sku is taken."""
-    if await queries.product_row(uow.session, cmd.sku) is not None:
+    if await uow.repository(Products).find(cmd.sku) is not None:
         raise ProductExists(cmd.sku)
     product = rules.Product(
         cmd.sku,
@@ -93,17 +65,14 @@ async def define_product(
         charge_type=product.charge_type,
         billing_period=product.billing_period,
     )
-    envelope = make_envelope(
-        event,
+    await uow.record(
+        [event],
         stream_id=f"product:{cmd.sku}",
-        stream_version=1,
         account_id=PRICE_BOOK_ACCOUNT,
-        producer=SERVICE,
-        clock=clock,
-        correlation_id=correlation_id,
+        expected_version=0,
+        cause=None,
     )
-    await uow.record([envelope], expected_version=0)
-    row = await queries.product_row(uow.session, cmd.sku)
+    row = await uow.repository(Products).find(cmd.sku)
     assert row is not None
     return row
 
@@ -119,7 +88,7 @@ async def _fit_contract(
     """
     if terms.kind == "new" or terms.contract_id is None:
         return terms, lines, None
-    contract = await contracts.load(uow.session, terms.contract_id)
+    contract = await uow.repository(ContractReadModel).find(terms.contract_id)
     check_fit(
         contract,
         contract_id=terms.contract_id,
@@ -156,7 +125,7 @@ async def _priced(
     check_terms(terms.kind, terms.contract_id, terms.term_months)
     check_lines(terms.kind, [(line.quantity, line.subscription_id) for line in lines])
     terms, lines, contract_end = await _fit_contract(uow, account_id, currency, terms, lines)
-    catalog = await queries.catalog(uow.session, (line.sku for line in lines))
+    catalog = await uow.repository(Products).catalog(line.sku for line in lines)
     for index, line in enumerate(lines):
         if line.sku not in catalog:
             raise InvalidLine(f"lines[{index}].sku", f"unknown product {line.sku}")
@@ -217,21 +186,18 @@ def _percent(value: Decimal) -> str:
     return text if text != "-0" else "0"
 
 
-async def create_quote(
-    uow: UnitOfWork, cmd: CreateQuote, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def create_quote(uow: UnitOfWork, cmd: CreateQuote) -> dict[str, Any]:
     """Price a new draft quote and record QuoteCreated (version 1)."""
-    quote_id = new_quote_id(clock)
+    # Time-sortable on the service's clock: listing quotes by id lists oldest first.
+    quote_id = uow.new_id("qt")
     event = await _priced_snapshot(
         uow, QuoteCreated, quote_id, cmd.account_id, cmd.currency, 1, cmd.terms, cmd.lines
     )
-    await _record(uow, quote_id, cmd.account_id, 0, event, clock, correlation_id)
+    await _record(uow, quote_id, cmd.account_id, 0, event)
     return await _view(uow, quote_id)
 
 
-async def revise_quote(
-    uow: UnitOfWork, cmd: ReviseQuote, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def revise_quote(uow: UnitOfWork, cmd: ReviseQuote) -> dict[str, Any]:
     """Apply a PATCH to a draft quote and record QuoteRevised with the next version."""
     current = await _load(uow, cmd.quote_id)
     rules.ensure_editable(cmd.quote_id, QuoteStatus(current["status"]))
@@ -258,10 +224,7 @@ async def revise_quote(
         uow, QuoteRevised, cmd.quote_id, current["account_id"], current["currency"],
         current["version"] + 1, terms, lines,
     )  # fmt: skip
-    await _record(
-        uow, cmd.quote_id, current["account_id"], current["stream_version"], event, clock,
-        correlation_id,
-    )  # fmt: skip
+    await _record(uow, cmd.quote_id, current["account_id"], current["stream_version"], event)
     return await _view(uow, cmd.quote_id)
 
 
@@ -299,41 +262,29 @@ async def _priced_snapshot(
     )
 
 
-async def present_quote(
-    uow: UnitOfWork, quote_id: str, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def present_quote(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
     """Mark a draft quote presented to the customer."""
     current = await _load(uow, quote_id)
     rules.present(quote_id, QuoteStatus(current["status"]))
     event = QuotePresented(
         quote_id=quote_id, account_id=current["account_id"], version=current["version"]
     )
-    await _record(
-        uow, quote_id, current["account_id"], current["stream_version"], event, clock,
-        correlation_id,
-    )  # fmt: skip
+    await _record(uow, quote_id, current["account_id"], current["stream_version"], event)
     return await _view(uow, quote_id)
 
 
-async def reject_quote(
-    uow: UnitOfWork, quote_id: str, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def reject_quote(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
     """Record that the customer turned the quote down."""
     current = await _load(uow, quote_id)
     rules.reject(quote_id, QuoteStatus(current["status"]))
     event = QuoteRejected(
         quote_id=quote_id, account_id=current["account_id"], version=current["version"]
     )
-    await _record(
-        uow, quote_id, current["account_id"], current["stream_version"], event, clock,
-        correlation_id,
-    )  # fmt: skip
+    await _record(uow, quote_id, current["account_id"], current["stream_version"], event)
     return await _view(uow, quote_id)
 
 
-async def accept_quote(
-    uow: UnitOfWork, quote_id: str, clock: Clock, correlation_id: str | None
-) -> dict[str, Any]:
+async def accept_quote(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
     """Accept the quote once; QuoteAccepted carries everything downstream needs."""
     current = await _load(uow, quote_id)
     rules.accept(quote_id, QuoteStatus(current["status"]))
@@ -356,11 +307,11 @@ async def accept_quote(
             one_time=current["one_time"],
             total_contract_value=current["total_contract_value"],
         ),
-        accepted_on=clock.today(),
+        accepted_on=uow.clock.today(),
     )
     await _record(
-        uow, quote_id, current["account_id"], current["stream_version"], event, clock,
-        correlation_id, effective_date=current["start_date"],
+        uow, quote_id, current["account_id"], current["stream_version"], event,
+        effective_date=current["start_date"],
     )  # fmt: skip
     return await _view(uow, quote_id)
 
@@ -387,7 +338,7 @@ def _line(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _load(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
-    row = await queries.quote_row(uow.session, quote_id)
+    row = await uow.repository(Quotes).find(quote_id)
     if row is None:
         raise UnknownQuote(quote_id)
     return row
@@ -403,19 +354,14 @@ async def _record(
     account_id: str,
     version: int,
     event: EventPayload,
-    clock: Clock,
-    correlation_id: str | None,
     *,
     effective_date: date | None = None,
 ) -> None:
-    envelope = make_envelope(
-        event,
+    await uow.record(
+        [event],
         stream_id=quote_id,
-        stream_version=version + 1,
         account_id=account_id,
-        producer=SERVICE,
-        clock=clock,
-        correlation_id=correlation_id,
+        expected_version=version,
+        cause=None,
         effective_date=effective_date,
     )
-    await uow.record([envelope], expected_version=version)

@@ -1,1 +1,1 @@
-"""The quote service's storage: its tables, projector and read queries."""
+"""The quote service's storage: its tables, projector and repositories."""

@@ -7,7 +7,10 @@ refilled by consuming contract.events from the beginning.
 
 from __future__ import annotations
 
-from revline_events.payloads.contract import SubscriptionData
+from collections.abc import Iterable
+from datetime import date
+
+from revline_events.repository import Repository
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -20,7 +23,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from quote.domain.contract_fit import ContractSubscription, ContractView
 from quote.store.tables import metadata
@@ -49,67 +51,72 @@ contract_subscription_views = Table(
 )
 
 
-async def load(session: AsyncSession, contract_id: str) -> ContractView | None:
-    """The contract as last heard of, or None."""
-    row = (
-        await session.execute(
-            select(contract_views).where(contract_views.c.contract_id == contract_id)
+class ContractReadModel(Repository):
+    """What the quote service last heard of each contract, by contract id."""
+
+    async def find(self, contract_id: str) -> ContractView | None:
+        """The contract as last heard of, or None."""
+        stmt = select(contract_views).where(contract_views.c.contract_id == contract_id)
+        row = (await self.session.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        subs = (
+            await self.session.execute(
+                select(contract_subscription_views).where(
+                    contract_subscription_views.c.contract_id == contract_id
+                )
+            )
+        ).mappings()
+        return ContractView(
+            contract_id=row["contract_id"],
+            account_id=row["account_id"],
+            currency=row["currency"],
+            status=row["status"],
+            start_date=row["start_date"],
+            end_date=row["end_date"],
+            bill_cycle_day=row["bill_cycle_day"],
+            billing_timing=row["billing_timing"],
+            subscriptions={
+                s["subscription_id"]: ContractSubscription(
+                    s["subscription_id"], s["sku"], s["unit_price"], s["quantity"]
+                )
+                for s in subs
+            },
         )
-    ).mappings().first()  # fmt: skip
-    if row is None:
-        return None
-    subs = (
-        await session.execute(
-            select(contract_subscription_views).where(
-                contract_subscription_views.c.contract_id == contract_id
+
+    async def add(self, contract: ContractView) -> None:
+        """Record a new contract with its subscriptions."""
+        await self.session.execute(
+            insert(contract_views).values(
+                contract_id=contract.contract_id,
+                account_id=contract.account_id,
+                currency=contract.currency,
+                status=contract.status,
+                start_date=contract.start_date,
+                end_date=contract.end_date,
+                bill_cycle_day=contract.bill_cycle_day,
+                billing_timing=contract.billing_timing,
             )
         )
-    ).mappings()
-    return ContractView(
-        contract_id=row["contract_id"],
-        account_id=row["account_id"],
-        currency=row["currency"],
-        status=row["status"],
-        start_date=row["start_date"],
-        end_date=row["end_date"],
-        bill_cycle_day=row["bill_cycle_day"],
-        billing_timing=row["billing_timing"],
-        subscriptions={
-            s["subscription_id"]: ContractSubscription(
-                s["subscription_id"], s["sku"], s["unit_price"], s["quantity"]
-            )
-            for s in subs
-        },
-    )
+        await self.put_subscriptions(contract.contract_id, contract.subscriptions.values())
 
+    async def extend(self, contract_id: str, end_date: date) -> None:
+        """The contract's term now ends on `end_date` (a renewal)."""
+        await self._change(contract_id, end_date=end_date)
 
-async def add_contract(session: AsyncSession, row: dict[str, object]) -> None:
-    """Record a new contract."""
-    await session.execute(insert(contract_views).values(**row))
+    async def terminate(self, contract_id: str, end_date: date) -> None:
+        """The contract was terminated and ends on `end_date`."""
+        await self._change(contract_id, status="terminated", end_date=end_date)
 
+    async def expire(self, contract_id: str) -> None:
+        """The contract reached its end date without renewing."""
+        await self._change(contract_id, status="expired")
 
-async def set_contract(session: AsyncSession, contract_id: str, **values: object) -> None:
-    """Change fields of a known contract (status, end_date)."""
-    await session.execute(
-        update(contract_views).where(contract_views.c.contract_id == contract_id).values(**values)
-    )
-
-
-async def put_subscriptions(
-    session: AsyncSession, contract_id: str, subscriptions: list[SubscriptionData]
-) -> None:
-    """Insert or replace these subscriptions of the contract."""
-    if not subscriptions:
-        return
-    ids = [s.subscription_id for s in subscriptions]
-    await session.execute(
-        delete(contract_subscription_views).where(
-            contract_subscription_views.c.subscription_id.in_(ids)
-        )
-    )
-    await session.execute(
-        insert(contract_subscription_views),
-        [
+    async def put_subscriptions(
+        self, contract_id: str, subscriptions: Iterable[ContractSubscription]
+    ) -> None:
+        """Insert or replace these subscriptions of the contract."""
+        rows = [
             {
                 "subscription_id": s.subscription_id,
                 "contract_id": contract_id,
@@ -118,5 +125,20 @@ async def put_subscriptions(
                 "quantity": s.quantity,
             }
             for s in subscriptions
-        ],
-    )
+        ]
+        if not rows:
+            return
+        ids = [row["subscription_id"] for row in rows]
+        await self.session.execute(
+            delete(contract_subscription_views).where(
+                contract_subscription_views.c.subscription_id.in_(ids)
+            )
+        )
+        await self.session.execute(insert(contract_subscription_views), rows)
+
+    async def _change(self, contract_id: str, **values: object) -> None:
+        await self.session.execute(
+            update(contract_views)
+            .where(contract_views.c.contract_id == contract_id)
+            .values(**values)
+        )

@@ -20,6 +20,7 @@ from revline_events.payloads.quote import (
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quote.domain.quote import QuoteStatus
 from quote.store.tables import products, quote_lines, quotes
 
 
@@ -31,10 +32,12 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
             insert(products).values(**event.model_dump(), created_at=at)
         )  # fmt: skip
     elif isinstance(event, QuoteSnapshot):
-        status = "accepted" if isinstance(event, QuoteAccepted) else "draft"
+        status = QuoteStatus.ACCEPTED if isinstance(event, QuoteAccepted) else QuoteStatus.DRAFT
         await _write_snapshot(session, envelope, event, status)
     elif isinstance(event, QuotePresented | QuoteRejected):
-        status = "presented" if isinstance(event, QuotePresented) else "rejected"
+        status = (
+            QuoteStatus.PRESENTED if isinstance(event, QuotePresented) else QuoteStatus.REJECTED
+        )
         await session.execute(
             update(quotes)
             .where(quotes.c.id == event.quote_id)
@@ -43,7 +46,7 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
 
 
 async def _write_snapshot(
-    session: AsyncSession, envelope: Envelope, event: QuoteSnapshot, status: str
+    session: AsyncSession, envelope: Envelope, event: QuoteSnapshot, status: QuoteStatus
 ) -> None:
     row: dict[str, Any] = {
         "account_id": event.account_id,

@@ -1,4 +1,8 @@
-"""Read queries on the quote projections, shared by handlers and routers."""
+"""The price book and the quotes as projected: repositories shared by handlers and routers.
+
+Handlers get them from their unit of work (`uow.repository(Quotes)`); a router
+that only reads builds one on its own session (`Quotes(session)`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from revline_events.repository import Repository
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from quote.domain.quote import Product
 from quote.store.tables import products, quote_lines, quotes
@@ -30,65 +34,67 @@ def product_from_row(row: Any) -> Product:
     )
 
 
-async def product_row(session: AsyncSession, sku: str) -> dict[str, Any] | None:
-    """One product as stored, or None."""
-    if not _SKU.fullmatch(sku):
-        return None
-    row = (await session.execute(select(products).where(products.c.sku == sku))).mappings()
-    found = row.first()
-    return dict(found) if found else None
+class Products(Repository):
+    """The price book: products by sku."""
+
+    async def find(self, sku: str) -> dict[str, Any] | None:
+        """One product as stored, or None."""
+        if not _SKU.fullmatch(sku):
+            return None
+        row = (await self.session.execute(select(products).where(products.c.sku == sku))).mappings()
+        found = row.first()
+        return dict(found) if found else None
+
+    async def catalog(self, skus: Iterable[str]) -> dict[str, Product]:
+        """The price-book products among `skus`, by sku."""
+        wanted = sorted(set(skus))
+        stmt = select(products).where(products.c.sku.in_(wanted))
+        rows = (await self.session.execute(stmt)).mappings()
+        return {r["sku"]: product_from_row(r) for r in rows}
+
+    async def page(self, after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
+        """Products by sku, after the cursor key [sku], up to limit + 1 rows."""
+        stmt = select(products).order_by(products.c.sku).limit(limit + 1)
+        if after:
+            stmt = stmt.where(products.c.sku > str(after[0]))
+        return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
 
 
-async def catalog(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
-    """The price-book products among `skus`, by sku."""
-    wanted = sorted(set(skus))
-    rows = (await session.execute(select(products).where(products.c.sku.in_(wanted)))).mappings()
-    return {r["sku"]: product_from_row(r) for r in rows}
+class Quotes(Repository):
+    """Quotes as projected, each with its lines."""
 
+    async def find(self, quote_id: str) -> dict[str, Any] | None:
+        """One quote with its lines (key `lines`, in line order), or None."""
+        if not _QUOTE_ID.fullmatch(quote_id):
+            return None
+        stmt = select(quotes).where(quotes.c.id == quote_id)
+        row = (await self.session.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        quote = dict(row)
+        stmt = select(quote_lines).where(quote_lines.c.quote_id == quote_id)
+        lines = (await self.session.execute(stmt.order_by(quote_lines.c.line_no))).mappings()
+        quote["lines"] = [dict(line) for line in lines]
+        return quote
 
-async def list_products(
-    session: AsyncSession, after: list[Any] | None, limit: int
-) -> list[dict[str, Any]]:
-    """Products by sku, after the cursor key [sku], up to limit + 1 rows."""
-    stmt = select(products).order_by(products.c.sku).limit(limit + 1)
-    if after:
-        stmt = stmt.where(products.c.sku > str(after[0]))
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
-
-
-async def quote_row(session: AsyncSession, quote_id: str) -> dict[str, Any] | None:
-    """One quote with its lines (key `lines`, in line order), or None."""
-    if not _QUOTE_ID.fullmatch(quote_id):
-        return None
-    found = (await session.execute(select(quotes).where(quotes.c.id == quote_id))).mappings()
-    row = found.first()
-    if row is None:
-        return None
-    quote = dict(row)
-    stmt = select(quote_lines).where(quote_lines.c.quote_id == quote_id)
-    lines = (await session.execute(stmt.order_by(quote_lines.c.line_no))).mappings()
-    quote["lines"] = [dict(line) for line in lines]
-    return quote
-
-
-async def list_quotes(
-    session: AsyncSession, account_id: str | None, after: list[Any] | None, limit: int
-) -> list[dict[str, Any]]:
-    """Quotes with their lines in id order (ids grow with time), optionally of one account,
-    after the cursor key [id], up to limit + 1 of them. Two queries, whatever the limit."""
-    stmt = select(quotes).order_by(quotes.c.id).limit(limit + 1)
-    if account_id is not None:
-        stmt = stmt.where(quotes.c.account_id == account_id)
-    if after:
-        stmt = stmt.where(quotes.c.id > str(after[0]))
-    found = [dict(r) for r in (await session.execute(stmt)).mappings()]
-    by_id = {row["id"]: {**row, "lines": []} for row in found}
-    if by_id:
-        lines = (
-            select(quote_lines)
-            .where(quote_lines.c.quote_id.in_(list(by_id)))
-            .order_by(quote_lines.c.quote_id, quote_lines.c.line_no)
-        )
-        for line in (await session.execute(lines)).mappings():
-            by_id[line["quote_id"]]["lines"].append(dict(line))
-    return list(by_id.values())
+    async def page(
+        self, account_id: str | None, after: list[Any] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Quotes with their lines in id order (ids grow with time), optionally of one account,
+        after the cursor key [id], up to limit + 1 of them. Two queries, whatever the limit."""
+        stmt = select(quotes).order_by(quotes.c.id).limit(limit + 1)
+        if account_id is not None:
+            stmt = stmt.where(quotes.c.account_id == account_id)
+        if after:
+            stmt = stmt.where(quotes.c.id > str(after[0]))
+        found = [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+        by_id = {row["id"]: {**row, "lines": []} for row in found}
+        if by_id:
+            lines = (
+                select(quote_lines)
+                .where(quote_lines.c.quote_id.in_(list(by_id)))
+                .order_by(quote_lines.c.quote_id, quote_lines.c.line_no)
+            )
+            for line in (await self.session.execute(lines)).mappings():
+                by_id[line["quote_id"]]["lines"].append(dict(line))
+        return list(by_id.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 # F1: SEAT (recurring, month, 5000) and SETUP (one-time, 25000), USD.
 # W5: HALF lists at 1001 (50% -> 501), ODD at 1999 (12.5% -> 1749).

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 QUOTE: dict[str, Any] = {
     "account_id": "acme", "currency": "USD", "start_date": "2026-01-15", "term_months": 12,

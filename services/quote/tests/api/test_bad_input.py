@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 SALES = auth("sales")
 MISSING = object()  # a field left out of the body

@@ -13,10 +13,10 @@ from revline_events.payloads.contract import (
     ContractTerminated,
     SubscriptionData,
 )
-from revline_events.testing.broker import TansuBroker
-from revline_events.testing.publishing import publish, upstream_event
-from revline_events.testing.waiting import eventually
-from revline_service.testing import LiveService, auth
+from revline_testkit.broker import TansuBroker
+from revline_testkit.live import LiveService, auth
+from revline_testkit.publishing import publish, upstream_event
+from revline_testkit.waiting import eventually
 
 SALES = auth("sales")
 CLOCK = FixedClock(datetime(2026, 1, 15, tzinfo=UTC))

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 SALES = auth("sales")
 PRODUCT: dict[str, Any] = {"sku": "FUZZ", "name": "Fuzz", "currency": "USD", "unit_price": 5000,

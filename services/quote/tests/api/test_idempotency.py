@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from revline_service.testing import LiveService, auth, stored_events
+from revline_testkit.live import LiveService, auth, stored_events
 
 SALES = auth("sales")
 PRODUCT: dict[str, Any] = {"sku": "IDEM", "name": "Idempotent", "currency": "USD",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 SEAT = {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,
         "charge_type": "recurring", "billing_period": "month"}  # fmt: skip

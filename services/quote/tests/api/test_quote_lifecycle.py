@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from revline_events.clock import FixedClock
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 
 SALES = auth("sales")
 

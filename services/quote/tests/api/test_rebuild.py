@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from revline_events.clock import FixedClock
-from revline_service.testing import LiveService, auth
+from revline_testkit.live import LiveService, auth
 from sqlalchemy import delete, func, select, update
 
 SALES = auth("sales")

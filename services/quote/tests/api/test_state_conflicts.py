@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from revline_events.envelope import Envelope
-from revline_service.testing import LiveService, TopicReader, auth, stored_events
+from revline_testkit.live import LiveService, TopicReader, auth, stored_events
 
 SALES = auth("sales")
 

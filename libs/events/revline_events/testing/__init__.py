@@ -1,1 +1,0 @@
-"""Test and dev-stack helpers: a real Tansu broker, a throwaway PostgreSQL, pytest fixtures."""

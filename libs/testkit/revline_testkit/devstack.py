@@ -1,0 +1,667 @@
+"""`make run`: the dev broker (Tansu) and every service on SQLite under var/.
+
+Usage: ``python -m revline_testkit.devstack [--var-dir DIR] [--ready-timeout S]``.
+
+What it does, in order:
+
+1. Finds the services (``services/*/pyproject.toml``; the folder name is the
+   package, so ``python -m <name>`` runs it) and plans each one from its own
+   settings class: port and host (the settings defaults are the dev ports,
+   ``<NAME>_PORT`` / ``<NAME>_HOST`` override them) and database
+   (``sqlite+aiosqlite:///<var>/<name>.db`` unless ``<NAME>_DATABASE_URL`` is set).
+   A port that is taken, or wanted twice, stops it before anything starts.
+2. Creates ``<var>/dev-keys.json`` once (a random key per role) unless
+   ``REVLINE_API_KEYS`` is set, and points every service at it.
+3. Starts Tansu on ``REVLINE_BROKER_PORT`` (default 9092) through
+   ``python -m revline_testkit.broker``.
+4. Republishes every service's event store (see below), then starts each
+   service as ``python -m <name> serve`` and waits until its ``/readyz`` is 200.
+5. Prints the URLs and the API keys, then waits. Ctrl-C, SIGTERM or SIGHUP
+   stops the services (SIGTERM, then SIGKILL after a grace period), then the
+   broker. A service that dies on its own stops the whole stack.
+
+Why republish on every start: the dev broker keeps its log in memory, so each
+run starts with an empty broker while the services' databases under var/ keep
+their event stores with every outbox row marked sent. Downstream services could
+then never rebuild from the log. So before serving, each service's own topic is
+created (with its configured partition count: a producer naming an unknown
+topic would make Tansu create it with its own default) and
+``python -m <name> republish`` queues and publishes the whole event store again.
+Consumers de-duplicate by event_id, so nothing doubles. It runs before
+``serve`` because on SQLite nothing stops two relays publishing the same rows,
+and it applies the migrations first, so a broken migration shows up here.
+
+Every path is under the var dir (``--var-dir``, else ``REVLINE_VAR_DIR``, else
+``var``): databases, ``log/<name>.log``, ``log/broker.log``, ``dev-keys.json``.
+Each run truncates the logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import importlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+from revline_events.topics import ensure_topics, events_topic
+from revline_service.auth import KeyConfigError, dev_keys, parse_keys
+from revline_service.settings import ServiceSettings
+
+ROOT = Path(__file__).resolve().parents[3]
+# Services start (and are listed) in the order events flow; others follow by name.
+FLOW_ORDER = ("quote", "contract", "order", "billing", "ledger")
+DEFAULT_BROKER_PORT = 9092
+LOOPBACK = "127.0.0.1"
+READY_LINE = "Revline dev stack is ready"
+BROKER_READY_MARK = "tansu listening on"
+SERVICE_GRACE_S = 20.0  # a service finishes the event in hand, commits, stops
+BROKER_GRACE_S = 15.0  # the broker wrapper stops Tansu within 10 s
+STEP_TIMEOUT_S = 60.0  # republish of one service's event store
+LOG_TAIL_LINES = 40
+
+
+class DevStackError(RuntimeError):
+    """The dev stack cannot start or keep running; the message says why and what to do."""
+
+
+class StopRequested(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP arrived: stop everything cleanly."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# -- the services of the workspace ---------------------------------------------------------
+
+
+def discover_services(root: Path = ROOT) -> list[str]:
+    """Names of the services in the work tree (`services/<name>/pyproject.toml`), flow order."""
+    names = {path.parent.name for path in root.glob("services/*/pyproject.toml")}
+    known = [name for name in FLOW_ORDER if name in names]
+    return known + sorted(names - set(known))
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    """The ServiceSettings subclass defined in `<service>.settings`; LookupError otherwise."""
+    module = importlib.import_module(f"{service}.settings")
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ServiceSettings)
+        and value.__module__ == module.__name__
+    ]
+    if len(found) != 1:
+        raise LookupError(f"{module.__name__} must define exactly one ServiceSettings subclass")
+    return found[0]
+
+
+def env_prefix(settings_cls: type[ServiceSettings]) -> str:
+    """The prefix of the service's own variables, e.g. `QUOTE_`."""
+    return str(settings_cls.model_config.get("env_prefix", ""))
+
+
+@dataclass(frozen=True)
+class PlannedService:
+    """One service as the dev stack will run it."""
+
+    name: str
+    prefix: str
+    host: str
+    port: int
+    database_url: str
+    topic_partitions: int
+    replication_factor: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        """Where a browser or client on this machine reaches it."""
+        host = LOOPBACK if self.host in ("", "0.0.0.0", "::") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def topic(self) -> str:
+        """The topic it publishes on."""
+        return events_topic(self.name)
+
+    def env(self, base: Mapping[str, str], shared: Mapping[str, str]) -> dict[str, str]:
+        """The child process's environment: `base` plus its own and the stack's settings."""
+        return {
+            **base,
+            **shared,
+            f"{self.prefix}DATABASE_URL": self.database_url,
+            f"{self.prefix}HOST": self.host,
+            f"{self.prefix}PORT": str(self.port),
+            # A prefixed bootstrap would win over the shared one (settings.py).
+            f"{self.prefix}KAFKA_BOOTSTRAP": shared["REVLINE_KAFKA_BOOTSTRAP"],
+            "PYTHONUNBUFFERED": "1",
+        }
+
+
+def plan_service(name: str, var_dir: Path, environ: Mapping[str, str]) -> PlannedService:
+    """Resolve a service's settings as its process will see them; DevStackError if invalid.
+
+    The settings class reads this process's environment, so `environ` must be
+    that environment (or a copy): it only decides whether the database is ours.
+    """
+    try:
+        cls = settings_class(name)
+    except (ImportError, LookupError) as error:
+        raise DevStackError(f"service {name}: cannot load its settings: {error}") from error
+    prefix = env_prefix(cls)
+    overrides: dict[str, Any] = {}
+    if f"{prefix}DATABASE_URL" not in environ:
+        overrides["database_url"] = f"sqlite+aiosqlite:///{var_dir / f'{name}.db'}"
+    try:
+        settings = cls(**overrides)
+    except ValidationError as error:
+        raise DevStackError(f"service {name}: invalid {prefix}* settings:\n{error}") from error
+    return PlannedService(
+        name=name,
+        prefix=prefix,
+        host=settings.host,
+        port=settings.port,
+        database_url=settings.database_url,
+        topic_partitions=settings.topic_partitions,
+        replication_factor=settings.replication_factor,
+        log_path=var_dir / "log" / f"{name}.log",
+    )
+
+
+# -- ports -----------------------------------------------------------------------------------
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when nothing may listen on host:port now (a socket in TIME_WAIT does not count)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(wanted: Sequence[tuple[str, str, int, str]]) -> None:
+    """Raise DevStackError naming each port that is taken or wanted twice.
+
+    `wanted` holds (who, host, port, variable that moves it).
+    """
+    problems: list[str] = []
+    seen: dict[int, str] = {}
+    for who, host, port, variable in wanted:
+        if port in seen:
+            problems.append(f"port {port} is wanted by both {seen[port]} and {who}: set {variable}")
+            continue
+        seen[port] = who
+        try:
+            taken = port_in_use(host, port)
+        except socket.gaierror as error:
+            problems.append(f"host {host!r} of {who} does not resolve: {error}")
+            continue
+        if taken:
+            problems.append(
+                f"port {port} on {host} ({who}) is already in use: stop what listens there "
+                f"(a dev stack still running?) or set {variable}"
+            )
+    if problems:
+        raise DevStackError("\n".join(problems))
+
+
+# -- child processes ---------------------------------------------------------------------------
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook that makes the child get SIGTERM when the dev stack dies.
+
+    Covers a dev stack killed with SIGKILL, which cannot clean up: its
+    children would otherwise keep the ports and make the next run fail.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
+
+
+class Child:
+    """A process of the stack, in its own process group, output appended to `log_path`.
+
+    Its own process group keeps the terminal's Ctrl-C away from it: the dev
+    stack alone decides when and how it stops (one SIGTERM, so uvicorn shuts
+    down gracefully instead of forcing an exit on a second signal).
+    """
+
+    def __init__(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, stdout: int | None = None) -> None:
+        """Spawn it; stdout goes to the log unless `stdout` (e.g. subprocess.PIPE) is given."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log if stdout is None else stdout,
+                stderr=log,
+                process_group=0,
+                preexec_fn=_die_with_parent(os.getpid()),
+            )
+
+    @property
+    def pid(self) -> int | None:
+        """Its process id once started."""
+        return None if self.process is None else self.process.pid
+
+    def exit_code(self) -> int | None:
+        """None while it runs (or before it started), else its exit code."""
+        return None if self.process is None else self.process.poll()
+
+    def running(self) -> bool:
+        """True between start and exit."""
+        return self.process is not None and self.process.poll() is None
+
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM to the process only)."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL its whole process group (the broker wrapper's Tansu too) and reap it."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last lines of its log."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+
+def stop_children(children: Iterable[Child], grace: float, hurry: Callable[[], bool]) -> None:
+    """SIGTERM every child at once, wait up to `grace` s, then SIGKILL the stragglers.
+
+    `hurry()` turning true (a second Ctrl-C) skips the rest of the wait.
+    """
+    running = [child for child in children if child.running()]
+    for child in running:
+        child.terminate()
+    deadline = time.monotonic() + grace
+    while any(child.running() for child in running):
+        if hurry() or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    for child in running:
+        if child.running():
+            say(f"  {child.name} did not stop within {grace:.0f}s: killing it")
+            child.kill()
+
+
+# -- the stack ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line and environment asked for."""
+
+    var_dir: Path
+    broker_port: int
+    ready_timeout: float
+
+
+class DevStack:
+    """The broker and every service: started broker first, stopped services first."""
+
+    def __init__(self, options: Options, environ: Mapping[str, str], root: Path = ROOT) -> None:
+        self.options = options
+        self.environ = dict(environ)
+        self.root = root
+        self.var_dir = options.var_dir
+        self.log_dir = self.var_dir / "log"
+        self.broker: Child | None = None
+        self.services: list[tuple[PlannedService, Child]] = []
+        self.steps: list[Child] = []  # short-lived: republish
+        self.plans: list[PlannedService] = []
+        self.keys_file: Path | None = None
+        self._hurry = False
+
+    @property
+    def bootstrap(self) -> str:
+        """The dev broker's address."""
+        return f"{LOOPBACK}:{self.options.broker_port}"
+
+    # -- start ----------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Plan every service, check ports and keys; starts nothing."""
+        names = discover_services(self.root)
+        if not names:
+            raise DevStackError(f"no services found under {self.root / 'services'}")
+        self.plans = [plan_service(name, self.var_dir, self.environ) for name in names]
+        wanted = [(p.name, p.host, p.port, f"{p.prefix}PORT") for p in self.plans]
+        wanted.insert(0, ("the broker", LOOPBACK, self.options.broker_port, "REVLINE_BROKER_PORT"))
+        check_ports(wanted)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        api_keys = self.environ.get("REVLINE_API_KEYS")
+        if api_keys:
+            try:
+                parse_keys(api_keys)
+            except KeyConfigError as error:
+                raise DevStackError(f"REVLINE_API_KEYS: {error}") from error
+        else:
+            configured = self.environ.get("REVLINE_DEV_KEYS_FILE")
+            self.keys_file = Path(configured) if configured else self.var_dir / "dev-keys.json"
+            self.keys_file = self.keys_file.resolve()
+            dev_keys(self.keys_file)  # created once, kept across runs
+
+    def start_broker(self) -> None:
+        """Start Tansu and wait until it answers Kafka requests."""
+        log_path = self.log_dir / "broker.log"
+        log_path.write_bytes(b"")
+        argv = [sys.executable, "-m", "revline_testkit.broker"]
+        argv += ["--port", str(self.options.broker_port), "--host", LOOPBACK]
+        self.broker = Child("broker", argv, {**self.environ, "PYTHONUNBUFFERED": "1"}, log_path)
+        say(f"starting the Tansu broker on {self.bootstrap} (log: {_shown(log_path)})")
+        self.broker.start()
+        within = min(self.options.ready_timeout, 30.0)
+        deadline = time.monotonic() + within
+        while BROKER_READY_MARK not in log_path.read_text(errors="replace"):
+            if not self.broker.running():
+                raise DevStackError(
+                    f"the broker exited with code {self.broker.exit_code()}\n"
+                    f"--- {_shown(log_path)} ---\n{self.broker.log_tail()}"
+                )
+            if time.monotonic() >= deadline:
+                raise DevStackError(
+                    f"the broker did not answer within {within:.0f}s\n"
+                    f"--- {_shown(log_path)} ---\n{self.broker.log_tail()}"
+                )
+            time.sleep(0.05)
+
+    def shared_env(self) -> dict[str, str]:
+        """What every service gets: the broker and, unless keys are configured, the keys file."""
+        shared = {"REVLINE_KAFKA_BOOTSTRAP": self.bootstrap}
+        # The dev broker answers a group join after half the session timeout.
+        shared.setdefault("REVLINE_CONSUMER_SESSION_TIMEOUT_MS", "2000")
+        if self.keys_file is not None:
+            shared["REVLINE_DEV_KEYS_FILE"] = str(self.keys_file)
+        return shared
+
+    def republish(self) -> None:
+        """Create each service's topic, then publish its event store again (module doc)."""
+        try:
+            asyncio.run(self._create_topics())
+        except Exception as error:  # whatever aiokafka raises, said plainly
+            raise DevStackError(f"creating the services' topics failed: {error!r}") from error
+        steps: list[tuple[PlannedService, Child]] = []
+        for plan in self.plans:
+            plan.log_path.write_bytes(b"")
+            env = plan.env(self.environ, self.shared_env())
+            argv = _service_argv(plan, "republish")
+            child = Child(f"{plan.name} republish", argv, env, plan.log_path)
+            self.steps.append(child)  # before start: a signal in between still stops it
+            child.start(stdout=subprocess.PIPE)
+            steps.append((plan, child))
+        failures: list[str] = []
+        for plan, child in steps:
+            assert child.process is not None
+            try:
+                out, _ = child.process.communicate(timeout=STEP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                failures.append(f"{plan.name}: republish took over {STEP_TIMEOUT_S:.0f}s")
+                continue
+            if child.process.returncode != 0:
+                failures.append(
+                    f"{plan.name}: republish exited with code {child.process.returncode}\n"
+                    f"--- {_shown(plan.log_path)} ---\n{child.log_tail()}"
+                )
+                continue
+            say(f"  {plan.name}: republished {_republished(out)} events to {plan.topic}")
+        if failures:
+            raise DevStackError("\n".join(failures))
+
+    async def _create_topics(self) -> None:
+        await asyncio.gather(
+            *(
+                ensure_topics(
+                    self.bootstrap,
+                    [plan.topic],
+                    partitions=plan.topic_partitions,
+                    replication_factor=plan.replication_factor,
+                )
+                for plan in self.plans
+            )
+        )
+
+    def start_services(self) -> None:
+        """Start `python -m <name> serve` for each service (returns at once)."""
+        for plan in self.plans:
+            env = plan.env(self.environ, self.shared_env())
+            child = Child(plan.name, _service_argv(plan, "serve"), env, plan.log_path)
+            self.services.append((plan, child))  # before start: a signal in between still stops it
+            child.start()
+            say(f"starting {plan.name} on {plan.url} (log: {_shown(plan.log_path)})")
+
+    def wait_ready(self) -> None:
+        """Return when every service's /readyz is 200; DevStackError with the log tail if not."""
+        deadline = time.monotonic() + self.options.ready_timeout
+        pending = list(self.services)
+        last: dict[str, str] = {}
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for plan, child in list(pending):
+                    if not child.running():
+                        raise DevStackError(
+                            f"{plan.name} exited with code {child.exit_code()} before it was "
+                            f"ready\n--- {_shown(plan.log_path)} ---\n{child.log_tail()}"
+                        )
+                    try:
+                        response = client.get(f"{plan.url}/readyz")
+                    except httpx.TransportError as error:
+                        last[plan.name] = f"no answer ({type(error).__name__})"
+                        continue
+                    if response.status_code == 200:
+                        pending.remove((plan, child))
+                        say(f"  {plan.name} is ready")
+                    else:
+                        last[plan.name] = f"{response.status_code} {response.text}"
+                if pending and time.monotonic() >= deadline:
+                    plan, child = pending[0]
+                    raise DevStackError(
+                        f"{plan.name} was not ready within {self.options.ready_timeout:.0f}s "
+                        f"(/readyz: {last.get(plan.name, 'never asked')})\n"
+                        f"--- {_shown(plan.log_path)} ---\n{child.log_tail()}"
+                    )
+                if pending:
+                    time.sleep(0.1)
+
+    def announce(self) -> None:
+        """Print the URLs and the API keys, then the ready line."""
+        width = max(len(name) for name in ["broker", *(plan.name for plan in self.plans)])
+        say("")
+        say(f"  {'broker'.ljust(width)}  {self.bootstrap}  (Tansu, in memory)")
+        for plan in self.plans:
+            say(
+                f"  {plan.name.ljust(width)}  {plan.url}  docs {plan.url}/docs"
+                f"  log {_shown(plan.log_path)}"
+            )
+        say("")
+        if self.keys_file is None:
+            say("API keys: from REVLINE_API_KEYS (send 'Authorization: Bearer <key>')")
+        else:
+            say(f"API keys ({_shown(self.keys_file)}; send 'Authorization: Bearer <key>'):")
+            by_role: dict[str, str] = json.loads(self.keys_file.read_text())
+            for role, key in by_role.items():
+                say(f"  {role.ljust(8)} {key}")
+        say("")
+        say(f"{READY_LINE}: {len(self.plans)} service(s). Ctrl-C stops everything.")
+
+    # -- run and stop ---------------------------------------------------------------------------
+
+    def watch(self) -> None:
+        """Block until a signal arrives (StopRequested) or a service dies (DevStackError)."""
+        while True:
+            for plan, child in self.services:
+                if not child.running():
+                    raise DevStackError(
+                        f"{plan.name} exited with code {child.exit_code()}\n"
+                        f"--- {_shown(plan.log_path)} ---\n{child.log_tail()}"
+                    )
+            if self.broker is not None and not self.broker.running():
+                raise DevStackError(
+                    f"the broker exited with code {self.broker.exit_code()}\n"
+                    f"--- {_shown(self.broker.log_path)} ---\n{self.broker.log_tail()}"
+                )
+            time.sleep(0.5)
+
+    def hurry(self) -> None:
+        """A second signal during shutdown: stop waiting, kill what is left."""
+        self._hurry = True
+
+    def stop(self) -> None:
+        """Stop the services (gracefully, all at once), then the broker. Idempotent."""
+        children = [*self.steps, *(child for _, child in self.services)]
+        if any(child.running() for child in children):
+            say("stopping the services ...")
+        stop_children(children, SERVICE_GRACE_S, lambda: self._hurry)
+        if self.broker is not None and self.broker.running():
+            say("stopping the broker ...")
+        stop_children([self.broker] if self.broker else [], BROKER_GRACE_S, lambda: self._hurry)
+
+    def run(self) -> None:
+        """Start everything, announce it, and block until told to stop (see `main`)."""
+        self.prepare()
+        self.start_broker()
+        say("republishing each service's event store to the fresh broker")
+        self.republish()
+        self.start_services()
+        self.wait_ready()
+        self.announce()
+        self.watch()
+
+
+def _service_argv(plan: PlannedService, command: str) -> list[str]:
+    return [sys.executable, "-m", plan.name, command]
+
+
+def _republished(stdout: bytes) -> str:
+    for line in reversed(stdout.decode(errors="replace").splitlines()):
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            return str(json.loads(line)["republished"])
+    return "?"
+
+
+def _shown(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd()))
+    return str(path)
+
+
+def say(line: str) -> None:
+    """Print one line of progress at once (stdout may be a pipe)."""
+    print(line, flush=True)
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Options:
+    """Options from the command line, falling back to REVLINE_VAR_DIR and REVLINE_BROKER_PORT."""
+    parser = argparse.ArgumentParser(
+        prog="python -m revline_testkit.devstack",
+        description="Run the Tansu broker and every service for development (make run).",
+    )
+    parser.add_argument(
+        "--var-dir",
+        type=Path,
+        default=Path(environ.get("REVLINE_VAR_DIR") or "var"),
+        help="databases, logs and dev-keys.json (default: $REVLINE_VAR_DIR or ./var)",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=60.0,
+        help="seconds each start-up step may take (default 60)",
+    )
+    args = parser.parse_args(argv)
+    raw_port = environ.get("REVLINE_BROKER_PORT") or str(DEFAULT_BROKER_PORT)
+    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+        parser.error(f"REVLINE_BROKER_PORT must be a port number, got {raw_port!r}")
+    return Options(
+        var_dir=args.var_dir.resolve(), broker_port=int(raw_port), ready_timeout=args.ready_timeout
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the dev stack until Ctrl-C, SIGTERM or SIGHUP; 0 after a requested stop, else 1."""
+    options = parse_options(argv, os.environ)
+    stack = DevStack(options, os.environ)
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        raise StopRequested(signum)
+
+    def during_shutdown(_signum: int, _frame: FrameType | None) -> None:
+        stack.hurry()
+
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in handled:
+        signal.signal(signum, request_stop)
+    code = 0
+    try:
+        stack.run()
+    except StopRequested as stop:
+        say(f"\n{stop.args[0]} received")
+    except DevStackError as error:
+        print(f"make run: {error}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        for signum in handled:
+            signal.signal(signum, during_shutdown)
+        stack.stop()
+    if code == 0:
+        say("stopped")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
