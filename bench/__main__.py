@@ -17,7 +17,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import billing_run, contract_order_flow, kernel_append_publish, quote_accept_latency
+from bench import (
+    billing_run,
+    consumer_ingest,
+    contract_order_flow,
+    kernel_append_publish,
+    quote_accept_latency,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -28,6 +34,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     quote_accept_latency.NAME: (quote_accept_latency.run, quote_accept_latency.summary),
     contract_order_flow.NAME: (contract_order_flow.run, contract_order_flow.summary),
     billing_run.NAME: (billing_run.run, billing_run.summary),
+    consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
 }
 
 
