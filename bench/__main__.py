@@ -19,6 +19,7 @@ from typing import Any
 
 from bench import (
     billing_run,
+    consumer_ingest,
     contract_order_flow,
     hop_latency,
     kernel_append_publish,
@@ -35,6 +36,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     contract_order_flow.NAME: (contract_order_flow.run, contract_order_flow.summary),
     billing_run.NAME: (billing_run.run, billing_run.summary),
     hop_latency.NAME: (hop_latency.run, hop_latency.summary),
+    consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
 }
 
 

@@ -5,9 +5,9 @@ two per account, so one invoice per two subscriptions) a fresh billing
 database is migrated with billing's own alembic migrations and seeded through
 billing's own consumer path, untimed: each account's `OrderActivated` (two
 monthly SEAT subscriptions, billed in advance from 2026-01-01) goes through
-the service's `OrderActivated` handler inside `Runtime.uow()` with its inbox
-row, exactly what the consumer does with it, minus Kafka; many orders per
-transaction, as setup.
+the service's `OrderActivated` batch handler inside `Runtime.uow()` with its
+inbox rows, exactly what the consumer does with a fetched run of them, minus
+Kafka; 500 orders per transaction.
 
 The timed phase runs in a fresh child process (so its peak memory is the bill
 run's own): what `POST /v1/bill-runs {"as_of": "2026-01-01"}` does without
@@ -128,22 +128,24 @@ async def _seed(url: str, subscriptions: int) -> dict[str, Any]:
     runtime = _runtime(url)
     await upgrade(runtime.spec.alembic_dir, url)
     upstream_clock = FixedClock(datetime(2025, 12, 20, 9, 0, tzinfo=UTC))
-    handle = runtime.spec.reactions.handlers(CATALOGUE)["OrderActivated"]
+    handle = runtime.spec.reactions.batch_handlers(CATALOGUE)["OrderActivated"]
     topic = events_topic("order")
     accounts = subscriptions // SUBSCRIPTIONS_PER_ACCOUNT
 
     async def seed(chunks: list[range]) -> None:
         for chunk in chunks:
+            items = []
+            for n in chunk:
+                account = f"acct-{n:07d}"
+                event = _activated(account, n)
+                envelope = upstream_event(
+                    event, stream_id=event.order_id, stream_version=1, account_id=account,
+                    producer="order", clock=upstream_clock, effective_date=AS_OF,
+                )  # fmt: skip
+                items.append((envelope, event))
             async with runtime.uow() as uow:
-                for n in chunk:
-                    account = f"acct-{n:07d}"
-                    event = _activated(account, n)
-                    envelope = upstream_event(
-                        event, stream_id=event.order_id, stream_version=1, account_id=account,
-                        producer="order", clock=upstream_clock, effective_date=AS_OF,
-                    )  # fmt: skip
-                    await uow.mark_seen(envelope, topic)
-                    await handle(uow, envelope, event)
+                await uow.mark_seen_many([envelope for envelope, _ in items], topic)
+                await handle(uow, items)
                 await uow.commit()
 
     chunks = [

@@ -1,10 +1,14 @@
-"""The consumer runner: one database transaction per upstream event, exactly one effect.
+"""The consumer runner: the records of one fetch in one database transaction, exactly one effect.
 
-Each event is handled in a unit of work that first checks and then records
-its event_id in the inbox, so a redelivery is a no-op. Offsets are committed
-only after the database commit: a crash in between redelivers, and the inbox
-absorbs it. A poison event goes to `<topic>.dlq` with its error, and the
-runner moves on; nothing is dropped silently.
+The records one fetch brought for a partition are applied in order in one unit
+of work, which first checks and then records their event_ids in the inbox, so
+a redelivery is a no-op. Runs of consecutive events of one type go to that
+type's batch handler when it has one. Offsets are committed only after the
+database commit: a crash in between redelivers the batch, and the inbox
+absorbs it. When the batch fails, it is rolled back and applied again one
+record at a time, each in its own transaction, so a poison event goes alone to
+`<topic>.dlq` with its error and the others apply once; nothing is dropped
+silently.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -37,14 +42,54 @@ log = logging.getLogger(__name__)
 # What a service registers is a Reaction by payload class (revline_events.reactions);
 # the registry compiles them into these, keyed by event type.
 Handler = Callable[[UnitOfWork, Envelope, EventPayload], Awaitable[None]]
+# Applies consecutive events of one type, in order, with the same effect as the
+# type's Handler applied to each in turn (fewer statements).
+BatchHandler = Callable[[UnitOfWork, Sequence[tuple[Envelope, EventPayload]]], Awaitable[None]]
 
 
 # Worth retrying in place: the database or network hiccuped, the event is fine.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """What the batch path does with one fetched record (decided before any I/O)."""
+
+    record: ConsumerRecord[Any, Any]
+    envelope: Envelope | None = None
+    event: EventPayload | None = None
+    poison: str | None = None  # the dead-letter reason, when it cannot apply
+
+    @property
+    def applies(self) -> bool:
+        """True when a handler takes the event."""
+        return self.event is not None
+
+
+class _Suspect(Exception):
+    """A handler refused records start..end-1 of a batch (plan indices)."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(f"records {start}..{end - 1}")
+        self.start, self.end = start, end
+
+
+class _BatchFailed(Exception):
+    """The batch transaction failed for a reason a record-by-record retry sorts out;
+    the records from `start` up to `end` (exclusive) are the ones that may be at fault."""
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__(f"records {start}..{end - 1}")
+        self.start, self.end = start, end
+
+
 class ConsumerRunner:
     """Consumes upstream topics in one consumer group and applies the registered handlers.
+
+    `handlers` take one event; `batch_handlers` (optional, by type) take a run of
+    consecutive events of their type from one fetch. A type with only a batch
+    handler is applied alone as a batch of one. `max_records` bounds one fetch,
+    so one transaction.
 
     `consumer_settings` override the shared aiokafka settings (kafka.CONSUMER_SETTINGS):
     on the dev broker a group join takes half the session timeout, so a short one helps.
@@ -58,9 +103,11 @@ class ConsumerRunner:
         topics: list[str],
         uow_factory: Callable[[], UnitOfWork],
         handlers: Mapping[str, Handler],
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         catalogue: Catalogue = CATALOGUE,
         group_id: str | None = None,
         consumer_settings: Mapping[str, Any] | None = None,
+        max_records: int = 500,
     ) -> None:
         self.service = service
         self.topics = topics
@@ -68,6 +115,8 @@ class ConsumerRunner:
         self._bootstrap = bootstrap
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
+        self._batch_handlers = dict(batch_handlers or {})
+        self._max_records = max_records
         self._catalogue = catalogue
         self._consumer_settings = dict(consumer_settings or {})
         self._consumer: AIOKafkaConsumer | None = None
@@ -97,8 +146,13 @@ class ConsumerRunner:
         await self._close()
 
     def stop(self) -> None:
-        """Finish the event in hand, commit, and stop."""
+        """Finish the batch in hand, commit it and its offset, and stop."""
         self._stopping = True
+
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this runner's group gave it now (empty before it joined)."""
+        consumer = self._consumer
+        return set(consumer.assignment()) if consumer is not None else set()
 
     def lag(self) -> int:
         """Records assigned to this runner and not yet handled (0 when caught up)."""
@@ -135,15 +189,13 @@ class ConsumerRunner:
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping:
-            batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await consumer.getmany(timeout_ms=200, max_records=self._max_records)
             for tp, records in batches.items():
-                for record in records:
-                    await self.handle_record(record)
-                    if self._stopping:
-                        await consumer.commit({tp: record.offset + 1})
-                        return
+                await self.handle_records(records)
                 # Committed only now that every record above is in the database.
                 await consumer.commit({tp: records[-1].offset + 1})
+                if self._stopping:
+                    return
             await self._update_lag(consumer)
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
@@ -155,6 +207,140 @@ class ConsumerRunner:
             lag = max(high - await consumer.position(tp), 0)
             self._lag[tp] = lag
             CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(lag)
+
+    async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Apply the fetched records of one partition, in order, exactly once each.
+
+        One transaction for all of them. When it fails (not transiently), it is
+        rolled back and the records a handler refused (the run given to a batch
+        handler, or the one event; all of them when the failure came from the
+        inbox or the commit) are applied one at a time, each in a transaction of
+        its own, so only a poison record is dead-lettered; the records before and
+        after them are applied as batches again, in order.
+        """
+        if len(records) <= 1:
+            for record in records:
+                await self.handle_record(record)
+            return
+        plan = [self._plan(record) for record in records]
+        try:
+            outcomes = await self._apply_batch_retrying(plan)
+        except _BatchFailed as failed:
+            log.warning(
+                "%s: batch of %d from %s[%d] failed (%s); applying %d of them one at a time",
+                self.service,
+                len(records),
+                records[0].topic,
+                records[0].partition,
+                failed.__cause__ or failed,
+                failed.end - failed.start,
+            )
+            await self.handle_records(records[: failed.start])
+            for record in records[failed.start : failed.end]:
+                await self.handle_record(record)
+            await self.handle_records(records[failed.end :])
+            return
+        for planned in plan:
+            if planned.poison is not None:
+                await self._dead_letter(planned.record, planned.poison)
+        topic = records[0].topic
+        for outcome, count in outcomes.items():
+            if count:
+                EVENTS_HANDLED.labels(self.service, topic, outcome).inc(count)
+
+    def _plan(self, record: ConsumerRecord[Any, Any]) -> _Planned:
+        """Parse and route one record as handle_record would, without side effects."""
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except (ValidationError, ValueError, TypeError) as error:
+            return _Planned(record, poison=f"unparseable envelope: {error}")
+        if not self._catalogue.knows(envelope.type):
+            return _Planned(record, envelope, poison=f"unknown event type {envelope.type!r}")
+        if envelope.type not in self._handlers and envelope.type not in self._batch_handlers:
+            return _Planned(record, envelope)  # ignored
+        try:
+            event = self._catalogue.parse(envelope)
+        except (UnknownEventType, InvalidPayload) as error:
+            return _Planned(record, envelope, poison=str(error))
+        return _Planned(record, envelope, event)
+
+    async def _apply_batch_retrying(self, plan: Sequence[_Planned]) -> dict[str, int]:
+        """_apply_batch, retried in place while the database or network hiccups."""
+        backoff = 0.1
+        while True:
+            try:
+                return await self._apply_batch(plan)
+            except TRANSIENT_ERRORS as error:
+                if self._stopping:
+                    raise
+                log.warning("%s: transient error on a batch: %s", self.service, error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except _Suspect as suspect:
+                raise _BatchFailed(suspect.start, suspect.end) from suspect.__cause__
+            except Exception as error:
+                # Another replica's inbox row, say: the record-by-record path tells
+                # a duplicate from a refusal.
+                raise _BatchFailed(0, len(plan)) from error
+
+    async def _apply_batch(self, plan: Sequence[_Planned]) -> dict[str, int]:
+        """Apply every record of `plan` a handler takes, in one transaction; the outcomes."""
+        applying = [p for p in plan if p.applies]
+        outcomes = {
+            "ignored": sum(1 for p in plan if p.poison is None and not p.applies),
+            "applied": 0,
+            "duplicate": 0,
+        }
+        if not applying:
+            return outcomes
+        topic = plan[0].record.topic
+        async with self._uow_factory() as uow:
+            already = await uow.seen_many([self._envelope(p).event_id for p in applying])
+            fresh: list[tuple[int, Envelope, EventPayload]] = []
+            for index, p in enumerate(plan):
+                if not p.applies:
+                    continue
+                envelope = self._envelope(p)
+                if envelope.event_id in already:
+                    outcomes["duplicate"] += 1
+                    continue
+                already.add(envelope.event_id)  # the same event twice in one fetch
+                assert p.event is not None
+                fresh.append((index, envelope, p.event))
+            for run in _runs_of_one_type(fresh):
+                await self._apply_run(uow, run)
+            await uow.mark_seen_many([envelope for _, envelope, _ in fresh], topic)
+            await uow.commit()
+        outcomes["applied"] = len(fresh)
+        return outcomes
+
+    async def _apply_run(
+        self, uow: UnitOfWork, run: Sequence[tuple[int, Envelope, EventPayload]]
+    ) -> None:
+        """Apply a run of one type; a refusal names the records at fault (_Suspect)."""
+        kind = run[0][1].type
+        batch = self._batch_handlers.get(kind)
+        if batch is not None:
+            try:
+                await batch(uow, [(envelope, event) for _, envelope, event in run])
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                raise _Suspect(run[0][0], run[-1][0] + 1) from error
+            return
+        handler = self._handlers[kind]
+        for index, envelope, event in run:
+            try:
+                await handler(uow, envelope, event)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                raise _Suspect(index, index + 1) from error
+
+    @staticmethod
+    def _envelope(planned: _Planned) -> Envelope:
+        assert planned.envelope is not None
+        return planned.envelope
 
     async def handle_record(self, record: ConsumerRecord[Any, Any]) -> None:
         """Apply one record exactly once, or dead-letter it with the reason."""
@@ -171,7 +357,7 @@ class ConsumerRunner:
         if not self._catalogue.knows(envelope.type):
             await self._dead_letter(record, f"unknown event type {envelope.type!r}")
             return
-        handler = self._handlers.get(envelope.type)
+        handler = self._handlers.get(envelope.type) or self._one_of_batch(envelope.type)
         if handler is None:
             EVENTS_HANDLED.labels(self.service, topic, "ignored").inc()
             return
@@ -206,6 +392,17 @@ class ConsumerRunner:
             EVENTS_HANDLED.labels(self.service, topic, outcome).inc()
             return
 
+    def _one_of_batch(self, kind: str) -> Handler | None:
+        """The batch handler of `kind` as a handler of one event, if it has one."""
+        batch = self._batch_handlers.get(kind)
+        if batch is None:
+            return None
+
+        async def one(uow: UnitOfWork, envelope: Envelope, event: EventPayload) -> None:
+            await batch(uow, [(envelope, event)])
+
+        return one
+
     async def _seen(self, event_id: str) -> bool:
         async with self._uow_factory() as uow:
             return await uow.seen(event_id)
@@ -235,3 +432,16 @@ class ConsumerRunner:
             dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
         )
         EVENTS_HANDLED.labels(self.service, record.topic, "dead_lettered").inc()
+
+
+def _runs_of_one_type(
+    items: Sequence[tuple[int, Envelope, EventPayload]],
+) -> list[list[tuple[int, Envelope, EventPayload]]]:
+    """`items` cut into runs of consecutive events of one type, in order."""
+    runs: list[list[tuple[int, Envelope, EventPayload]]] = []
+    for item in items:
+        if runs and runs[-1][0][1].type == item[1].type:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs

@@ -20,12 +20,17 @@ from revline_events.received import Received
 
 @dataclass(frozen=True)
 class NewStream:
-    """The first event of a new stream (a bill run's invoices: one stream each)."""
+    """The first event of a new stream (a bill run's invoices: one stream each).
+
+    `cause`, when given, is this stream's own upstream event (a batch reaction
+    records one new stream per event it handles); it overrides the call's cause.
+    """
 
     stream_id: str
     account_id: str
     payload: EventPayload
     effective_date: date | None = None
+    cause: Received[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class _Item:
     stream_version: int
     payload: EventPayload
     effective_date: date | None
+    cause: Received[Any] | None = None
 
 
 class Stamper:
@@ -43,7 +49,8 @@ class Stamper:
     Correlation: the cause's correlation id when there is a cause (a reaction);
     else the ambient one (`correlation()`: the HTTP request's, say); else the
     first stamped event's own id, shared by every event of the same call.
-    Causation: the cause's event id, or None.
+    Causation: the cause's event id, or None. A new stream with a cause of its
+    own (`NewStream.cause`) takes its correlation and causation from that one.
     """
 
     def __init__(
@@ -77,14 +84,19 @@ class Stamper:
     def stamp_new_streams(
         self, streams: Sequence[NewStream], *, cause: Received[Any] | None
     ) -> list[Envelope]:
-        """Version 1 of each of `streams`, correlated as one call of `stamp`."""
-        firsts = [_Item(s.stream_id, s.account_id, 1, s.payload, s.effective_date) for s in streams]
+        """Version 1 of each of `streams`, correlated as one call of `stamp`; a stream
+        with a cause of its own is correlated with, and caused by, that one."""
+        firsts = [
+            _Item(s.stream_id, s.account_id, 1, s.payload, s.effective_date, s.cause)
+            for s in streams
+        ]
         return self._stamp(firsts, cause)
 
     def _stamp(self, items: Sequence[_Item], cause: Received[Any] | None) -> list[Envelope]:
         envelopes: list[Envelope] = []
         correlation_id = self._correlation_of(cause)
         for item in items:
+            own = item.cause
             envelope = make_envelope(
                 item.payload,
                 stream_id=item.stream_id,
@@ -92,12 +104,15 @@ class Stamper:
                 account_id=item.account_id,
                 producer=self.producer,
                 clock=self.clock,
-                correlation_id=correlation_id,
-                causation_id=None if cause is None else cause.event_id,
+                correlation_id=correlation_id if own is None else own.correlation_id,
+                causation_id=(
+                    own.event_id if own is not None else None if cause is None else cause.event_id
+                ),
                 effective_date=item.effective_date,
             )
-            # Without a given correlation the first event's own id correlates them all.
-            correlation_id = envelope.correlation_id
+            if own is None:
+                # Without a given correlation the first event's own id correlates them all.
+                correlation_id = envelope.correlation_id
             envelopes.append(envelope)
         return envelopes
 

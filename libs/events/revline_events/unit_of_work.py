@@ -28,6 +28,8 @@ from revline_events.repository import Repository
 from revline_events.stamping import NewStream, Stamper
 from revline_events.tables import KernelTables
 
+# Ids per inbox lookup: well inside every database's limit on bound parameters.
+INBOX_CHUNK = 500
 S = TypeVar("S")
 R = TypeVar("R", bound=Repository)
 
@@ -232,6 +234,37 @@ class UnitOfWork:
         inbox = self.tables.inbox
         stmt = select(inbox.c.event_id).where(inbox.c.event_id == event_id)
         return (await self.session.execute(stmt)).first() is not None
+
+    async def seen_many(self, event_ids: Sequence[str]) -> set[str]:
+        """The ids of `event_ids` handled before (redeliveries), in one query per chunk."""
+        inbox = self.tables.inbox
+        found: set[str] = set()
+        unique = list(dict.fromkeys(event_ids))
+        for start in range(0, len(unique), INBOX_CHUNK):
+            chunk = unique[start : start + INBOX_CHUNK]
+            stmt = select(inbox.c.event_id).where(inbox.c.event_id.in_(chunk))
+            found.update(await self.session.scalars(stmt))
+        return found
+
+    async def mark_seen_many(
+        self, envelopes: Sequence[Envelope], topic: str, outcome: str = "applied"
+    ) -> None:
+        """Record several upstream events of `topic` as handled, with one batched insert;
+        the unique key turns a race with another replica into a rollback."""
+        if not envelopes:
+            return
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "event_id": e.event_id,
+                "topic": topic,
+                "type": e.type,
+                "outcome": outcome,
+                "processed_at": now,
+            }
+            for e in envelopes
+        ]
+        await self.session.execute(insert(self.tables.inbox), rows)
 
     async def mark_seen(self, envelope: Envelope, topic: str, outcome: str = "applied") -> None:
         """Record the upstream event as handled; the unique key turns a race into a rollback."""

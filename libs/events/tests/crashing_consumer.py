@@ -4,8 +4,10 @@
 
 With TOY_CRASH_AFTER_COMMIT_OF=<event_id> in the environment, the process
 exits (os._exit(1), no clean-up) right after the database commit of that
-event, before the runner commits its offset. Each redelivered event the inbox
-already holds is printed as `redelivered <event_id>`. SIGTERM stops it cleanly.
+event (or of the batch holding it), before the runner commits its offset.
+With TOY_BATCH_HANDLERS=1 it applies clicks through the toy's batch handler.
+Each redelivered event the inbox already holds is printed as
+`redelivered <event_id>`. SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -21,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from revline_events.consumer import ConsumerRunner
 from revline_events.unit_of_work import UnitOfWork
 from revline_testkit.broker import FAST_CONSUMER_SETTINGS
-from toy import CLOCK, HANDLERS, SERVICE, TOY_CATALOGUE, Toy, kernel, project
+from toy import CLOCK, HANDLERS, SERVICE, TOY_CATALOGUE, ClickBatches, Toy, kernel, project
 
 CRASH_ENV = "TOY_CRASH_AFTER_COMMIT_OF"
+BATCH_ENV = "TOY_BATCH_HANDLERS"
 
 
 class CrashingUnitOfWork(UnitOfWork):
@@ -35,20 +39,30 @@ class CrashingUnitOfWork(UnitOfWork):
             catalogue=TOY_CATALOGUE,
         )  # fmt: skip
         self._crash_after_commit_of = crash_after_commit_of
-        self._event_id: str | None = None
+        self._event_ids: set[str] = set()
 
     async def seen(self, event_id: str) -> bool:
         """The inbox check; prints the redeliveries it absorbs."""
-        self._event_id = event_id
+        self._event_ids.add(event_id)
         already = await super().seen(event_id)
         if already:
             print(f"redelivered {event_id}", flush=True)
         return already
 
+    async def seen_many(self, event_ids: Sequence[str]) -> set[str]:
+        """The inbox check of a batch; prints the redeliveries it absorbs."""
+        self._event_ids.update(event_ids)
+        already = await super().seen_many(event_ids)
+        for event_id in sorted(already):
+            print(f"redelivered {event_id}", flush=True)
+        return already
+
     async def commit(self) -> None:
-        """Commit; then, for the chosen event, die before the runner commits the offset."""
+        """Commit; then, for the chosen event's transaction, die before the runner
+        commits the offset."""
         await super().commit()
-        if self._event_id is not None and self._event_id == self._crash_after_commit_of:
+        doomed = self._crash_after_commit_of
+        if doomed is not None and doomed in self._event_ids:
             os._exit(1)
 
 
@@ -62,6 +76,7 @@ async def main(bootstrap: str, database_url: str, topic: str, group: str) -> Non
         topics=[topic],
         uow_factory=lambda: CrashingUnitOfWork(toy, crash_after_commit_of),
         handlers=HANDLERS,
+        batch_handlers=ClickBatches().handlers() if os.environ.get(BATCH_ENV) else None,
         catalogue=TOY_CATALOGUE,
         group_id=group,
         consumer_settings=FAST_CONSUMER_SETTINGS,

@@ -124,6 +124,29 @@ def test_new_streams_start_at_version_1_each_with_its_own_account_and_date() -> 
     assert {e.occurred_at for e in stamped} == {clock.now()}
 
 
+def test_a_new_stream_with_its_own_cause_is_correlated_with_and_caused_by_that_one() -> None:
+    stamper = Stamper("toy", FixedClock(datetime(2025, 3, 1, tzinfo=UTC)), lambda: "request-9")
+    first, second = click_received(), click_received()
+    second = Received(
+        second.envelope.model_copy(update={"correlation_id": "journey-2"}), second.payload
+    )
+
+    stamped = stamper.stamp_new_streams(
+        [
+            NewStream("counter-a", "acme", by(1), cause=first),
+            NewStream("counter-b", "acme", by(2), cause=second),
+            NewStream("counter-c", "acme", by(3)),
+        ],
+        cause=None,
+    )
+
+    assert [(e.correlation_id, e.causation_id) for e in stamped] == [
+        ("journey-1", first.event_id),
+        ("journey-2", second.event_id),
+        ("request-9", None),
+    ]
+
+
 def test_the_clock_moving_moves_occurred_at() -> None:
     clock = FixedClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
     stamper = Stamper("toy", clock)

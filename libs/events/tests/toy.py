@@ -15,6 +15,7 @@ from typing import Any
 
 from revline_events.catalogue import Catalogue, EventPayload, make_envelope
 from revline_events.clock import FixedClock
+from revline_events.consumer import BatchHandler
 from revline_events.database import Database
 from revline_events.envelope import Envelope
 from revline_events.event_store import EventStore
@@ -163,6 +164,47 @@ async def _increment_own(uow: UnitOfWork, cause: Received[Any], name: str, by: i
         expected_version=version,
         cause=cause,
     )
+
+
+class ClickBatches:
+    """Batch reaction to ClickRecorded: the same effect as on_click applied to each in
+    turn, with one `record` per counter. Remembers the size of every batch it was given."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def handlers(self) -> dict[str, BatchHandler]:
+        """The runner's batch handlers: this one, for ClickRecorded."""
+        reactions = Reactions()
+        reactions.add_batch(ClickRecorded, self)
+        return reactions.batch_handlers(TOY_CATALOGUE)
+
+    async def __call__(self, events: Sequence[Received[ClickRecorded]], uow: UnitOfWork) -> None:
+        """Refuse the batch if any click is refused; else one CounterIncremented per click."""
+        self.sizes.append(len(events))
+        by_counter: dict[str, list[Received[ClickRecorded]]] = {}
+        versions: dict[str, int] = {}
+        for event in events:
+            name = event.payload.name
+            if name.startswith("locked"):
+                raise CounterLocked(name)
+            if name.startswith("clash"):
+                for _ in range(2):
+                    await uow.session.execute(insert(counters).values(name=name, value=0))
+            stream = f"counter-{name}"
+            if stream not in versions:
+                versions[stream] = await uow.store.version(uow.session, stream)
+            by_counter.setdefault(stream, []).append(event)
+        for stream, clicks in by_counter.items():
+            # One record per click: each increment is caused by its own upstream event.
+            for number, click in enumerate(clicks):
+                await uow.record(
+                    [CounterIncremented(name=click.payload.name, by=click.payload.clicks)],
+                    stream_id=stream,
+                    account_id=click.envelope.account_id,
+                    expected_version=versions[stream] + number,
+                    cause=click,
+                )
 
 
 HANDLERS = REACTIONS.handlers(TOY_CATALOGUE)

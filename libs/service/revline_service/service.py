@@ -116,6 +116,7 @@ class Runtime:
                 topics=list(spec.upstream_topics),
                 uow_factory=self.uow,
                 handlers=handlers,
+                batch_handlers=spec.reactions.batch_handlers(CATALOGUE),
                 group_id=settings.consumer_group,
                 consumer_settings={
                     "session_timeout_ms": settings.consumer_session_timeout_ms,

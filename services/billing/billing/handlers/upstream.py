@@ -1,9 +1,10 @@
 """Reactions to order.events and ledger.events, each recorded as billing's own event.
 
 Each handler runs inside the consumer runner's unit of work (after its inbox
-check, before its commit). It locks the account's row first, so a bill run
-never plans from half of an order. A business error it raises dead-letters the
-event.
+check, before its commit) and reaches the database through billing's
+repositories only. It locks the account's row first, so a bill run never plans
+from half of an order. A business error it raises dead-letters the event.
+OrderActivated has a batch reaction (handlers/order_batch.py).
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from revline_events.unit_of_work import UnitOfWork
 
 from billing.domain.errors import OrderDoesNotFit
 from billing.domain.settlement import settle
-from billing.store import queries
-from billing.store.schedules import lock_accounts
-from billing.translation import scheduled_from
+from billing.handlers.order_batch import schedule_activated_orders
+from billing.store.schedules import Schedules
+from billing.store.settlements import Settlements
 
 
 def upstream_reactions() -> Reactions:
@@ -55,28 +56,15 @@ def upstream_reactions() -> Reactions:
             effective_date=cause.effective_date,
         )
 
-    @reactions.on(OrderActivated)
-    async def activated(received: Received[OrderActivated], uow: UnitOfWork) -> None:
-        envelope, event = received.envelope, received.payload
-        await lock_accounts(uow.session, [event.account_id])
-        if await queries.order_control(uow.session, event.order_id) is not None:
-            raise OrderDoesNotFit(event.order_id, "-", "the order was scheduled already")
-        scheduled = scheduled_from(event, envelope.event_id)
-        await record(
-            uow,
-            received,
-            scheduled,
-            stream_id=event.order_id,
-            version=0,
-            account_id=event.account_id,
-        )
+    reactions.add_batch(OrderActivated, schedule_activated_orders)
 
     async def control(
         uow: UnitOfWork, received: Received[Any], order_id: str, account_id: str, **change: Any
     ) -> None:
         envelope = received.envelope
-        await lock_accounts(uow.session, [account_id])
-        row = await queries.order_control(uow.session, order_id)
+        schedules = uow.repository(Schedules)
+        await schedules.lock_accounts([account_id])
+        row = await schedules.order_control(order_id)
         if row is None:
             raise OrderDoesNotFit(order_id, "-", f"{envelope.type} for an order never scheduled")
         state = {
@@ -126,7 +114,7 @@ def upstream_reactions() -> Reactions:
     @reactions.on(InvoiceAmountApplied)
     async def applied(received: Received[InvoiceAmountApplied], uow: UnitOfWork) -> None:
         envelope, event = received.envelope, received.payload
-        invoice = await queries.invoice_row(uow.session, event.invoice_id)
+        invoice = await uow.repository(Settlements).invoice(event.invoice_id)
         outcome = settle(invoice, event.invoice_id, event.currency, event.amount)
         settled = InvoiceSettlementApplied(
             invoice_id=event.invoice_id,

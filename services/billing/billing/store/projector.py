@@ -6,8 +6,9 @@ store. After anything that changes what an account has left to bill, its
 next bill dates are recomputed from its book.
 
 `PROJECTOR` takes one event or a batch: a run of consecutive invoices and
-credit notes (a bill-run batch, a rebuild) is written with one insert per
-table; any other event is applied on its own, in order.
+credit notes (a bill-run batch, a rebuild), or of scheduled orders (the
+consumer's batches, a rebuild; store/order_batch.py), is written with one
+statement per table; any other event is applied on its own, in order.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.domain.bill_run import BillRunStatus
 from billing.domain.invoice import InvoiceStatus
 from billing.domain.orders import schedule_order
+from billing.store.order_batch import orders_scheduled
 from billing.store.schedules import load_subscriptions, refresh_next_bill_dates, save_schedule
 from billing.store.tables import (
     bill_runs,
@@ -259,18 +261,32 @@ class BillingProjector:
     async def project_batch(
         self, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
     ) -> None:
-        """Apply the events in order, each run of consecutive documents at once."""
+        """Apply the events in order, each run of consecutive documents, and each run of
+        consecutive scheduled orders, at once."""
         documents: list[tuple[Envelope, InvoicePosted | CreditNoteIssued]] = []
-        for envelope, event in items:
-            if isinstance(event, InvoicePosted | CreditNoteIssued):
-                documents.append((envelope, event))
-                continue
+        orders: list[tuple[Envelope, OrderScheduled]] = []
+
+        async def flush() -> None:
             if documents:
                 await _documents_issued(session, documents)
-                documents = []
-            await project(session, envelope, event)
-        if documents:
-            await _documents_issued(session, documents)
+                documents.clear()
+            if orders:
+                await orders_scheduled(session, orders)
+                orders.clear()
+
+        for envelope, event in items:
+            if isinstance(event, InvoicePosted | CreditNoteIssued):
+                if orders:
+                    await flush()
+                documents.append((envelope, event))
+            elif isinstance(event, OrderScheduled):
+                if documents:
+                    await flush()
+                orders.append((envelope, event))
+            else:
+                await flush()
+                await project(session, envelope, event)
+        await flush()
 
 
 PROJECTOR = BillingProjector()

@@ -2,15 +2,17 @@
 
 An account's book is everything planning needs: its subscriptions (terms and
 quantity changes), every line billed for them, and its orders' controls.
+`Schedules` is the repository the consumer's reactions talk to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from revline_events.repository import Repository
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,7 @@ from billing.domain.schedule import (
     Subscription,
     Term,
 )
+from billing.store import queries
 from billing.store.tables import (
     billed_lines,
     billing_accounts,
@@ -35,6 +38,37 @@ from billing.store.tables import (
 
 ONE_DAY = timedelta(days=1)
 SUBSCRIPTION_COLUMNS = [c.name for c in subscriptions.columns if c.name != "next_bill_date"]
+# Ids per IN (...) lookup: well inside every database's limit on bound parameters.
+CHUNK = 500
+T = TypeVar("T")
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Schedules(Repository):
+    """The accounts and orders billing schedules, as the consumer's reactions need them."""
+
+    async def lock_accounts(self, account_ids: Sequence[str]) -> list[str]:
+        """Lock the accounts' rows for the transaction (see `lock_accounts`); returns
+        the ids that exist."""
+        return await lock_accounts(self.session, account_ids)
+
+    async def order_control(self, order_id: str) -> dict[str, Any] | None:
+        """Billing's row of an order (controls and stream version), or None when the
+        order was never scheduled."""
+        return await queries.order_control(self.session, order_id)
+
+    async def scheduled_order_ids(self, order_ids: Sequence[str]) -> set[str]:
+        """The ids of `order_ids` billing has scheduled already."""
+        found: set[str] = set()
+        for chunk in chunked(list(dict.fromkeys(order_ids))):
+            stmt = select(billing_orders.c.order_id).where(billing_orders.c.order_id.in_(chunk))
+            found.update(await self.session.scalars(stmt))
+        return found
 
 
 @dataclass
@@ -113,16 +147,35 @@ async def save_schedule(
     session: AsyncSession, after: Iterable[Subscription], before: dict[str, Subscription]
 ) -> None:
     """Store what an order changed: new subscriptions, and new terms and changes."""
-    new_subs: list[dict[str, Any]] = []
-    new_terms: list[dict[str, Any]] = []
-    new_changes: list[dict[str, Any]] = []
+    await insert_schedule_rows(session, schedule_rows(after, before))
+
+
+@dataclass
+class ScheduleRows:
+    """Rows an order (or several) add to the schedule tables."""
+
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    terms: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, other: ScheduleRows) -> None:
+        """Add `other`'s rows after these."""
+        self.subscriptions += other.subscriptions
+        self.terms += other.terms
+        self.changes += other.changes
+
+
+def schedule_rows(after: Iterable[Subscription], before: dict[str, Subscription]) -> ScheduleRows:
+    """The rows `save_schedule` inserts: new subscriptions, and their new terms and changes
+    (a term whose start, or a change whose sequence, is stored already is not stored again)."""
+    rows = ScheduleRows()
     for sub in after:
         old = before.get(sub.subscription_id)
         if old is None:
-            new_subs.append({name: getattr(sub, name) for name in SUBSCRIPTION_COLUMNS})
+            rows.subscriptions.append({name: getattr(sub, name) for name in SUBSCRIPTION_COLUMNS})
         old_terms = set() if old is None else {t.start for t in old.terms}
         old_changes = set() if old is None else {c.sequence for c in old.changes}
-        new_terms += [
+        rows.terms += [
             {
                 "subscription_id": sub.subscription_id,
                 "start_date": t.start,
@@ -132,7 +185,7 @@ async def save_schedule(
             for t in sub.terms
             if t.start not in old_terms
         ]
-        new_changes += [
+        rows.changes += [
             {
                 "subscription_id": sub.subscription_id,
                 "sequence": c.sequence,
@@ -146,13 +199,18 @@ async def save_schedule(
             for c in sub.changes
             if c.sequence not in old_changes
         ]
-    for table, rows in (
-        (subscriptions, new_subs),
-        (subscription_terms, new_terms),
-        (quantity_changes, new_changes),
+    return rows
+
+
+async def insert_schedule_rows(session: AsyncSession, rows: ScheduleRows) -> None:
+    """Insert the rows, one executemany per table."""
+    for table, table_rows in (
+        (subscriptions, rows.subscriptions),
+        (subscription_terms, rows.terms),
+        (quantity_changes, rows.changes),
     ):
-        if rows:
-            await session.execute(insert(table), rows)
+        if table_rows:
+            await session.execute(insert(table), table_rows)
 
 
 DEFERRED_REFRESH = "billing.deferred_refresh"
@@ -188,30 +246,39 @@ def stop_deferring(session: AsyncSession) -> None:
 async def write_next_bill_dates(session: AsyncSession, books: Iterable[AccountBook]) -> None:
     """Store each subscription's and account's next bill date, computed from the books
     (one executemany per table)."""
-    sub_rows: list[dict[str, Any]] = []
-    account_rows: list[dict[str, Any]] = []
-    for book in books:
-        account_next: date | None = None
-        for sid, sub in book.subscriptions.items():
-            next_date = subscription_next_bill_date(sub, book.billed.get(sid, []), book.controls)
-            sub_rows.append({"sid": sid, "next_date": next_date})
-            if next_date is not None and (account_next is None or next_date < account_next):
-                account_next = next_date
-        account_rows.append({"aid": book.account_id, "next_date": account_next})
-    if sub_rows:
+    by_subscription, by_account = next_bill_dates(books)
+    if by_subscription:
         await session.execute(
             update(subscriptions)
             .where(subscriptions.c.subscription_id == bindparam("sid"))
             .values(next_bill_date=bindparam("next_date")),
-            sub_rows,
+            [{"sid": sid, "next_date": d} for sid, d in by_subscription.items()],
         )
-    if account_rows:
+    if by_account:
         await session.execute(
             update(billing_accounts)
             .where(billing_accounts.c.account_id == bindparam("aid"))
             .values(next_bill_date=bindparam("next_date")),
-            account_rows,
+            [{"aid": aid, "next_date": d} for aid, d in by_account.items()],
         )
+
+
+def next_bill_dates(
+    books: Iterable[AccountBook],
+) -> tuple[dict[str, date | None], dict[str, date | None]]:
+    """Each subscription's and each account's next bill date, computed from the books
+    (an account's is the earliest of its subscriptions')."""
+    by_subscription: dict[str, date | None] = {}
+    by_account: dict[str, date | None] = {}
+    for book in books:
+        account_next: date | None = None
+        for sid, sub in book.subscriptions.items():
+            next_date = subscription_next_bill_date(sub, book.billed.get(sid, []), book.controls)
+            by_subscription[sid] = next_date
+            if next_date is not None and (account_next is None or next_date < account_next):
+                account_next = next_date
+        by_account[book.account_id] = account_next
+    return by_subscription, by_account
 
 
 async def _terms(session: AsyncSession, ids: list[str]) -> dict[str, list[Term]]:

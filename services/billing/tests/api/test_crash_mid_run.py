@@ -248,7 +248,7 @@ async def test_a_run_splits_its_accounts_into_batches_of_the_batch_size(
     clock = FixedClock(datetime(2026, 1, 1, 6, 0, tzinfo=UTC))
     runtime = Runtime(SPEC, settings, clock)  # nothing started: no broker needed
     await upgrade(SPEC.alembic_dir, db_url)
-    activated = runtime.spec.reactions.handlers(CATALOGUE)["OrderActivated"]
+    activated = runtime.spec.reactions.batch_handlers(CATALOGUE)["OrderActivated"]
     prefix = unique("batch")
     accounts = [f"{prefix}-{n:02d}" for n in range(12)]
     try:
@@ -265,7 +265,7 @@ async def test_a_run_splits_its_accounts_into_batches_of_the_batch_size(
                     event, stream_id=event.order_id, stream_version=1, account_id=account,
                     producer="order", clock=clock,
                 )  # fmt: skip
-                await activated(uow, envelope, event)
+                await activated(uow, [(envelope, event)])
             await uow.commit()
         async with runtime.uow() as uow:
             run_id = await start_bill_run(uow, AS_OF, None, batch_size=BATCH_SIZE)
