@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -25,6 +26,15 @@ class ConcurrencyConflict(Exception):
         self.actual = actual
 
 
+@dataclass(frozen=True)
+class Queued:
+    """An event's outbox row, as its unit of work wrote it: what the relay publishes."""
+
+    outbox_id: int
+    topic: str
+    envelope: Envelope
+
+
 class EventStore:
     """The service's own event log, in the same database as its projections."""
 
@@ -40,15 +50,16 @@ class EventStore:
 
     async def append(
         self, session: AsyncSession, events: Sequence[Envelope], *, expected_version: int
-    ) -> None:
-        """Append events of one stream, numbered from expected_version + 1, and queue them.
+    ) -> list[Queued]:
+        """Append events of one stream, numbered from expected_version + 1, and queue them;
+        returns their outbox rows.
 
         Runs inside the caller's transaction together with its projection
         updates. Raises ConcurrencyConflict when the stream is not at
         `expected_version` or another writer wins the race for the same number.
         """
         if not events:
-            return
+            return []
         stream_id = events[0].stream_id
         for offset, envelope in enumerate(events, start=1):
             if envelope.stream_id != stream_id:
@@ -65,18 +76,20 @@ class EventStore:
             await session.execute(insert(self._t), [self._row(e) for e in events])
         except IntegrityError as error:
             raise ConcurrencyConflict(stream_id, expected_version) from error
-        await self._queue(session, events)
+        return await self._queue(session, events)
 
-    async def append_new_streams(self, session: AsyncSession, events: Sequence[Envelope]) -> None:
+    async def append_new_streams(
+        self, session: AsyncSession, events: Sequence[Envelope]
+    ) -> list[Queued]:
         """Append the first event of each of several new streams, and queue them, with
-        one insert per table (a bill run's invoices, say).
+        one insert per table (a bill run's invoices, say); returns their outbox rows.
 
         Each event must be version 1 of a stream named once. No version is read: the
         unique (stream_id, stream_version) turns a stream that exists, or a racing
         writer, into ConcurrencyConflict, and the caller's transaction rolls back.
         """
         if not events:
-            return
+            return []
         streams = [e.stream_id for e in events]
         if len(set(streams)) != len(streams):
             raise ValueError("append_new_streams() takes one event per stream")
@@ -90,14 +103,15 @@ class EventStore:
             await session.execute(insert(self._t), [self._row(e) for e in events])
         except IntegrityError as error:
             raise ConcurrencyConflict(", ".join(streams[:3]), 0) from error
-        await self._queue(session, events)
+        return await self._queue(session, events)
 
-    async def _queue(self, session: AsyncSession, events: Sequence[Envelope]) -> None:
+    async def _queue(self, session: AsyncSession, events: Sequence[Envelope]) -> list[Queued]:
         """Outbox rows for the relay, keyed by account (per-key order on the topic)."""
-        await session.execute(
-            insert(self._outbox),
+        ids = await session.scalars(
+            insert(self._outbox).returning(self._outbox.c.id, sort_by_parameter_order=True),
             [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events],
         )
+        return [Queued(id_, self.topic, e) for id_, e in zip(ids, events, strict=True)]
 
     def _row(self, envelope: Envelope) -> dict[str, Any]:
         row = envelope.model_dump(mode="python")

@@ -4,6 +4,12 @@ It wakes as soon as a unit of work commits (notify), and otherwise looks
 again every `idle_poll` seconds for rows written by another process. While
 the broker is down the rows wait; writes never depend on the broker.
 
+On SQLite the unit of work hands over the rows it committed (`committed`),
+and once a read of the outbox has found nothing older left unsent, the relay
+publishes those as they are, without reading them back: one transaction less
+on the way to the next service. It still reads the outbox after any failure
+and at least every `idle_poll` seconds.
+
 A broker that restarts empty (the dev broker keeps its log in memory) has lost
 the topics too. The relay publishes only to topics the broker lists, creating
 the missing ones first, and marks rows sent only when the broker still lists
@@ -22,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
@@ -29,7 +37,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revline_events.database import Database
-from revline_events.event_store import envelope_from_row
+from revline_events.envelope import Envelope
+from revline_events.event_store import Queued, envelope_from_row
 from revline_events.kafka import new_producer
 from revline_events.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from revline_events.tables import KernelTables
@@ -84,6 +93,13 @@ class OutboxRelay:
         # What the last metadata answer listed, and over which broker connections.
         self._listed: frozenset[str] = frozenset()
         self._listed_over: frozenset[object] | None = None
+        # SQLite is written by this one process (DESIGN.md: single replica), so what it
+        # commits is handed over; on PostgreSQL other replicas write the same outbox,
+        # and only a read in id order keeps their rows and ours in order per key.
+        self._hands_over = not db.is_postgres
+        self._handed: list[Queued] = []
+        self._caught_up = False
+        self._last_read = time.monotonic()
         self.broker_available = False
 
     def stop(self) -> None:
@@ -93,6 +109,13 @@ class OutboxRelay:
 
     def notify(self) -> None:
         """Called after a commit that queued events: publish them now."""
+        self._wake.set()
+
+    def committed(self, queued: Sequence[Queued]) -> None:
+        """Called after a commit with the outbox rows it queued: publish them now,
+        without reading them back where this process is the outbox's only writer."""
+        if self._hands_over:
+            self._handed.extend(queued)
         self._wake.set()
 
     async def run(self) -> None:
@@ -124,11 +147,25 @@ class OutboxRelay:
             await self.close()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unsent rows; returns how many were published."""
+        """Publish one batch of unsent rows; returns how many were published.
+
+        Rows this process committed and handed over (`committed`) are published as
+        they are when nothing older can be waiting; otherwise the outbox is read.
+        """
+        if self._handed and self._caught_up and self._read_recently():
+            batch = self._handed[: self._batch_size]
+            del self._handed[: len(batch)]
+            try:
+                await self._publish([(q.outbox_id, q.topic, q.envelope) for q in batch])
+            except BaseException:
+                self._caught_up = False  # the next pass reads what is still unsent
+                raise
+            return len(batch)
+        self._caught_up = False
         outbox, store = self._t.outbox, self._t.event_store
         async with self._db.session() as session:
             stmt = (
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, store)
+                select(outbox.c.id, outbox.c.topic, store)
                 .join(store, store.c.event_id == outbox.c.event_id)
                 .where(outbox.c.sent_at.is_(None))
                 .order_by(outbox.c.id)
@@ -136,10 +173,29 @@ class OutboxRelay:
             )
             rows = (await session.execute(stmt)).mappings().all()
             await session.commit()
-        if not rows:
+        self._last_read = time.monotonic()
+        if rows:
+            # What was handed over and is in this read is published from the read.
+            newest = rows[-1]["id"]
+            self._handed = [q for q in self._handed if q.outbox_id > newest]
+        else:
             OUTBOX_BACKLOG.labels(self._service).set(0)
-            return 0
-        topics = sorted({row["topic"] for row in rows})
+        await self._publish([(row["id"], row["topic"], envelope_from_row(row)) for row in rows])
+        # Everything unsent at the read is on the broker: from here on, what this
+        # process commits is the oldest unsent and can go out without a read.
+        self._caught_up = self._hands_over and len(rows) < self._batch_size
+        return len(rows)
+
+    def _read_recently(self) -> bool:
+        # Read the outbox at least every idle_poll even while commits keep the relay
+        # busy, for rows another process wrote (a republish).
+        return time.monotonic() - self._last_read < self._idle_poll
+
+    async def _publish(self, items: list[tuple[int, str, Envelope]]) -> None:
+        """Send (outbox id, topic, envelope) in order, then mark those rows sent."""
+        if not items:
+            return
+        topics = sorted({topic for _, topic, _ in items})
         producer = await self._ensure_producer()
         if self._still_listed(producer, topics):
             missing = []
@@ -155,13 +211,12 @@ class OutboxRelay:
             await self._drop_producer()  # its metadata still shows the lost topics
             producer = await self._ensure_producer()
         futures = []
-        for row in rows:
-            envelope = envelope_from_row(row)
+        for _, topic, envelope in items:
             futures.append(
                 await producer.send(
-                    row["topic"],
+                    topic,
                     value=envelope.to_bytes(),
-                    key=row["key"].encode(),
+                    key=envelope.account_id.encode(),
                     headers=_headers(envelope.type, envelope.correlation_id),
                 )
             )
@@ -174,14 +229,13 @@ class OutboxRelay:
             raise TopicsLost(missing)  # it restarted empty under us: publish them again
         async with self._db.session() as session, session.begin():
             await session.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r["id"] for r in rows]))
+                update(self._t.outbox)
+                .where(self._t.outbox.c.id.in_([outbox_id for outbox_id, _, _ in items]))
                 .values(sent_at=datetime.now(UTC))
             )
         self.broker_available = True
-        for row in rows:
-            EVENTS_PUBLISHED.labels(self._service, row["topic"]).inc()
-        return len(rows)
+        for _, topic, _ in items:
+            EVENTS_PUBLISHED.labels(self._service, topic).inc()
 
     async def backlog(self) -> int:
         """Outbox rows not yet published."""

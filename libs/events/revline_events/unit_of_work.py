@@ -21,7 +21,7 @@ from revline_events.catalogue import CATALOGUE, Catalogue, EventPayload
 from revline_events.clock import Clock
 from revline_events.database import Database
 from revline_events.envelope import Envelope
-from revline_events.event_store import EventStore
+from revline_events.event_store import EventStore, Queued
 from revline_events.ids import IdGenerator
 from revline_events.received import Received
 from revline_events.repository import Repository
@@ -75,6 +75,16 @@ class AfterCommit(Protocol):
         ...
 
 
+@runtime_checkable
+class HandedCommits(AfterCommit, Protocol):
+    """An AfterCommit that takes the committed outbox rows themselves (the relay:
+    it can publish them without reading them back)."""
+
+    def committed(self, queued: Sequence[Queued]) -> None:
+        """`queued` (in outbox order) were committed."""
+        ...
+
+
 class UnitOfWork:
     """`async with uow:` opens a transaction; `record()` appends and projects; `commit()` ends it.
 
@@ -112,7 +122,7 @@ class UnitOfWork:
         self._catalogue = catalogue
         self._session: AsyncSession | None = None
         self._repositories: dict[type[Repository], Repository] = {}
-        self._queued = False
+        self._queued: list[Queued] = []
 
     def new_id(self, prefix: str) -> str:
         """A fresh time-sortable id on the service's clock (`revline_events.ids`)."""
@@ -148,7 +158,7 @@ class UnitOfWork:
         self._session = self.db.session()
         await self._session.begin()
         self._repositories = {}
-        self._queued = False
+        self._queued = []
         return self
 
     async def __aexit__(
@@ -207,25 +217,29 @@ class UnitOfWork:
     async def append(self, events: Sequence[Envelope], *, expected_version: int) -> None:
         """Append one stream's stamped events (optimistic concurrency) and apply them to
         projections. The kernel's step under `record`; services call `record`."""
-        await self.store.append(self.session, events, expected_version=expected_version)
+        queued = await self.store.append(self.session, events, expected_version=expected_version)
         for envelope in events:
             await self._projector(self.session, envelope, self._catalogue.parse(envelope))
-        self._queued = self._queued or bool(events)
+        self._queued.extend(queued)
 
     async def append_new_streams(self, events: Sequence[Envelope]) -> None:
         """Append the first event of each of several new streams and apply them to the
         projections, batched (`EventStore.append_new_streams`, `BatchProjector`)."""
-        await self.store.append_new_streams(self.session, events)
+        queued = await self.store.append_new_streams(self.session, events)
         items = [(e, self._catalogue.parse(e)) for e in events]
         await project_all(self._projector, self.session, items)
-        self._queued = self._queued or bool(events)
+        self._queued.extend(queued)
 
     async def commit(self) -> None:
-        """Commit the transaction, then wake the outbox relay if events were queued."""
+        """Commit the transaction, then wake the outbox relay if events were queued
+        (handing it the committed rows when it takes them)."""
         await self.session.commit()
-        if self._queued and self._after_commit is not None:
-            self._after_commit.notify()
-        self._queued = False
+        queued, self._queued = self._queued, []
+        if queued and self._after_commit is not None:
+            if isinstance(self._after_commit, HandedCommits):
+                self._after_commit.committed(queued)
+            else:
+                self._after_commit.notify()
 
     # The inbox: upstream event ids already handled, in the same transaction.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from broker_io import (
@@ -22,7 +23,7 @@ from prometheus_client import REGISTRY
 from revline_events.outbox import OutboxRelay
 from revline_testkit.broker import TansuBroker
 from revline_testkit.waiting import eventually
-from sqlalchemy import select
+from sqlalchemy import event, select
 from toy import Toy, increment, kernel
 
 ACCOUNTS = ("acme", "globex", "initech", "umbrella")
@@ -246,6 +247,41 @@ async def test_a_relay_asks_for_metadata_again_only_once_its_connection_changed(
 
     assert event_ids_by_key(records) == {"globex": ledger.by_account["globex"][-1:]}
     assert partitions == {toy.topic: 3}  # re-created by the relay, not auto-created (4)
+
+
+async def test_on_sqlite_the_relay_publishes_what_was_committed_without_reading_it_back(
+    toy: Toy, tansu: TansuBroker, db_url: str
+) -> None:
+    """Once a read found nothing older unsent, what this process commits is published as
+    the unit of work handed it over. On PostgreSQL, where other replicas write the same
+    outbox, every commit is read back in id order."""
+    reads = 0
+
+    @event.listens_for(toy.db.engine.sync_engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        nonlocal reads
+        if "FROM outbox JOIN event_store" in statement:
+            reads += 1
+
+    ledger = Ledger(toy)
+    relay = OutboxRelay(toy.db, kernel, tansu.bootstrap, service=unique("toy"), idle_poll=30)
+    toy.after_commit = relay
+    async with relay_running(relay):
+        await ledger.record("acme", "first")
+        await eventually(lambda: _none_unsent(toy), what="the first event published")
+        before = reads
+        for step in range(5):
+            await ledger.record(ACCOUNTS[step % 3], f"handed-{step % 2}", events=1 + step % 2)
+            await eventually(lambda: _none_unsent(toy), what=f"commit {step} published")
+        read_back = reads - before
+        async with reading(tansu.bootstrap, toy.topic) as reader:
+            records = await reader.until_count(ledger.total)
+            records = await reader.drain()
+
+    assert before >= 1  # the first pass reads the outbox
+    assert (read_back == 0) if db_url.startswith("sqlite") else (read_back >= 5)
+    assert event_ids_by_key(records) == ledger.by_account
+    assert len(records) == ledger.total == 8
 
 
 async def test_a_relay_stops_when_cancelled_even_as_a_commit_wakes_it(
