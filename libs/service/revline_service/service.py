@@ -29,6 +29,7 @@ from revline_events.tables import KernelTables
 from revline_events.topics import dead_letter_topic, ensure_topics, events_topic
 from revline_events.unit_of_work import Projector, UnitOfWork
 from sqlalchemy import MetaData, Table, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revline_service.auth import KeyRing, Principal, Role, require
 from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware, correlation_id
@@ -47,6 +48,38 @@ REQUEST_LATENCY = Histogram(
 KERNEL_PROBLEMS: dict[type[Exception], ProblemType] = {
     ConcurrencyConflict: ProblemType(409, "concurrent-update", "Concurrent update"),
 }
+
+
+class RequestLatencyMiddleware:
+    """Observes each HTTP request's duration by route and status (REQUEST_LATENCY).
+
+    Plain ASGI: Starlette's `@app.middleware("http")` runs each request through a
+    task group and memory streams, a cost every command paid on the hot path.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, noting_status)
+        # The router put the matched route into this same scope.
+        path = getattr(scope.get("route"), "path", "unmatched")
+        REQUEST_LATENCY.labels(self.service, scope["method"], path, str(status)).observe(
+            time.perf_counter() - started
+        )
 
 
 @dataclass(frozen=True)
@@ -343,17 +376,7 @@ def create_app(
     for router in spec.routers:
         app.include_router(router)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUEST_LATENCY.labels(spec.name, request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
-
+    app.add_middleware(RequestLatencyMiddleware, service=spec.name)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationMiddleware)
     return app
