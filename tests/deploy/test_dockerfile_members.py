@@ -13,9 +13,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from revline_testkit.devstack import discover_services
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = sorted(p.parent.name for p in ROOT.glob("services/*/pyproject.toml"))
+SERVICES = sorted(discover_services(ROOT))
 
 
 def _project(folder: Path) -> dict[str, object]:

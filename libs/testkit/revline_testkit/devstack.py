@@ -4,8 +4,8 @@ Usage: ``python -m revline_testkit.devstack [--var-dir DIR] [--ready-timeout S]`
 
 What it does, in order:
 
-1. Finds the services (``services/*/pyproject.toml``; the folder name is the
-   package, so ``python -m <name>`` runs it) and plans each one from its own
+1. Finds the services (``services/*/pyproject.toml`` with a ``<name>/main.py``;
+   the folder name is the package, so ``python -m <name>`` runs it) and plans each one from its own
    settings class: port and host (the settings defaults are the dev ports,
    ``<NAME>_PORT`` / ``<NAME>_HOST`` override them) and database
    (``sqlite+aiosqlite:///<var>/<name>.db`` unless ``<NAME>_DATABASE_URL`` is set).
@@ -91,8 +91,18 @@ class StopRequested(Exception):
 
 
 def discover_services(root: Path = ROOT) -> list[str]:
-    """Names of the services in the work tree (`services/<name>/pyproject.toml`), flow order."""
-    names = {path.parent.name for path in root.glob("services/*/pyproject.toml")}
+    """Names of the services in the work tree, flow order.
+
+    A service is a workspace member `services/<name>/pyproject.toml` whose package
+    has an app to serve (`services/<name>/<name>/main.py`). A member that is only
+    a domain so far (the ledger, before its service is built) is no service yet:
+    nothing to run, migrate or deploy.
+    """
+    names = {
+        path.parent.name
+        for path in root.glob("services/*/pyproject.toml")
+        if (path.parent / path.parent.name / "main.py").is_file()
+    }
     known = [name for name in FLOW_ORDER if name in names]
     return known + sorted(names - set(known))
 

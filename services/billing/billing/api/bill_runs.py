@@ -30,6 +30,7 @@ from billing.handlers import bill_runs as runs
 from billing.handlers.preview import preview_amendment, upcoming
 from billing.settings import BillingSettings
 from billing.store import queries
+from billing.store.accounts import AccountBooks
 
 router = APIRouter(prefix="/v1", tags=["bill runs"])
 
@@ -142,7 +143,7 @@ async def upcoming_invoice(
     computed by the bill run's own code; nothing is written."""
     async with runtime.db.session() as session:
         run_date, documents = await upcoming(
-            session, account_id, as_of, settings_of(runtime).payment_terms_days
+            AccountBooks(session), account_id, as_of, settings_of(runtime).payment_terms_days
         )
     return UpcomingInvoiceOut(
         account_id=account_id,
@@ -160,7 +161,7 @@ async def preview_upcoming_invoice(
     Nothing is written, so the POST is safe to repeat."""
     async with runtime.db.session() as session:
         run_date, documents = await preview_amendment(
-            session,
+            AccountBooks(session),
             account_id,
             body.contract_id,
             body.effective_date,

@@ -8,6 +8,7 @@ from what the run would produce.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -21,6 +22,23 @@ class BillRunStatus(StrEnum):
 
     RUNNING = "running"
     COMPLETED = "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class BillRun:
+    """A bill run as recorded: what it bills (everything due by `as_of`, of one account
+    or of all when `account_id` is None), how far it got, and its stream's version."""
+
+    bill_run_id: str
+    as_of: date
+    account_id: str | None
+    status: BillRunStatus
+    stream_version: int
+
+    @property
+    def completed(self) -> bool:
+        """True once every account it had to bill is billed."""
+        return self.status is BillRunStatus.COMPLETED
 
 
 def charges_due(

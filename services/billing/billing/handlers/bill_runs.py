@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from revline_events.payloads.billing import (
     BillRunCompleted,
@@ -24,29 +23,13 @@ from revline_events.payloads.billing import (
 )
 from revline_events.stamping import NewStream
 from revline_events.unit_of_work import UnitOfWork
-from sqlalchemy import func, insert, literal, select, text, update
 
-from billing.domain.bill_run import bill_account
-from billing.domain.invoice import BillingDocument, credit_note_number, invoice_number
-from billing.store.schedules import (
-    deferring_refresh,
-    load_books,
-    lock_accounts,
-    stop_deferring,
-    write_next_bill_dates,
-)
-from billing.store.tables import (
-    bill_run_accounts,
-    bill_run_batches,
-    bill_runs,
-    billing_accounts,
-    credit_notes,
-    document_numbers,
-    invoices,
-)
+from billing.domain.bill_run import BillRun, bill_account
+from billing.domain.invoice import BillingDocument, InvoiceStatus
+from billing.store.accounts import AccountBooks
+from billing.store.bill_runs import BillRunQueue, BillRuns
+from billing.store.numbering import DocumentNumbers, NextNumbers
 from billing.translation import billed_lines_of
-
-NUMBERS_LOCK = 0x42494C4C  # "BILL": the advisory lock key of document numbering
 
 
 async def start_bill_run(
@@ -67,25 +50,8 @@ async def start_bill_run(
         cause=None,
         effective_date=as_of,
     )
-    due = billing_accounts.c.next_bill_date <= as_of
-    if account_id is not None:
-        due = due & (billing_accounts.c.account_id == account_id)
-    position = func.row_number().over(order_by=billing_accounts.c.account_id) - 1
-    await uow.session.execute(
-        insert(bill_run_accounts).from_select(
-            ["bill_run_id", "account_id", "batch_no"],
-            select(literal(run_id), billing_accounts.c.account_id, position // batch_size).where(
-                due
-            ),
-        )
-    )
-    await uow.session.execute(
-        insert(bill_run_batches).from_select(
-            ["bill_run_id", "batch_no", "done"],
-            select(literal(run_id), bill_run_accounts.c.batch_no, literal(False))
-            .where(bill_run_accounts.c.bill_run_id == run_id)
-            .distinct(),
-        )
+    await uow.repository(BillRunQueue).enqueue_due_accounts(
+        run_id, as_of, account_id, batch_size=batch_size
     )
     return run_id
 
@@ -100,132 +66,70 @@ async def continue_bill_run(
     is left. Returns True when the run is complete (False: another worker holds a batch)."""
     while True:
         async with uow_factory() as uow:
-            run = (
-                (await uow.session.execute(select(bill_runs).where(bill_runs.c.id == run_id)))
-                .mappings()
-                .first()
-            )
-            if run is None or run["status"] == "completed":
+            runs, queue = uow.repository(BillRuns), uow.repository(BillRunQueue)
+            run = await runs.find(run_id)
+            if run is None or run.completed:
                 return run is not None
-            batch = await _claim_batch(uow, run_id)
+            batch = await queue.claim_batch(run_id)
             if batch is None:
-                if await _batches_left(uow, run_id):
+                if await queue.has_unbilled_batches(run_id):
                     return False
                 # Lock the run's row: of two workers finishing together, one completes it.
-                locked = (
-                    (
-                        await uow.session.execute(
-                            select(bill_runs).where(bill_runs.c.id == run_id).with_for_update()
-                        )
-                    )
-                    .mappings()
-                    .one()
-                )
-                if locked["status"] == "completed":
+                locked = await runs.lock(run_id)
+                if locked.completed:
                     return True
-                await _complete(uow, dict(locked))
+                await _complete(uow, locked)
                 await uow.commit()
                 return True
-            await _bill_batch(uow, dict(run), batch, payment_terms_days)
+            await _bill_batch(uow, run, batch, payment_terms_days)
             await uow.commit()
-
-
-async def _claim_batch(uow: UnitOfWork, run_id: str) -> int | None:
-    stmt = (
-        select(bill_run_batches.c.batch_no)
-        .where(bill_run_batches.c.bill_run_id == run_id, bill_run_batches.c.done.is_(False))
-        .order_by(bill_run_batches.c.batch_no)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    batch: int | None = (await uow.session.execute(stmt)).scalar_one_or_none()
-    return batch
-
-
-async def _batches_left(uow: UnitOfWork, run_id: str) -> bool:
-    stmt = select(func.count()).where(
-        bill_run_batches.c.bill_run_id == run_id, bill_run_batches.c.done.is_(False)
-    )
-    return bool((await uow.session.execute(stmt)).scalar_one())
 
 
 async def _bill_batch(
     uow: UnitOfWork,
-    run: dict[str, Any],
+    run: BillRun,
     batch: int,
     payment_terms_days: int,
 ) -> None:
-    run_id: str = run["id"]
-    as_of: date = run["as_of"]
-    stmt = (
-        select(bill_run_accounts.c.account_id)
-        .where(bill_run_accounts.c.bill_run_id == run_id, bill_run_accounts.c.batch_no == batch)
-        .order_by(bill_run_accounts.c.account_id)
-    )
-    accounts = list((await uow.session.execute(stmt)).scalars())
-    locked = await lock_accounts(uow.session, accounts)
-    books = await load_books(uow.session, locked)
-    numbers: _Numbers | None = None
+    accounts = uow.repository(AccountBooks)
+    queue = uow.repository(BillRunQueue)
+    locked = await accounts.lock(await queue.accounts_of(run.bill_run_id, batch))
+    books = await accounts.load(locked)
+    numbers: NextNumbers | None = None
     # The projector would reload each account's book to move its next bill date;
     # the batch holds the books, so it writes the dates once at the end instead.
-    billed_accounts = deferring_refresh(uow.session)
+    billed_accounts = accounts.defer_next_bill_dates()
     issued: list[NewStream] = []
     for account_id in locked:
         book = books[account_id]
         documents = bill_account(
-            book.subscriptions.values(), book.billed, book.controls, as_of, payment_terms_days
+            book.subscriptions.values(), book.billed, book.controls, run.as_of, payment_terms_days
         )
         for document in documents:
             for charge in document.lines:
                 sid = charge.subscription.subscription_id
                 book.billed.setdefault(sid, []).append(charge.as_billed())
             if numbers is None:
-                numbers = await _Numbers.locked(uow)
-            event = _document_event(document, run_id, numbers, uow.new_id)
+                numbers = await uow.repository(DocumentNumbers).lock()
+            event = _document_event(document, run.bill_run_id, numbers, uow.new_id)
             stream_id = (
                 event.invoice_id if isinstance(event, InvoicePosted) else event.credit_note_id
             )
-            issued.append(NewStream(stream_id, account_id, event, as_of))
+            issued.append(NewStream(stream_id, account_id, event, run.as_of))
     # Every document is a new stream: one insert per table for the whole batch.
     await uow.record_new_streams(issued, cause=None)
-    stop_deferring(uow.session)
-    await write_next_bill_dates(uow.session, [books[a] for a in sorted(billed_accounts)])
-    await uow.session.execute(
-        update(bill_run_batches)
-        .where(bill_run_batches.c.bill_run_id == run_id, bill_run_batches.c.batch_no == batch)
-        .values(done=True)
-    )
-
-
-class _Numbers:
-    """The next invoice and credit-note numbers, the counter rows locked till commit."""
-
-    def __init__(self, last: dict[str, int]) -> None:
-        self._last = last
-
-    @classmethod
-    async def locked(cls, uow: UnitOfWork) -> _Numbers:
-        if uow.db.is_postgres:
-            # Row locks cannot cover the first number (no row yet): a transaction-scoped
-            # advisory lock serialises numbering until commit.
-            await uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": NUMBERS_LOCK})
-        stmt = select(document_numbers).with_for_update()
-        rows = (await uow.session.execute(stmt)).mappings()
-        return cls({r["kind"]: r["last_number"] for r in rows})
-
-    def take(self, kind: str) -> int:
-        self._last[kind] = self._last.get(kind, 0) + 1
-        return self._last[kind]
+    await accounts.write_next_bill_dates(billed_accounts, books)
+    await queue.mark_billed(run.bill_run_id, batch)
 
 
 def _document_event(
-    document: BillingDocument, run_id: str, numbers: _Numbers, new_id: Callable[[str], str]
+    document: BillingDocument, run_id: str, numbers: NextNumbers, new_id: Callable[[str], str]
 ) -> InvoicePosted | CreditNoteIssued:
     lines = billed_lines_of(document)
     if document.kind == "credit_note":
         return CreditNoteIssued(
             credit_note_id=new_id("cn"),
-            number=credit_note_number(numbers.take("credit_note")),
+            number=numbers.credit_note(),
             bill_run_id=run_id,
             account_id=document.account_id,
             currency=document.currency,
@@ -238,7 +142,7 @@ def _document_event(
     assert document.due_date is not None  # an invoice always has one
     return InvoicePosted(
         invoice_id=new_id("inv"),
-        number=invoice_number(numbers.take("invoice")),
+        number=numbers.invoice(),
         bill_run_id=run_id,
         account_id=document.account_id,
         currency=document.currency,
@@ -252,34 +156,28 @@ def _document_event(
         amount_paid=0,
         amount_due=document.total,
         # A zero invoice is settled by posting it (BILLING_RULES.md 3).
-        status="paid" if document.total == 0 else "posted",
+        status=InvoiceStatus.PAID if document.total == 0 else InvoiceStatus.POSTED,
     )
 
 
-async def _complete(uow: UnitOfWork, run: dict[str, Any]) -> None:
-    run_id: str = run["id"]
-    as_of: date = run["as_of"]
-    counts = {}
-    for key, table in (("invoices", invoices), ("credit_notes", credit_notes)):
-        stmt = select(func.count()).where(table.c.bill_run_id == run_id)
-        counts[key] = int((await uow.session.execute(stmt)).scalar_one())
+async def _complete(uow: UnitOfWork, run: BillRun) -> None:
+    counts = await uow.repository(BillRuns).issued_counts(run.bill_run_id)
     completed = BillRunCompleted(
-        bill_run_id=run_id,
-        as_of=as_of,
-        invoice_count=counts["invoices"],
-        credit_note_count=counts["credit_notes"],
+        bill_run_id=run.bill_run_id,
+        as_of=run.as_of,
+        invoice_count=counts.invoices,
+        credit_note_count=counts.credit_notes,
     )
     await uow.record(
         [completed],
-        stream_id=run_id,
-        account_id=run["account_id"] or run_id,
-        expected_version=run["stream_version"],
+        stream_id=run.bill_run_id,
+        account_id=run.account_id or run.bill_run_id,
+        expected_version=run.stream_version,
         cause=None,
-        effective_date=as_of,
+        effective_date=run.as_of,
     )
 
 
 async def unfinished_runs(uow: UnitOfWork) -> list[str]:
     """Ids of runs not completed yet (a crash stopped them), oldest first."""
-    stmt = select(bill_runs.c.id).where(bill_runs.c.status != "completed").order_by(bill_runs.c.id)
-    return list((await uow.session.execute(stmt)).scalars())
+    return await uow.repository(BillRuns).unfinished()

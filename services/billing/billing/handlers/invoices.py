@@ -10,8 +10,8 @@ from revline_events.unit_of_work import UnitOfWork
 
 from billing.domain.errors import UnknownInvoice
 from billing.domain.settlement import ensure_voidable
-from billing.store import queries
-from billing.store.schedules import lock_accounts
+from billing.store.accounts import AccountBooks
+from billing.store.invoices import Invoices
 
 
 async def void_invoice(
@@ -24,13 +24,14 @@ async def void_invoice(
     Its number stays taken and its spans stay billed. Raises UnknownInvoice, and
     InvoiceNotVoidable when anything is paid or it is void already.
     """
-    invoice = await queries.invoice_row(uow.session, invoice_id)
+    invoices = uow.repository(Invoices)
+    invoice = await invoices.row(invoice_id)
     if invoice is None:
         raise UnknownInvoice(invoice_id)
     # A bill run plans against the account's voids: take its lock as a run's batch does,
     # and read the invoice again under it.
-    await lock_accounts(uow.session, [invoice["account_id"]])
-    invoice = await queries.invoice_row(uow.session, invoice_id)
+    await uow.repository(AccountBooks).lock([invoice["account_id"]])
+    invoice = await invoices.row(invoice_id)
     assert invoice is not None  # invoices are never deleted
     ensure_voidable(invoice)
     voided_on: date = uow.clock.today()
@@ -53,6 +54,6 @@ async def void_invoice(
         cause=None,
         effective_date=voided_on,
     )
-    found = await queries.invoice(uow.session, invoice_id)
+    found = await invoices.find(invoice_id)
     assert found is not None
     return found

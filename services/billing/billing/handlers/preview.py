@@ -10,38 +10,32 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from billing.domain.bill_run import bill_account
 from billing.domain.errors import PreviewDoesNotFit
 from billing.domain.invoice import BillingDocument
 from billing.domain.orders import BillingOrder, OrderLine, schedule_order
 from billing.domain.schedule import Subscription
-from billing.store.schedules import AccountBook, load_books
-from billing.store.tables import billing_accounts
+from billing.store.accounts import AccountBooks
+from billing.store.schedules import AccountBook
 from billing.translation import billed_lines_of
 
 PREVIEW_EVENT_ID = "preview"
 
 
 async def upcoming(
-    session: AsyncSession, account_id: str, as_of: date | None, payment_terms_days: int
+    books: AccountBooks, account_id: str, as_of: date | None, payment_terms_days: int
 ) -> tuple[date | None, list[dict[str, Any]]]:
     """What a run as of `as_of` (default: the account's next bill date) would issue."""
-    book = (await load_books(session, [account_id]))[account_id]
+    book = (await books.load([account_id]))[account_id]
     if as_of is None:
-        stmt = select(billing_accounts.c.next_bill_date).where(
-            billing_accounts.c.account_id == account_id
-        )
-        as_of = (await session.execute(stmt)).scalar_one_or_none()
+        as_of = await books.next_bill_date(account_id)
     if as_of is None:
         return None, []
     return as_of, _documents(book, as_of, payment_terms_days)
 
 
 async def preview_amendment(
-    session: AsyncSession,
+    books: AccountBooks,
     account_id: str,
     contract_id: str,
     effective_date: date,
@@ -51,7 +45,7 @@ async def preview_amendment(
 ) -> tuple[date, list[dict[str, Any]]]:
     """What a run as of `as_of` (default: the effective date) would issue had the
     contract been amended so. Raises PreviewDoesNotFit naming the bad fields."""
-    book = (await load_books(session, [account_id]))[account_id]
+    book = (await books.load([account_id]))[account_id]
     contract = [s for s in book.subscriptions.values() if s.contract_id == contract_id]
     if not contract:
         raise PreviewDoesNotFit(

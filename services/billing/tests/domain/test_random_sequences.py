@@ -516,5 +516,24 @@ def play(scenario: Scenario) -> None:
         events=(Override(date(2027, 12, 20), "o1", date(2028, 3, 1)),),
     )
 )
+# A subscription added by an amendment effective 3 Jan and terminated with 2 Jan as the
+# first day without service: the hold on the termination's order must keep its credit
+# back (fixed in 6507686, "a termination governs its days even before the term it ends").
+@example(
+    Scenario(
+        start=date(2026, 1, 1),
+        end=date(2026, 12, 31),
+        bill_cycle_day=1,
+        timing="advance",
+        subs=(NewSub("s1", "month", 1000, 1),),
+        events=(
+            Amend(date(2026, 1, 1), "o2", date(2026, 1, 3), (), (NewSub("s2", "month", 3100, 1),)),
+            Run(date(2026, 1, 5)),
+            Terminate(date(2026, 1, 6), "o3", date(2026, 1, 2), True),
+            Hold(date(2026, 1, 6), "o3"),
+            Run(date(2026, 1, 7)),
+        ),
+    )
+)
 def test_random_sequences_bill_what_the_rules_say(scenario: Scenario) -> None:
     play(scenario)
