@@ -12,8 +12,9 @@ N (a dead-lettered event fails the run). The relay does not run, so the
 outbox fills and is left.
 
 Cases: billing's `OrderActivated` (one order per account, one monthly
-subscription each, so N orders = N subscriptions) and contract's
-`QuoteAccepted` (a new one-line quote per account).
+subscription each, so N orders = N subscriptions), contract's
+`QuoteAccepted` (a new one-line quote per account) and order's
+`ContractCreated` (a new one-subscription contract per account).
 
 Beside it, on the same database in the same run: plain executemany inserts of
 N rows shaped as the event store's (the upstream envelopes), into a table with
@@ -58,8 +59,13 @@ from sqlalchemy import JSON, Column, Date, DateTime, Integer, MetaData, String, 
 from bench.common import DEADLINE_S, Backend, backends, rate, ratio
 
 NAME = "consumer_ingest"
-FULL_CASES = (("billing", 10_000), ("billing", 100_000), ("contract", 10_000))
-QUICK_CASES = (("billing", 1_000), ("contract", 1_000))
+FULL_CASES = (
+    ("billing", 10_000),
+    ("billing", 100_000),
+    ("contract", 10_000),
+    ("order", 10_000),
+)
+QUICK_CASES = (("billing", 1_000), ("contract", 1_000), ("order", 1_000))
 PUBLISH_BATCH = 1000
 RAW_ROWS_PER_TX = 500
 START = date(2026, 1, 1)
@@ -128,6 +134,22 @@ def _quote_accepted(n: int) -> tuple[str, EventPayload]:
     )  # fmt: skip
 
 
+def _contract_created(n: int) -> tuple[str, EventPayload]:
+    from revline_events.payloads.contract import ContractCreated, SubscriptionData
+
+    account = f"acct-{n:07d}"
+    seat = SubscriptionData(
+        subscription_id=f"{account}-sub", sku="SEAT", name="Seat", charge_type="recurring",
+        billing_period="month", quantity=1 + n % 5, unit_price=1000 + n % 97,
+        start_date=START, end_date=YEAR_END,
+    )  # fmt: skip
+    return "contract.events", ContractCreated(
+        contract_id=f"{account}-ctr", account_id=account, quote_id=f"qt-{n:07d}",
+        currency="USD", start_date=START, end_date=YEAR_END, term_months=12, bill_cycle_day=1,
+        billing_timing="advance", auto_renew=False, subscriptions=[seat],
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Service:
     """A service under test: its spec, settings class and a maker of upstream events."""
@@ -162,9 +184,22 @@ def _contract_settings() -> Any:
     return ContractSettings
 
 
+def _order_spec() -> Any:
+    from order.main import SPEC
+
+    return SPEC
+
+
+def _order_settings() -> Any:
+    from order.settings import OrderSettings
+
+    return OrderSettings
+
+
 SERVICES = {
     "billing": Service("OrderActivated", _order_activated, _billing_spec, _billing_settings),
     "contract": Service("QuoteAccepted", _quote_accepted, _contract_spec, _contract_settings),
+    "order": Service("ContractCreated", _contract_created, _order_spec, _order_settings),
 }
 
 

@@ -14,7 +14,7 @@ from contract.api.problems import PROBLEMS
 from contract.api.routes import router
 from contract.handlers.quote_accepted import REACTIONS
 from contract.settings import ContractSettings
-from contract.store.projector import project
+from contract.store.projector import PROJECTOR
 from contract.store.tables import PROJECTIONS, kernel, metadata
 
 SPEC = ServiceSpec(
@@ -23,7 +23,7 @@ SPEC = ServiceSpec(
     metadata=metadata,
     kernel=kernel,
     projections=PROJECTIONS,
-    projector=project,
+    projector=PROJECTOR,
     routers=[router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,

@@ -14,7 +14,7 @@ from order.api.problems import PROBLEMS
 from order.api.routes import router
 from order.handlers.contract_events import REACTIONS
 from order.settings import OrderSettings
-from order.store.projector import project
+from order.store.projector import PROJECTOR
 from order.store.tables import PROJECTIONS, kernel, metadata
 
 SPEC = ServiceSpec(
@@ -23,7 +23,7 @@ SPEC = ServiceSpec(
     metadata=metadata,
     kernel=kernel,
     projections=PROJECTIONS,
-    projector=project,
+    projector=PROJECTOR,
     routers=[router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,

@@ -1,11 +1,18 @@
 """The reaction to QuoteAccepted: a new contract, an amendment or a renewal.
 
-Runs inside the consumer's unit of work (which records the event in the inbox and
-commits). A quote that does not fit its contract raises a typed ContractError: the
-consumer dead-letters the event to quote.events.dlq with that reason.
+Runs inside the consumer's unit of work (which records the events in the inbox and
+commits), given a run of consecutive QuoteAccepted of one fetch, in order. New
+quotes are opened together: one lookup of the quotes that made a contract
+already, and the new contracts recorded at once (one insert per table); an
+amendment or renewal is applied on its own after the new quotes before it. A
+quote that does not fit its contract raises a typed ContractError: the consumer
+then applies the run one event at a time and dead-letters that event alone to
+quote.events.dlq with the reason.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from revline_events.payloads.contract import (
     ContractAmended,
@@ -16,6 +23,7 @@ from revline_events.payloads.contract import (
 from revline_events.payloads.quote import QuoteAccepted
 from revline_events.reactions import Reactions
 from revline_events.received import Received
+from revline_events.stamping import NewStream
 from revline_events.unit_of_work import UnitOfWork
 
 from contract.domain.amendment import AmendmentLine, amend
@@ -29,26 +37,56 @@ from contract.store.repository import Contracts
 REACTIONS = Reactions()
 
 
-@REACTIONS.on(QuoteAccepted)
-async def on_quote_accepted(accepted: Received[QuoteAccepted], uow: UnitOfWork) -> None:
-    """A new contract, an amendment or a renewal, as the quote's kind says."""
-    kind = accepted.payload.kind
-    if kind == "new":
-        await open_from_quote(uow, accepted)
-    elif kind == "amendment":
-        await amend_from_quote(uow, accepted)
-    else:
-        await renew_from_quote(uow, accepted)
+@REACTIONS.on_batch(QuoteAccepted)
+async def on_quotes_accepted(quotes: Sequence[Received[QuoteAccepted]], uow: UnitOfWork) -> None:
+    """New contracts, amendments and renewals, as each quote's kind says, in order."""
+    new: list[Received[QuoteAccepted]] = []
+    for accepted in quotes:
+        if accepted.payload.kind == "new":
+            new.append(accepted)
+            continue
+        # An amendment may name a contract a new quote just before it opened.
+        await open_from_quotes(uow, new)
+        new = []
+        if accepted.payload.kind == "amendment":
+            await amend_from_quote(uow, accepted)
+        else:
+            await renew_from_quote(uow, accepted)
+    await open_from_quotes(uow, new)
 
 
-async def open_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) -> None:
-    """Record ContractCreated: one subscription per quote line, at its net unit price.
+async def open_from_quotes(uow: UnitOfWork, quotes: Sequence[Received[QuoteAccepted]]) -> None:
+    """Record a ContractCreated per new quote: one subscription per quote line, at its
+    net unit price, each contract caused by its own quote.
 
-    A second QuoteAccepted for a quote that already made a contract changes nothing.
+    A QuoteAccepted for a quote that already made a contract (before, or earlier in
+    `quotes`) changes nothing. Raises InvalidQuote for a new quote without a term.
     """
-    event = accepted.payload
-    if await uow.repository(Contracts).created_by_quote(event.quote_id) is not None:
+    if not quotes:
         return
+    opened = await uow.repository(Contracts).created_by_quotes([q.payload.quote_id for q in quotes])
+    streams: list[NewStream] = []
+    for accepted in quotes:
+        if accepted.payload.quote_id in opened:
+            continue
+        opened.add(accepted.payload.quote_id)
+        created = contract_created(accepted)
+        streams.append(
+            NewStream(
+                stream_id=created.contract_id,
+                account_id=created.account_id,
+                payload=created,
+                effective_date=created.start_date,
+                cause=accepted,
+            )
+        )
+    if streams:
+        await uow.record_new_streams(streams, cause=None)
+
+
+def contract_created(accepted: Received[QuoteAccepted]) -> ContractCreated:
+    """The ContractCreated a new quote makes (pure); raises InvalidQuote without a term."""
+    event = accepted.payload
     if event.term_months is None:
         raise InvalidQuote(f"new quote {event.quote_id} has no term_months")
     contract = open_contract(
@@ -77,7 +115,7 @@ async def open_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) ->
         ),
         quoted_end=event.end_date,
     )
-    created = ContractCreated(
+    return ContractCreated(
         contract_id=contract.id,
         account_id=contract.account_id,
         quote_id=contract.quote_id,
@@ -90,10 +128,6 @@ async def open_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) ->
         auto_renew=contract.auto_renew,
         subscriptions=[subscription_data(s) for s in contract.subscriptions],
     )
-    await uow.record(
-        [created], stream_id=contract.id, account_id=contract.account_id, expected_version=0,
-        cause=accepted, effective_date=contract.start_date,
-    )  # fmt: skip
 
 
 async def amend_from_quote(uow: UnitOfWork, accepted: Received[QuoteAccepted]) -> None:

@@ -3,11 +3,17 @@
 The only code that writes projections: commands, consumed quotes and rebuilds all
 go through it, so the tables are always a pure function of the event store. It
 never reads the clock: "today's" quantities are computed when a contract is read.
+
+`PROJECTOR` takes one event or a batch: a run of consecutive ContractCreated (the
+consumer's batches of accepted quotes, a rebuild) is written with one insert per
+table; any other event is applied on its own, in order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from revline_events.catalogue import EventPayload
 from revline_events.envelope import Envelope
@@ -73,56 +79,106 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
     )
 
 
+class ContractProjector:
+    """`project`, plus a batch path for runs of new contracts (a `BatchProjector`)."""
+
+    async def __call__(
+        self, session: AsyncSession, envelope: Envelope, event: EventPayload
+    ) -> None:
+        """Apply one event (`project`)."""
+        await project(session, envelope, event)
+
+    async def project_batch(
+        self, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
+    ) -> None:
+        """Apply the events in order, each run of consecutive ContractCreated at once,
+        with the effect of `project` applied to each in turn."""
+        created: list[tuple[Envelope, ContractCreated]] = []
+        for envelope, event in items:
+            if isinstance(event, ContractCreated):
+                created.append((envelope, event))
+                continue
+            await _many_created(session, created)
+            created = []
+            await project(session, envelope, event)
+        await _many_created(session, created)
+
+
+PROJECTOR = ContractProjector()
+
+
 async def _created(
     session: AsyncSession, event: ContractCreated, version: int, at: datetime
 ) -> None:
-    await session.execute(
-        insert(contracts).values(
-            id=event.contract_id,
-            account_id=event.account_id,
-            quote_id=event.quote_id,
-            currency=event.currency,
-            status=ContractStatus.ACTIVE,
-            start_date=event.start_date,
-            end_date=event.end_date,
-            term_start=event.start_date,
-            term_months=event.term_months,
-            bill_cycle_day=event.bill_cycle_day,
-            billing_timing=event.billing_timing,
-            auto_renew=event.auto_renew,
-            terminated_on=None,
-            credit_unused=None,
-            stream_version=version,
-            created_at=at,
-            updated_at=at,
-        )
-    )
+    await session.execute(insert(contracts).values(**_contract_row(event, version, at)))
     await _add_subscriptions(session, event.contract_id, 0, event.subscriptions)
+
+
+async def _many_created(
+    session: AsyncSession, created: Sequence[tuple[Envelope, ContractCreated]]
+) -> None:
+    """New contracts and their subscriptions, one insert per table."""
+    if not created:
+        return
+    rows = [_contract_row(event, e.stream_version, e.occurred_at) for e, event in created]
+    await session.execute(insert(contracts), rows)
+    await _insert_subscriptions(
+        session, [(event.contract_id, 0, event.subscriptions) for _, event in created]
+    )
+
+
+def _contract_row(event: ContractCreated, version: int, at: datetime) -> dict[str, Any]:
+    return {
+        "id": event.contract_id,
+        "account_id": event.account_id,
+        "quote_id": event.quote_id,
+        "currency": event.currency,
+        "status": ContractStatus.ACTIVE,
+        "start_date": event.start_date,
+        "end_date": event.end_date,
+        "term_start": event.start_date,
+        "term_months": event.term_months,
+        "bill_cycle_day": event.bill_cycle_day,
+        "billing_timing": event.billing_timing,
+        "auto_renew": event.auto_renew,
+        "terminated_on": None,
+        "credit_unused": None,
+        "stream_version": version,
+        "created_at": at,
+        "updated_at": at,
+    }
 
 
 async def _add_subscriptions(
     session: AsyncSession, contract_id: str, first_position: int, added: list[SubscriptionData]
 ) -> None:
-    if not added:
+    await _insert_subscriptions(session, [(contract_id, first_position, added)])
+
+
+async def _insert_subscriptions(
+    session: AsyncSession, added: Sequence[tuple[str, int, list[SubscriptionData]]]
+) -> None:
+    """Each (contract id, first position, subscriptions) added: one insert per table."""
+    subscription_rows = [
+        {
+            "id": s.subscription_id, "contract_id": contract_id, "position": position,
+            "sku": s.sku, "name": s.name, "charge_type": s.charge_type,
+            "billing_period": s.billing_period, "unit_price": s.unit_price,
+            "start_date": s.start_date, "end_date": s.end_date,
+        }
+        for contract_id, first_position, subs in added
+        for position, s in enumerate(subs, start=first_position)
+    ]  # fmt: skip
+    if not subscription_rows:
         return
-    await session.execute(
-        insert(subscriptions),
-        [
-            {
-                "id": s.subscription_id, "contract_id": contract_id, "position": position,
-                "sku": s.sku, "name": s.name, "charge_type": s.charge_type,
-                "billing_period": s.billing_period, "unit_price": s.unit_price,
-                "start_date": s.start_date, "end_date": s.end_date,
-            }
-            for position, s in enumerate(added, start=first_position)
-        ],
-    )  # fmt: skip
+    await session.execute(insert(subscriptions), subscription_rows)
     await session.execute(
         insert(subscription_quantities),
         [
             {"subscription_id": s.subscription_id, "effective_date": s.start_date,
              "quantity": s.quantity}
-            for s in added
+            for _, _, subs in added
+            for s in subs
         ],
     )  # fmt: skip
 

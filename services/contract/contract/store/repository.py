@@ -28,6 +28,8 @@ from contract.store.tables import (
 # Printable ASCII that fits the id column (and holds no NUL, which PostgreSQL refuses):
 # anything else names no contract, so the database is not even asked.
 CONTRACT_ID = re.compile(r"[!-~]{1,40}")
+# Ids per IN (...) lookup: well inside every database's limit on bound parameters.
+IN_CHUNK = 500
 
 
 class Contracts(Repository):
@@ -104,6 +106,17 @@ class Contracts(Repository):
         """The id of the contract a new quote created, or None."""
         stmt = select(contracts.c.id).where(contracts.c.quote_id == quote_id).limit(1)
         found: str | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return found
+
+    async def created_by_quotes(self, quote_ids: Sequence[str]) -> set[str]:
+        """The ids of `quote_ids` (new quotes) that created a contract already."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(quote_ids))
+        for start in range(0, len(unique), IN_CHUNK):
+            stmt = select(contracts.c.quote_id).where(
+                contracts.c.quote_id.in_(unique[start : start + IN_CHUNK])
+            )
+            found.update((await self.session.execute(stmt)).scalars())
         return found
 
     async def _subscriptions(self, contract_ids: list[str]) -> dict[str, list[Subscription]]:

@@ -3,11 +3,15 @@
 Each handler runs inside the consumer runner's unit of work (after its inbox
 check, before its commit): it records OrderActivated, whose projection also
 moves the service's view of the contract on. A handler never commits; a
-business error it raises dead-letters the event.
+business error it raises dead-letters the event. New contracts come as runs of
+consecutive ContractCreated of one fetch (a batch reaction): their orders are
+recorded at once, one insert per table; a contract created twice makes the
+consumer apply the run one event at a time, so only that event is dead-lettered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from revline_events.payloads.contract import (
@@ -19,6 +23,7 @@ from revline_events.payloads.contract import (
 )
 from revline_events.reactions import Reactions
 from revline_events.received import Received
+from revline_events.stamping import NewStream
 from revline_events.unit_of_work import UnitOfWork
 
 from order.domain.contract import Contract
@@ -36,13 +41,31 @@ from order.translation import changes_of, contract_of, order_activated, subscrip
 REACTIONS = Reactions()
 
 
-@REACTIONS.on(ContractCreated)
-async def created(event: Received[ContractCreated], uow: UnitOfWork) -> None:
-    """A new contract: its new-business order."""
-    contract_id = event.payload.contract_id
-    if await uow.repository(Contracts).load(contract_id) is not None:
-        raise ContractAlreadyCreated(contract_id)
-    await _activate(uow, event, new_business_order(contract_of(event.payload)))
+@REACTIONS.on_batch(ContractCreated)
+async def created(events: Sequence[Received[ContractCreated]], uow: UnitOfWork) -> None:
+    """New contracts: a new-business order each, in order."""
+    contract_ids = [event.payload.contract_id for event in events]
+    seen = await uow.repository(Contracts).known(contract_ids)
+    for contract_id in contract_ids:
+        if contract_id in seen:
+            raise ContractAlreadyCreated(contract_id)
+        seen.add(contract_id)
+    streams: list[NewStream] = []
+    for event in events:
+        order = new_business_order(contract_of(event.payload))
+        # The kernel's ids sort in the order they were made: listing by id lists the
+        # oldest first, as one at a time would.
+        order_id = uow.new_id("or")
+        streams.append(
+            NewStream(
+                stream_id=order_id,
+                account_id=order.account_id,
+                payload=order_activated(order_id, order),
+                effective_date=order.effective_date,
+                cause=event,
+            )
+        )
+    await uow.record_new_streams(streams, cause=None)
 
 
 @REACTIONS.on(ContractAmended)

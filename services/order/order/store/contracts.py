@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from revline_events.repository import Repository
@@ -13,6 +14,9 @@ from order.store.tables import (
     contract_subscriptions,
     contracts,
 )
+
+# Ids per IN (...) lookup: well inside every database's limit on bound parameters.
+IN_CHUNK = 500
 
 
 class Contracts(Repository):
@@ -69,19 +73,21 @@ class Contracts(Repository):
             subscriptions=subscriptions,
         )
 
+    async def known(self, contract_ids: Sequence[str]) -> set[str]:
+        """The ids of `contract_ids` the service has a contract of."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(contract_ids))
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start : start + IN_CHUNK]
+            stmt = select(contracts.c.contract_id).where(contracts.c.contract_id.in_(chunk))
+            found.update((await self.session.execute(stmt)).scalars())
+        return found
+
     async def save(self, contract: Contract, *, by_order: str, known: bool) -> None:
         """Store `contract` as order `by_order` left it (`known`: it has a row already)."""
-        row: dict[str, Any] = {
-            "account_id": contract.account_id,
-            "currency": contract.currency,
-            "start_date": contract.start_date,
-            "end_date": contract.end_date,
-            "bill_cycle_day": contract.bill_cycle_day,
-            "billing_timing": contract.billing_timing,
-            "status": contract.status,
-            "last_order_id": by_order,
-        }
         if known:
+            row = _contract_row(contract, by_order)
+            del row["contract_id"]
             await self.session.execute(
                 update(contracts)
                 .where(contracts.c.contract_id == contract.contract_id)
@@ -93,28 +99,39 @@ class Contracts(Repository):
                 )
         else:
             await self.session.execute(
-                insert(contracts).values(contract_id=contract.contract_id, **row)
+                insert(contracts).values(**_contract_row(contract, by_order))
             )
-        if contract.subscriptions:
-            await self.session.execute(
-                insert(contract_subscriptions),
-                [
-                    {
-                        "contract_id": contract.contract_id,
-                        "position": position,
-                        "subscription_id": s.subscription_id,
-                        "sku": s.sku,
-                        "name": s.name,
-                        "charge_type": s.charge_type,
-                        "billing_period": s.billing_period,
-                        "quantity": s.quantity,
-                        "unit_price": s.unit_price,
-                        "start_date": s.start_date,
-                        "end_date": s.end_date,
-                    }
-                    for position, s in enumerate(contract.subscriptions, start=1)
-                ],
-            )
+        await self._insert_subscriptions([contract])
+
+    async def add_new(self, created: Sequence[tuple[Contract, str]]) -> None:
+        """Store contracts the service has no row of, each as its order (the second of
+        each pair) left it: one insert per table (`save` of each, with known=False)."""
+        if not created:
+            return
+        rows = [_contract_row(contract, by_order) for contract, by_order in created]
+        await self.session.execute(insert(contracts), rows)
+        await self._insert_subscriptions([contract for contract, _ in created])
+
+    async def _insert_subscriptions(self, saved: Sequence[Contract]) -> None:
+        subscription_rows = [
+            {
+                "contract_id": contract.contract_id,
+                "position": position,
+                "subscription_id": s.subscription_id,
+                "sku": s.sku,
+                "name": s.name,
+                "charge_type": s.charge_type,
+                "billing_period": s.billing_period,
+                "quantity": s.quantity,
+                "unit_price": s.unit_price,
+                "start_date": s.start_date,
+                "end_date": s.end_date,
+            }
+            for contract in saved
+            for position, s in enumerate(contract.subscriptions, start=1)
+        ]
+        if subscription_rows:
+            await self.session.execute(insert(contract_subscriptions), subscription_rows)
         steps = [
             {
                 "contract_id": contract.contract_id,
@@ -122,8 +139,23 @@ class Contracts(Repository):
                 "from_date": step.from_date,
                 "quantity": step.quantity,
             }
+            for contract in saved
             for position, s in enumerate(contract.subscriptions, start=1)
             for step in s.history
         ]
         if steps:
             await self.session.execute(insert(contract_subscription_quantities), steps)
+
+
+def _contract_row(contract: Contract, by_order: str) -> dict[str, Any]:
+    return {
+        "contract_id": contract.contract_id,
+        "account_id": contract.account_id,
+        "currency": contract.currency,
+        "start_date": contract.start_date,
+        "end_date": contract.end_date,
+        "bill_cycle_day": contract.bill_cycle_day,
+        "billing_timing": contract.billing_timing,
+        "status": contract.status,
+        "last_order_id": by_order,
+    }

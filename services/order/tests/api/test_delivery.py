@@ -155,11 +155,11 @@ async def test_a_second_creation_of_a_known_contract_is_refused_and_changes_noth
     await wait_for_orders(order_service.client, 1, contract_id=contract.contract_id)
     again = contract.envelope(contract.created([sub], start=START, end=END))
     runtime = order_service.runtime
-    handler = runtime.spec.reactions.handlers(CATALOGUE)["ContractCreated"]
+    handler = runtime.spec.reactions.batch_handlers(CATALOGUE)["ContractCreated"]
 
     async with runtime.uow() as uow:
         with pytest.raises(ContractAlreadyCreated, match=contract.contract_id):
-            await handler(uow, again, CATALOGUE.parse(again))
+            await handler(uow, [(again, CATALOGUE.parse(again))])
 
     orders = await orders_of(order_service.client, contract_id=contract.contract_id)
     assert [o["kind"] for o in orders] == ["new"]
