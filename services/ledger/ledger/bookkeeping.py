@@ -2,7 +2,8 @@
 
 A book (one customer account in one currency, domain/book.py AccountBook) is
 the aggregate. Its stream on ledger.events holds the facts it took in
-(InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked), each followed by what
+(InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked from billing's events;
+PaymentReceived from finance's requests), each followed by what
 that step posted (JournalEntryPosted, InvoiceAmountApplied). Replaying the
 facts through `apply_fact`, in stream order, gives the book back; what they
 posted is already in the stream and is not derived again.
@@ -16,13 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from revline_events.payloads.ledger import CreditNoteBooked, InvoiceBooked, InvoiceVoidBooked
+from revline_events.payloads.ledger import (
+    CreditNoteBooked,
+    InvoiceBooked,
+    InvoiceVoidBooked,
+    PaymentReceived,
+)
 
 from ledger.domain.book import AccountBook, Outcome
 from ledger.translation import credit_note_of, invoice_of
 
-Fact = InvoiceBooked | CreditNoteBooked | InvoiceVoidBooked
-FACTS = (InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked)
+Fact = InvoiceBooked | CreditNoteBooked | InvoiceVoidBooked | PaymentReceived
+FACTS = (InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked, PaymentReceived)
 
 
 def book_stream(account_id: str, currency: str) -> str:
@@ -47,6 +53,11 @@ def apply_fact(book: AccountBook, fact: Fact) -> Outcome:
         return _then(book.post_invoice(invoice_of(fact)), book.recognise(fact.invoice_date))
     if isinstance(fact, CreditNoteBooked):
         return _then(book.issue_credit_note(credit_note_of(fact)), book.recognise(fact.issue_date))
+    if isinstance(fact, PaymentReceived):
+        received = book.receive_payment(
+            fact.payment_id, fact.amount, fact.received_on, fact.reference, fact.invoice_id
+        )
+        return _then(received, book.recognise(fact.received_on))
     return _then(book.void_invoice(fact.invoice_id, fact.voided_on), book.recognise(fact.voided_on))
 
 

@@ -102,6 +102,24 @@ class InvoiceVoidBooked(EventPayload):
     source_event_id: str
 
 
+@CATALOGUE.register("PaymentReceived", 1)
+class PaymentReceived(EventPayload):
+    """A payment finance recorded (POST /v1/payments), taken into the payer's book.
+
+    Applied to the named invoice only, else to open invoices oldest first by
+    (due_date, number); the rest stays as customer credit. `amount` in minor
+    units (> 0), in `currency`.
+    """
+
+    payment_id: str
+    account_id: str
+    currency: str
+    amount: int
+    received_on: date
+    reference: str
+    invoice_id: str | None = None
+
+
 class EntryLine(EventPayload):
     """One ledger account's net amount in an entry: a debit or a credit (minor units >= 0)."""
 

@@ -9,6 +9,7 @@ from revline_service.problems import ProblemType
 
 from ledger.domain.errors import (
     CurrencyMismatch,
+    CurrencyRequired,
     DateBeforeCause,
     DuplicateId,
     InsufficientCustomerCredit,
@@ -24,12 +25,12 @@ from ledger.domain.errors import (
 )
 
 
-def _field(name: str) -> Callable[[Exception], list[dict[str, Any]]]:
+def _field(name: str, where: str = "body") -> Callable[[Exception], list[dict[str, Any]]]:
     """The `errors` list of a business 422: the field the rule names."""
 
     def errors(error: Exception) -> list[dict[str, Any]]:
         field = getattr(error, "field", name)
-        return [{"field": field, "in": "body", "message": str(error)}]
+        return [{"field": field, "in": where, "message": str(error)}]
 
     return errors
 
@@ -42,6 +43,9 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
         422, "validation", "Invalid request", _field("invoice_id")
     ),
     CurrencyMismatch: ProblemType(422, "validation", "Invalid request", _field("currency")),
+    CurrencyRequired: ProblemType(
+        422, "validation", "Invalid request", _field("currency", "query")
+    ),
     UnknownInvoice: ProblemType(404, "unknown-invoice", "Unknown invoice"),
     UnknownPayment: ProblemType(404, "unknown-payment", "Unknown payment"),
     DuplicateId: ProblemType(409, "duplicate-id", "Already exists"),

@@ -3,30 +3,42 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.fields import CalendarDate
+from revline_service.idempotency import execute
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
 from ledger.api.schemas import (
     JournalEntryOut,
     LedgerAccountsOut,
+    OpenInvoiceOut,
+    PaymentIn,
+    PaymentOut,
+    ReceivableOut,
     TrialBalanceReportOut,
     journal_entry_out,
     ledger_accounts_out,
+    payment_out,
     trial_balance_out,
 )
 from ledger.domain.accounts import CHART, LedgerAccount
+from ledger.domain.errors import CurrencyRequired, UnknownPayment
 from ledger.domain.reports import TrialBalance, TrialBalanceRow
+from ledger.handlers import payments
 from ledger.store.journal import AccountTotals, Journal
+from ledger.store.receivables import Receivables
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
 # Finance reads everything (admin too); other roles get a 403.
 Reader = Annotated[Principal, Depends(require(Role.FINANCE))]
+Writer = Annotated[Principal, Depends(require(Role.FINANCE))]
 Paging = Annotated[PageRequest, Depends(page_request)]
 AccountId = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -104,3 +116,83 @@ async def trial_balance(
     async with runtime.db.session() as session:
         totals = await Journal(session).totals(day)
     return trial_balance_out(day, trial_balances(day, totals))
+
+
+# -- payments and receivables ------------------------------------------------------------------
+
+
+@router.post("/payments", response_model=PaymentOut, status_code=201)
+async def receive_payment(
+    body: PaymentIn, request: Request, runtime: RuntimeDep, who: Writer
+) -> JSONResponse:
+    """Record a payment: applied to `invoice_id` only when given, else to the account's
+    oldest open invoices by (due_date, number); the rest stays as customer credit.
+    422 for a bad amount or currency, 404 an unknown invoice, 409 one not open."""
+
+    async def step(uow: UnitOfWork) -> Any:
+        row = await payments.receive_payment(
+            uow,
+            account_id=body.account_id,
+            amount=body.amount,
+            currency=body.currency,
+            received_on=body.received_on,
+            reference=body.reference,
+            invoice_id=body.invoice_id,
+        )
+        return payment_out(row)
+
+    return await execute(request, who, runtime.uow, step, body=body, status_code=201)
+
+
+@router.get("/payments", response_model=Page[PaymentOut])
+async def list_payments(
+    runtime: RuntimeDep, _: Reader, paging: Paging, account_id: AccountId | None = None
+) -> Page[PaymentOut]:
+    """Payments, oldest first, optionally of one account, each with its applications."""
+    async with runtime.db.session() as session:
+        rows = await Receivables(session).payments(
+            account_id=account_id, after=paging.after, limit=paging.limit
+        )
+    return page_of([payment_out(r) for r in rows], paging, lambda p: [p.id])
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut)
+async def get_payment(payment_id: str, runtime: RuntimeDep, _: Reader) -> PaymentOut:
+    """One payment with its applications."""
+    async with runtime.db.session() as session:
+        row = await Receivables(session).payment(payment_id)
+    if row is None:
+        raise UnknownPayment(payment_id)
+    return payment_out(row)
+
+
+@router.get("/receivables/{account_id}", response_model=ReceivableOut)
+async def receivable(
+    account_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
+    runtime: RuntimeDep,
+    _: Reader,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+    as_of: Annotated[CalendarDate | None, Query()] = None,
+) -> ReceivableOut:
+    """The account's open invoices and unapplied cash in one currency as of a date
+    (default today by the service's clock); `currency` may be left out when the account
+    has entries in one currency only (else a 422 naming it)."""
+    day = _as_of(runtime, as_of)
+    async with runtime.db.session() as session:
+        found = Receivables(session)
+        if currency is None:
+            known = await found.currencies(account_id)
+            if len(known) > 1:
+                raise CurrencyRequired(account_id, known)
+            currency = known[0] if known else "USD"
+        invoices = await found.open_invoices(account_id, currency, day)
+        unapplied = await found.unapplied_cash(account_id, currency, day)
+    due = sum(i["amount_due"] for i in invoices)
+    return ReceivableOut(
+        account_id=account_id,
+        currency=currency,
+        as_of=day,
+        balance=due - unapplied,
+        unapplied_cash=unapplied,
+        open_invoices=[OpenInvoiceOut(**i) for i in invoices],
+    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from revline_service.fields import CalendarDate
 
 from ledger.domain.accounts import LedgerAccount
 from ledger.domain.reports import TrialBalance
@@ -167,3 +168,92 @@ def trial_balance_out(as_of: date, balances: dict[str, TrialBalance]) -> TrialBa
             for currency, trial in balances.items()
         ],
     )
+
+
+# -- payments and receivables ------------------------------------------------------------------
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
+CustomerAccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class PaymentIn(BaseModel):
+    """POST /v1/payments: money received from a customer account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: CustomerAccountId
+    amount: StrictInt = Field(gt=0, description="minor units, > 0")
+    currency: Currency
+    received_on: CalendarDate
+    reference: str = Field(min_length=1, max_length=200)
+    invoice_id: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="apply to this invoice only; else to the oldest open invoices",
+    )  # fmt: skip
+
+
+class ApplicationOut(BaseModel):
+    """Money of a payment applied to an invoice (its cash, or credit from its lot)."""
+
+    invoice_id: str
+    amount: int
+    applied_on: date
+    source: Literal["cash", "customer_credit", "credit_note"]
+
+
+class PaymentOut(BaseModel):
+    """A payment with its applications; what is not applied stays as customer credit."""
+
+    id: str
+    account_id: str
+    currency: str
+    amount: int
+    received_on: date
+    reference: str
+    invoice_id: str | None
+    status: Literal["applied", "reversed"]
+    applications: list[ApplicationOut]
+
+
+def payment_out(row: dict[str, Any]) -> PaymentOut:
+    """A payment row with its `applications` on the wire."""
+    return PaymentOut(
+        id=row["payment_id"],
+        account_id=row["account_id"],
+        currency=row["currency"],
+        amount=row["amount"],
+        received_on=row["received_on"],
+        reference=row["reference"],
+        invoice_id=row["invoice_id"],
+        status="applied",
+        applications=[
+            ApplicationOut(
+                invoice_id=a["invoice_id"],
+                amount=a["amount"],
+                applied_on=a["applied_on"],
+                source=a["source"],
+            )
+            for a in row["applications"]
+        ],
+    )
+
+
+class OpenInvoiceOut(BaseModel):
+    """An invoice with an amount due."""
+
+    invoice_id: str
+    number: str
+    due_date: date
+    amount_due: int
+
+
+class ReceivableOut(BaseModel):
+    """What an account owes in one currency as of a date: `balance` = open amounts due
+    minus unapplied cash."""
+
+    account_id: str
+    currency: str
+    as_of: date
+    balance: int
+    unapplied_cash: int
+    open_invoices: list[OpenInvoiceOut]

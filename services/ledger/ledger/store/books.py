@@ -30,6 +30,7 @@ class Books(Repository):
         """The facts of the book of `account_id` in `currency` (none for a new book)."""
         events = kernel.event_store
         stream_id = book_stream(account_id, currency)
+        await self._lock(stream_id)
         version = await self.session.scalar(
             select(func.max(events.c.stream_version)).where(events.c.stream_id == stream_id)
         )
@@ -45,3 +46,13 @@ class Books(Repository):
                 raise TypeError(f"{type(fact).__name__} is not a fact of a book")
             facts.append(fact)
         return BookHistory(facts, int(version or 0))
+
+    async def _lock(self, stream_id: str) -> None:
+        """Writers of one book take turns until their commit (the consumer and a payment
+        request, say), so neither loses a race on the stream version. SQLite serialises
+        every writer already (BEGIN IMMEDIATE on one connection); on PostgreSQL a
+        transaction-scoped advisory lock on the stream does it."""
+        if self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(stream_id, 0)))
+            )

@@ -12,7 +12,13 @@ from typing import Any
 
 from revline_events.catalogue import EventPayload
 from revline_events.envelope import Envelope
-from revline_events.payloads.ledger import CreditNoteBooked, InvoiceBooked, JournalEntryPosted
+from revline_events.payloads.ledger import (
+    CreditNoteBooked,
+    InvoiceAmountApplied,
+    InvoiceBooked,
+    JournalEntryPosted,
+    PaymentReceived,
+)
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,14 +26,16 @@ from ledger.store.tables import (
     journal_entries,
     journal_lines,
     journal_lock,
+    ledger_applications,
     ledger_credit_notes,
     ledger_invoices,
+    ledger_payments,
     subledger_moves,
 )
 
 
 class LedgerProjector:
-    """Projects InvoiceBooked, CreditNoteBooked and JournalEntryPosted; ignores the rest."""
+    """Projects the booked documents, payments, applications and journal entries."""
 
     async def __call__(
         self, session: AsyncSession, envelope: Envelope, event: EventPayload
@@ -42,6 +50,8 @@ class LedgerProjector:
         rows: dict[Table, list[dict[str, Any]]] = {
             ledger_invoices: [],
             ledger_credit_notes: [],
+            ledger_payments: [],
+            ledger_applications: [],
             journal_entries: [],
             journal_lines: [],
             subledger_moves: [],
@@ -51,6 +61,12 @@ class LedgerProjector:
                 rows[ledger_invoices].append(_invoice_row(envelope, event))
             elif isinstance(event, CreditNoteBooked):
                 rows[ledger_credit_notes].append(_credit_note_row(envelope, event))
+            elif isinstance(event, PaymentReceived):
+                rows[ledger_payments].append({**event.model_dump(), "event_id": envelope.event_id})
+            elif isinstance(event, InvoiceAmountApplied):
+                rows[ledger_applications].append(
+                    {**event.model_dump(), "event_id": envelope.event_id}
+                )
             elif isinstance(event, JournalEntryPosted):
                 rows[journal_entries].append(_entry_row(envelope, event))
                 rows[journal_lines] += _line_rows(event)

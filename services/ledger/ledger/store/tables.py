@@ -9,6 +9,8 @@ projection of the ledger's own events, append only:
   SQL aggregates over the lines and moves, as of a date (indexed by date).
 - `ledger_invoices` and `ledger_credit_notes` of InvoiceBooked / CreditNoteBooked:
   the documents' fixed figures (due date and number for aging and receivables).
+- `ledger_payments` of PaymentReceived, `ledger_applications` of
+  InvoiceAmountApplied: what each payment paid.
 - `journal_lock`: one row once any entry exists. The database refuses every
   UPDATE of the journal, and a DELETE while the lock row stands (triggers of
   migration 0001); a rebuild empties the lock first, then the journal.
@@ -109,6 +111,38 @@ subledger_moves = Table(
     Index("ix_subledger_moves_account", "account_id", "currency", "entry_date"),
 )
 
+ledger_payments = Table(
+    "ledger_payments",
+    metadata,
+    Column("payment_id", String(40), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("invoice_id", String(200), nullable=True),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_ledger_payments_account", "account_id", "payment_id"),
+)
+
+# Money applied to invoices (InvoiceAmountApplied): a payment's cash, credit from a
+# payment's or a credit note's lot (source_id names the payment or credit note).
+ledger_applications = Table(
+    "ledger_applications",
+    metadata,
+    Column("application_id", String(40), primary_key=True),
+    Column("invoice_id", String(200), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("source_id", String(200), nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_ledger_applications_source", "source_id", "application_id"),
+    Index("ix_ledger_applications_invoice", "invoice_id", "application_id"),
+)
+
 journal_lock = Table(
     "journal_lock",
     metadata,
@@ -122,6 +156,8 @@ APPEND_ONLY = (journal_entries, journal_lines, subledger_moves)
 PROJECTIONS = (
     ledger_invoices,
     ledger_credit_notes,
+    ledger_payments,
+    ledger_applications,
     journal_entries,
     journal_lines,
     subledger_moves,

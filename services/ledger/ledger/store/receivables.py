@@ -1,0 +1,118 @@
+"""The receivables side as projected: invoices, payments, applications, amounts due as of a date.
+
+Amounts due and unapplied cash are sums of the journal's sub-ledger moves
+dated on or before a date (indexed by account, currency and date).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from revline_events.repository import Repository
+from sqlalchemy import func, select
+
+from ledger.store.tables import (
+    ledger_applications,
+    ledger_invoices,
+    ledger_payments,
+    subledger_moves,
+)
+
+# Ids are printable ASCII without spaces; anything else names nothing, unasked.
+_ID = re.compile(r"[!-~]{1,200}")
+
+
+class Receivables(Repository):
+    """Invoices, payments and what is open, per customer account and currency."""
+
+    async def invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        """A booked invoice's fixed figures, or None."""
+        if not _ID.fullmatch(invoice_id):
+            return None
+        stmt = select(ledger_invoices).where(ledger_invoices.c.invoice_id == invoice_id)
+        row = (await self.session.execute(stmt)).mappings().first()
+        return None if row is None else dict(row)
+
+    async def payment(self, payment_id: str) -> dict[str, Any] | None:
+        """One payment with its `applications` (its cash, and credit from its lot), or None."""
+        if not _ID.fullmatch(payment_id):
+            return None
+        stmt = select(ledger_payments).where(ledger_payments.c.payment_id == payment_id)
+        row = (await self.session.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return (await self._with_applications([dict(row)]))[0]
+
+    async def payments(
+        self, *, account_id: str | None, after: list[Any] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Payments in id order (ids grow with time), of one account when given, after the
+        cursor key [payment_id], up to limit + 1 of them, each with its applications."""
+        t = ledger_payments
+        stmt = select(t).order_by(t.c.payment_id).limit(limit + 1)
+        if account_id is not None:
+            stmt = stmt.where(t.c.account_id == account_id)
+        if after:
+            stmt = stmt.where(t.c.payment_id > str(after[0]))
+        rows = [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+        return await self._with_applications(rows)
+
+    async def _with_applications(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        by_id = {row["payment_id"]: {**row, "applications": []} for row in rows}
+        if by_id:
+            a = ledger_applications
+            stmt = (
+                select(a)
+                .where(a.c.source_id.in_(list(by_id)), a.c.source != "credit_note")
+                .order_by(a.c.application_id)
+            )
+            for application in (await self.session.execute(stmt)).mappings():
+                by_id[application["source_id"]]["applications"].append(dict(application))
+        return list(by_id.values())
+
+    async def currencies(self, account_id: str) -> list[str]:
+        """The currencies the account has entries in."""
+        m = subledger_moves
+        stmt = select(m.c.currency).where(m.c.account_id == account_id).distinct()
+        return sorted(await self.session.scalars(stmt))
+
+    async def open_invoices(
+        self, account_id: str, currency: str, as_of: date
+    ) -> list[dict[str, Any]]:
+        """Invoices with an amount due as of the date, oldest first by (due_date, number):
+        `invoice_id`, `number`, `due_date`, `amount_due`."""
+        m, i = subledger_moves, ledger_invoices
+        due = (
+            select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
+            .where(
+                m.c.account_id == account_id,
+                m.c.currency == currency,
+                m.c.entry_date <= as_of,
+                m.c.target == "invoice",
+            )
+            .group_by(m.c.ref)
+            .subquery()
+        )
+        stmt = (
+            select(i.c.invoice_id, i.c.number, i.c.due_date, due.c.amount_due)
+            .join(due, due.c.invoice_id == i.c.invoice_id)
+            .where(due.c.amount_due != 0)
+            .order_by(i.c.due_date, i.c.number)
+        )
+        return [
+            {**row, "amount_due": int(row["amount_due"])}
+            for row in (await self.session.execute(stmt)).mappings()
+        ]
+
+    async def unapplied_cash(self, account_id: str, currency: str, as_of: date) -> int:
+        """Customer credit left in the account's lots as of the date."""
+        m = subledger_moves
+        stmt = select(func.coalesce(func.sum(m.c.amount), 0)).where(
+            m.c.account_id == account_id,
+            m.c.currency == currency,
+            m.c.entry_date <= as_of,
+            m.c.target == "credit_lot",
+        )
+        return int(await self.session.scalar(stmt) or 0)
