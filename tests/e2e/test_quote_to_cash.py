@@ -131,6 +131,11 @@ async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
         (invoices[2]["id"], 2856)
     ]
 
+    aging = await ok(ledger.get("/v1/reports/ar-aging", params={"as_of": "2026-04-15"},
+                                headers=FINANCE))  # fmt: skip
+    assert aging["totals"] == [{"currency": "USD", "current": 0, "1_30": 2856, "31_60": 0,
+                                "61_90": 0, "over_90": 0, "total": 2856}]  # fmt: skip
+
     async def billing_follows() -> list[tuple[str, int, int]] | None:
         body = await ok(stack["billing"].client.get(
             "/v1/invoices", params={"account_id": account}, headers=ADMIN,

@@ -15,6 +15,7 @@ from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
 from ledger.api.schemas import (
+    AgingReportOut,
     JournalEntryOut,
     LedgerAccountsOut,
     OpenInvoiceOut,
@@ -22,6 +23,7 @@ from ledger.api.schemas import (
     PaymentOut,
     ReceivableOut,
     TrialBalanceReportOut,
+    aging_out,
     journal_entry_out,
     ledger_accounts_out,
     payment_out,
@@ -29,7 +31,7 @@ from ledger.api.schemas import (
 )
 from ledger.domain.accounts import CHART, LedgerAccount
 from ledger.domain.errors import CurrencyRequired, UnknownPayment
-from ledger.domain.reports import TrialBalance, TrialBalanceRow
+from ledger.domain.reports import AgingReport, TrialBalance, TrialBalanceRow
 from ledger.handlers import payments
 from ledger.store.journal import AccountTotals, Journal
 from ledger.store.receivables import Receivables
@@ -196,3 +198,18 @@ async def receivable(
         unapplied_cash=unapplied,
         open_invoices=[OpenInvoiceOut(**i) for i in invoices],
     )
+
+
+@router.get("/reports/ar-aging", response_model=AgingReportOut)
+async def ar_aging(
+    runtime: RuntimeDep,
+    _: Reader,
+    as_of: Annotated[CalendarDate | None, Query()] = None,
+) -> AgingReportOut:
+    """AR aging as of a date (default today by the service's clock): each open invoice's
+    amount due in its bucket of days past due (`current` <= 0, `1_30`, `31_60`, `61_90`,
+    `over_90`), per account and in total, per currency; customer credit apart."""
+    day = _as_of(runtime, as_of)
+    async with runtime.db.session() as session:
+        rows = await Receivables(session).aging(day)
+    return aging_out(AgingReport(day, tuple(rows)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from revline_service.fields import CalendarDate
 
 from ledger.domain.accounts import LedgerAccount
-from ledger.domain.reports import TrialBalance
+from ledger.domain.reports import AgingBucket, AgingReport, TrialBalance
 
 
 class ConcernsOut(BaseModel):
@@ -257,3 +258,72 @@ class ReceivableOut(BaseModel):
     balance: int
     unapplied_cash: int
     open_invoices: list[OpenInvoiceOut]
+
+
+class AgingBucketsOut(BaseModel):
+    """Amounts due by days past due; `total` their sum."""
+
+    current: int
+    days_1_30: int = Field(alias="1_30")
+    days_31_60: int = Field(alias="31_60")
+    days_61_90: int = Field(alias="61_90")
+    over_90: int
+    total: int
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class AgingAccountOut(AgingBucketsOut):
+    """One account's aging in one currency; its customer credit apart, in no bucket."""
+
+    account_id: str
+    currency: str
+    customer_credit: int
+
+
+class AgingTotalOut(AgingBucketsOut):
+    """Every account's aging in one currency."""
+
+    currency: str
+
+
+class AgingReportOut(BaseModel):
+    """AR aging as of a date (W20): per account and in total, per currency."""
+
+    as_of: date
+    accounts: list[AgingAccountOut]
+    totals: list[AgingTotalOut]
+
+
+def _buckets(buckets: Mapping[AgingBucket, int]) -> dict[str, int]:
+    return {
+        "current": buckets[AgingBucket.CURRENT],
+        "1_30": buckets[AgingBucket.DAYS_1_30],
+        "31_60": buckets[AgingBucket.DAYS_31_60],
+        "61_90": buckets[AgingBucket.DAYS_61_90],
+        "over_90": buckets[AgingBucket.OVER_90],
+        "total": sum(buckets.values()),
+    }
+
+
+def aging_out(report: AgingReport) -> AgingReportOut:
+    """The domain's aging report on the wire."""
+    currencies = sorted({row.currency for row in report.rows})
+    return AgingReportOut(
+        as_of=report.as_of,
+        accounts=[
+            AgingAccountOut.model_validate(
+                {
+                    **_buckets(row.buckets),
+                    "account_id": row.account_id,
+                    "currency": row.currency,
+                    "customer_credit": row.customer_credit,
+                }
+            )
+            for row in report.rows
+        ],
+        totals=[
+            AgingTotalOut.model_validate({**_buckets(report.totals(c)), "currency": c})
+            for c in currencies
+        ],
+    )

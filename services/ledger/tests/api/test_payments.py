@@ -235,3 +235,48 @@ async def test_payments_are_written_by_finance_and_admin_only(
     assert created.status_code == 201
     owed = await receivable(ledger_service, account, as_of="2026-01-01")
     assert owed["unapplied_cash"] == 150000
+
+
+async def test_w20_ar_aging_buckets_each_invoice_by_days_past_due(
+    ledger_service: LiveService, feed: BillingFeed
+) -> None:
+    currency = await unused_currency(ledger_service)
+    account = unique("aging")
+    due_dates = ["2026-06-30", "2026-06-29", "2026-05-31", "2026-05-30",
+                 "2026-05-01", "2026-04-30", "2026-04-01", "2026-03-31"]  # fmt: skip
+    for i, due in enumerate(due_dates, start=1):
+        await feed.send(feed.invoice(account, f"INV-00000{i}", "2026-03-01", due,
+                                     billed("one_time", i * 1000, "2026-03-01"),
+                                     currency=currency))  # fmt: skip
+    await wait_for_entries(ledger_service.client, account, len(due_dates))
+
+    response = await ledger_service.client.get(
+        "/v1/reports/ar-aging", params={"as_of": "2026-06-30"}, headers=FINANCE
+    )
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    buckets = {"current": 1000, "1_30": 5000, "31_60": 9000, "61_90": 13000, "over_90": 8000}
+    [total] = [t for t in report["totals"] if t["currency"] == currency]
+    assert total == {"currency": currency, **buckets, "total": 36000}
+    [row] = [a for a in report["accounts"] if a["account_id"] == account]
+    assert row == {"account_id": account, "currency": currency, "customer_credit": 0,
+                   **buckets, "total": 36000}  # fmt: skip
+    earlier = await ledger_service.client.get(
+        "/v1/reports/ar-aging", params={"as_of": "2026-02-28"}, headers=FINANCE
+    )
+    assert account not in {a["account_id"] for a in earlier.json()["accounts"]}
+
+
+async def test_aging_shows_customer_credit_apart(
+    ledger_service: LiveService, feed: BillingFeed
+) -> None:
+    account = unique("credit")
+    await pay(ledger_service, payment(account, 700, received_on="2026-01-10"))
+
+    response = await ledger_service.client.get(
+        "/v1/reports/ar-aging", params={"as_of": "2026-01-10"}, headers=FINANCE
+    )
+
+    [row] = [a for a in response.json()["accounts"] if a["account_id"] == account]
+    assert (row["customer_credit"], row["total"]) == (700, 0)
