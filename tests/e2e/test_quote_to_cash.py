@@ -136,6 +136,17 @@ async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
     assert aging["totals"] == [{"currency": "USD", "current": 0, "1_30": 2856, "31_60": 0,
                                 "61_90": 0, "over_90": 0, "total": 2856}]  # fmt: skip
 
+    await ok(ledger.post("/v1/recognition-runs", json={"through": "2026-03-31"},
+                         headers=FINANCE), 201)  # fmt: skip
+    revenue = await ok(ledger.get("/v1/reports/revenue",
+                                  params={"from": "2026-01-01", "to": "2026-03-31"},
+                                  headers=FINANCE))  # fmt: skip
+    assert revenue["currencies"] == [{"currency": "USD", "deferred_revenue": 0, "months": [
+        {"month": "2026-01", "subscription": 24677, "one_time": 25000},
+        {"month": "2026-02", "subscription": 49179, "one_time": 0},
+        {"month": "2026-03", "subscription": 54000, "one_time": 0},
+    ]}]  # fmt: skip
+
     async def billing_follows() -> list[tuple[str, int, int]] | None:
         body = await ok(stack["billing"].client.get(
             "/v1/invoices", params={"account_id": account}, headers=ADMIN,

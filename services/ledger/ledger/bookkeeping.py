@@ -3,7 +3,7 @@
 A book (one customer account in one currency, domain/book.py AccountBook) is
 the aggregate. Its stream on ledger.events holds the facts it took in
 (InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked from billing's events;
-PaymentReceived from finance's requests), each followed by what
+PaymentReceived and RevenueRecognisedThrough from requests), each followed by what
 that step posted (JournalEntryPosted, InvoiceAmountApplied). Replaying the
 facts through `apply_fact`, in stream order, gives the book back; what they
 posted is already in the stream and is not derived again.
@@ -22,13 +22,20 @@ from revline_events.payloads.ledger import (
     InvoiceBooked,
     InvoiceVoidBooked,
     PaymentReceived,
+    RevenueRecognisedThrough,
 )
 
 from ledger.domain.book import AccountBook, Outcome
 from ledger.translation import credit_note_of, invoice_of
 
-Fact = InvoiceBooked | CreditNoteBooked | InvoiceVoidBooked | PaymentReceived
-FACTS = (InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked, PaymentReceived)
+Fact = (
+    InvoiceBooked | CreditNoteBooked | InvoiceVoidBooked | PaymentReceived
+    | RevenueRecognisedThrough
+)  # fmt: skip
+FACTS = (
+    InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked, PaymentReceived,
+    RevenueRecognisedThrough,
+)  # fmt: skip
 
 
 def book_stream(account_id: str, currency: str) -> str:
@@ -53,6 +60,8 @@ def apply_fact(book: AccountBook, fact: Fact) -> Outcome:
         return _then(book.post_invoice(invoice_of(fact)), book.recognise(fact.invoice_date))
     if isinstance(fact, CreditNoteBooked):
         return _then(book.issue_credit_note(credit_note_of(fact)), book.recognise(fact.issue_date))
+    if isinstance(fact, RevenueRecognisedThrough):
+        return book.recognise(fact.through)
     if isinstance(fact, PaymentReceived):
         received = book.receive_payment(
             fact.payment_id, fact.amount, fact.received_on, fact.reference, fact.invoice_id

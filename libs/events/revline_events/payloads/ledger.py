@@ -120,6 +120,19 @@ class PaymentReceived(EventPayload):
     invoice_id: str | None = None
 
 
+@CATALOGUE.register("RevenueRecognisedThrough", 1)
+class RevenueRecognisedThrough(EventPayload):
+    """A recognition run reached this book: every line-month due by `through` is recognised.
+
+    Recorded only for a book it posted entries in; `run_id` names the run.
+    """
+
+    run_id: str
+    account_id: str
+    currency: str
+    through: date
+
+
 class EntryLine(EventPayload):
     """One ledger account's net amount in an entry: a debit or a credit (minor units >= 0)."""
 

@@ -11,6 +11,7 @@ from ledger.domain.errors import (
     CurrencyMismatch,
     CurrencyRequired,
     DateBeforeCause,
+    DateRangeReversed,
     DuplicateId,
     InsufficientCustomerCredit,
     InvalidAmount,
@@ -43,6 +44,7 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
         422, "validation", "Invalid request", _field("invoice_id")
     ),
     CurrencyMismatch: ProblemType(422, "validation", "Invalid request", _field("currency")),
+    DateRangeReversed: ProblemType(422, "validation", "Invalid request", _field("to", "query")),
     CurrencyRequired: ProblemType(
         422, "validation", "Invalid request", _field("currency", "query")
     ),

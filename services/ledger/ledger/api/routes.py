@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
+from revline_pricing import add_months
 from revline_service.auth import Principal, Role, require
 from revline_service.fields import CalendarDate
 from revline_service.idempotency import execute
@@ -22,17 +23,28 @@ from ledger.api.schemas import (
     PaymentIn,
     PaymentOut,
     ReceivableOut,
+    RecognitionRunIn,
+    RecognitionRunOut,
+    RevenueReportOut,
     TrialBalanceReportOut,
     aging_out,
     journal_entry_out,
     ledger_accounts_out,
     payment_out,
+    revenue_out,
     trial_balance_out,
 )
 from ledger.domain.accounts import CHART, LedgerAccount
-from ledger.domain.errors import CurrencyRequired, UnknownPayment
-from ledger.domain.reports import AgingReport, TrialBalance, TrialBalanceRow
-from ledger.handlers import payments
+from ledger.domain.errors import CurrencyRequired, DateRangeReversed, UnknownPayment
+from ledger.domain.recognition import month_start
+from ledger.domain.reports import (
+    AgingReport,
+    RevenueMonth,
+    RevenueReport,
+    TrialBalance,
+    TrialBalanceRow,
+)
+from ledger.handlers import payments, recognition
 from ledger.store.journal import AccountTotals, Journal
 from ledger.store.receivables import Receivables
 
@@ -213,3 +225,57 @@ async def ar_aging(
     async with runtime.db.session() as session:
         rows = await Receivables(session).aging(day)
     return aging_out(AgingReport(day, tuple(rows)))
+
+
+# -- revenue -----------------------------------------------------------------------------------
+
+
+@router.post("/recognition-runs", response_model=RecognitionRunOut, status_code=201)
+async def recognition_run(
+    body: RecognitionRunIn, request: Request, runtime: RuntimeDep, who: Writer
+) -> JSONResponse:
+    """Recognise every book's line-months due by `through` (run daily, or before a report);
+    running it again changes nothing."""
+
+    async def step(uow: UnitOfWork) -> Any:
+        return RecognitionRunOut(**await recognition.recognise_through(uow, body.through))
+
+    return await execute(request, who, runtime.uow, step, body=body, status_code=201)
+
+
+@router.get("/reports/revenue", response_model=RevenueReportOut)
+async def revenue(
+    runtime: RuntimeDep,
+    _: Reader,
+    date_from: Annotated[CalendarDate, Query(alias="from")],
+    date_to: Annotated[CalendarDate, Query(alias="to")],
+) -> RevenueReportOut:
+    """Recognised revenue by service month over [from, to] (every month, zeros included),
+    subscription and one-time apart, from entries dated on or before `to`; and the
+    deferred revenue (2100) balance at `to`. Per currency."""
+    if date_to < date_from:
+        raise DateRangeReversed(date_from, date_to)
+    async with runtime.db.session() as session:
+        journal = Journal(session)
+        earned = await journal.revenue(month_start(date_from), date_to)
+        totals = await journal.totals(date_to)
+    months: list[date] = []
+    month = month_start(date_from)
+    while month <= date_to:
+        months.append(month)
+        month = add_months(month, 1)
+    cells: dict[str, dict[date, list[int]]] = {}
+    for currency, service_month, account, amount in earned:
+        by_month = cells.setdefault(currency, {m: [0, 0] for m in months})
+        by_month[service_month][0 if account == "4000" else 1] += amount
+    deferred = {t.currency: t.credit - t.debit for t in totals if t.ledger_account == "2100"}
+    currencies = sorted(set(cells) | set(deferred))
+    reports = [
+        RevenueReport(
+            currency,
+            tuple(RevenueMonth(m, *cells.get(currency, {}).get(m, [0, 0])) for m in months),
+            deferred.get(currency, 0),
+        )
+        for currency in currencies
+    ]
+    return revenue_out(date_from, date_to, reports)

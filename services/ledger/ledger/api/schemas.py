@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from revline_service.fields import CalendarDate
 
 from ledger.domain.accounts import LedgerAccount
-from ledger.domain.reports import AgingBucket, AgingReport, TrialBalance
+from ledger.domain.reports import AgingBucket, AgingReport, RevenueReport, TrialBalance
 
 
 class ConcernsOut(BaseModel):
@@ -325,5 +325,71 @@ def aging_out(report: AgingReport) -> AgingReportOut:
         totals=[
             AgingTotalOut.model_validate({**_buckets(report.totals(c)), "currency": c})
             for c in currencies
+        ],
+    )
+
+
+class RecognitionRunIn(BaseModel):
+    """POST /v1/recognition-runs: recognise every line-month due by `through`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    through: CalendarDate
+
+
+class RecognitionRunOut(BaseModel):
+    """What a recognition run posted."""
+
+    id: str
+    through: date
+    books: int = Field(description="books it posted entries in")
+    entries: int
+
+
+class RevenueMonthOut(BaseModel):
+    """Revenue earned in one service month (`month` as YYYY-MM)."""
+
+    month: str
+    subscription: int
+    one_time: int
+
+
+class RevenueOut(BaseModel):
+    """Revenue by service month in one currency, and the deferred balance at `to`."""
+
+    currency: str
+    months: list[RevenueMonthOut]
+    deferred_revenue: int
+
+
+class RevenueReportOut(BaseModel):
+    """Recognised revenue by service month over [from, to], as of `to`, per currency."""
+
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    currencies: list[RevenueOut]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+def revenue_out(date_from: date, date_to: date, reports: list[RevenueReport]) -> RevenueReportOut:
+    """The domain's revenue reports on the wire."""
+    return RevenueReportOut(
+        date_from=date_from,
+        date_to=date_to,
+        currencies=[
+            RevenueOut(
+                currency=report.currency,
+                months=[
+                    RevenueMonthOut(
+                        month=m.month.isoformat()[:7],
+                        subscription=m.subscription,
+                        one_time=m.one_time,
+                    )
+                    for m in report.months
+                ],
+                deferred_revenue=report.deferred_at_to,
+            )
+            for report in reports
         ],
     )

@@ -158,3 +158,11 @@ class CurrencyRequired(LedgerError):
         self.field = "currency"
         self.account_id = account_id
         self.currencies = currencies
+
+
+class DateRangeReversed(LedgerError):
+    """A report's `to` before its `from` (422, field `to`)."""
+
+    def __init__(self, date_from: date, date_to: date) -> None:
+        super().__init__(f"to {date_to} is before from {date_from}")
+        self.field = "to"

@@ -30,14 +30,17 @@ async def open_book(uow: UnitOfWork, account_id: str, currency: str) -> OpenBook
 
 async def book_fact(
     uow: UnitOfWork, opened: OpenBook, fact: Fact, *, cause: Received[Any] | None,
-    source: str | None = None,
+    source: str | None = None, unless_empty: bool = False,
 ) -> Outcome:  # fmt: skip
     """Apply `fact` to the opened book and record it, then the entries and applications
     it posted; returns the domain's outcome. `cause` is the upstream event a reaction
     handles (None for a request, whose entries name `source`, e.g. the payment id).
+    With `unless_empty`, a fact that posted nothing is not recorded either.
     Raises the domain's LedgerError (nothing is recorded then)."""
     book = opened.book
     outcome = apply_fact(book, fact)
+    if unless_empty and not outcome.entries:
+        return outcome
     caused_by = cause.event_id if cause is not None else source or ""
     posted = [entry_posted(e, uow.new_id("je"), caused_by) for e in outcome.entries]
     applied = [

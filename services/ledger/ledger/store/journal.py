@@ -74,3 +74,25 @@ class Journal(Repository):
             AccountTotals(currency, account, int(debit), int(credit))
             for currency, account, debit, credit in (await self.session.execute(stmt)).all()
         ]
+
+    async def revenue(self, date_from: date, date_to: date) -> list[tuple[str, date, str, int]]:
+        """(currency, service month, ledger account, credits - debits) of the revenue
+        accounts (4000, 4100) for service months from `date_from`'s on, over entries dated
+        on or before `date_to`: one aggregate over the lines joined to their entries."""
+        e, line = journal_entries, journal_lines
+        earned = func.sum(line.c.credit - line.c.debit)
+        stmt = (
+            select(line.c.currency, e.c.service_month, line.c.ledger_account, earned)
+            .join(e, e.c.entry_id == line.c.entry_id)
+            .where(
+                line.c.entry_date <= date_to,
+                line.c.ledger_account.in_(["4000", "4100"]),
+                e.c.service_month >= date_from,
+                e.c.service_month <= date_to,
+            )
+            .group_by(line.c.currency, e.c.service_month, line.c.ledger_account)
+        )
+        return [
+            (currency, month, account, int(amount))
+            for currency, month, account, amount in (await self.session.execute(stmt)).all()
+        ]

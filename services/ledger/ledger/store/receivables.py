@@ -11,11 +11,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from revline_events.repository import Repository
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, union
 
 from ledger.domain.reports import AgingBucket, AgingRow
 from ledger.store.tables import (
     ledger_applications,
+    ledger_credit_notes,
     ledger_invoices,
     ledger_payments,
     subledger_moves,
@@ -72,6 +73,17 @@ class Receivables(Repository):
             for application in (await self.session.execute(stmt)).mappings():
                 by_id[application["source_id"]]["applications"].append(dict(application))
         return list(by_id.values())
+
+    async def books(self) -> list[tuple[str, str]]:
+        """Every (account, currency) with a booked invoice or credit note, in order."""
+        i, n = ledger_invoices, ledger_credit_notes
+        documents = union(
+            select(i.c.account_id, i.c.currency), select(n.c.account_id, n.c.currency)
+        ).subquery()
+        stmt = select(documents.c.account_id, documents.c.currency).order_by(
+            documents.c.account_id, documents.c.currency
+        )
+        return [(a, c) for a, c in (await self.session.execute(stmt)).all()]
 
     async def currencies(self, account_id: str) -> list[str]:
         """The currencies the account has entries in."""
