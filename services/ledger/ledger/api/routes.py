@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
-from revline_pricing import add_months
 from revline_service.auth import Principal, Role, require
 from revline_service.fields import CalendarDate
 from revline_service.idempotency import execute
@@ -34,18 +33,12 @@ from ledger.api.schemas import (
     revenue_out,
     trial_balance_out,
 )
-from ledger.domain.accounts import CHART, LedgerAccount
 from ledger.domain.errors import CurrencyRequired, DateRangeReversed, UnknownPayment
 from ledger.domain.recognition import month_start
-from ledger.domain.reports import (
-    AgingReport,
-    RevenueMonth,
-    RevenueReport,
-    TrialBalance,
-    TrialBalanceRow,
-)
+from ledger.domain.reports import AgingReport
 from ledger.handlers import payments, recognition
-from ledger.store.journal import AccountTotals, Journal
+from ledger.reporting import revenue_reports, trial_balances
+from ledger.store.journal import Journal
 from ledger.store.receivables import Receivables
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
@@ -60,22 +53,6 @@ AccountId = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z
 def _as_of(runtime: RuntimeDep, as_of: date | None) -> date:
     """`as_of`, default today by the service's clock."""
     return as_of if as_of is not None else runtime.clock.today()
-
-
-def trial_balances(as_of: date, totals: list[AccountTotals]) -> dict[str, TrialBalance]:
-    """The totals as the domain's trial balances: every account of the chart, per currency."""
-    cells: dict[str, dict[LedgerAccount, tuple[int, int]]] = {}
-    for total in totals:
-        found = cells.setdefault(total.currency, {})
-        found[LedgerAccount(total.ledger_account)] = (total.debit, total.credit)
-    return {
-        currency: TrialBalance(
-            currency,
-            as_of,
-            tuple(TrialBalanceRow(account, *found.get(account, (0, 0))) for account in CHART),
-        )
-        for currency, found in sorted(cells.items())
-    }
 
 
 @router.get("/journal-entries", response_model=Page[JournalEntryOut])
@@ -259,23 +236,5 @@ async def revenue(
         journal = Journal(session)
         earned = await journal.revenue(month_start(date_from), date_to)
         totals = await journal.totals(date_to)
-    months: list[date] = []
-    month = month_start(date_from)
-    while month <= date_to:
-        months.append(month)
-        month = add_months(month, 1)
-    cells: dict[str, dict[date, list[int]]] = {}
-    for currency, service_month, account, amount in earned:
-        by_month = cells.setdefault(currency, {m: [0, 0] for m in months})
-        by_month[service_month][0 if account == "4000" else 1] += amount
-    deferred = {t.currency: t.credit - t.debit for t in totals if t.ledger_account == "2100"}
-    currencies = sorted(set(cells) | set(deferred))
-    reports = [
-        RevenueReport(
-            currency,
-            tuple(RevenueMonth(m, *cells.get(currency, {}).get(m, [0, 0])) for m in months),
-            deferred.get(currency, 0),
-        )
-        for currency in currencies
-    ]
+    reports = revenue_reports(date_from, date_to, earned, totals)
     return revenue_out(date_from, date_to, reports)
