@@ -136,6 +136,13 @@ async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
     assert aging["totals"] == [{"currency": "USD", "current": 0, "1_30": 2856, "31_60": 0,
                                 "61_90": 0, "over_90": 0, "total": 2856}]  # fmt: skip
 
+    tie_out = await ok(ledger.get("/v1/reports/tie-out", params={"as_of": "2026-03-05"},
+                                  headers=FINANCE))  # fmt: skip
+    assert tie_out["currencies"] == [{
+        "currency": "USD", "open_invoices": 2856, "accounts_receivable": 2856,
+        "receivable_difference": 0, "customer_credit_lots": 0, "customer_credit": 0,
+        "credit_difference": 0,
+    }]  # fmt: skip
     await ok(ledger.post("/v1/recognition-runs", json={"through": "2026-03-31"},
                          headers=FINANCE), 201)  # fmt: skip
     revenue = await ok(ledger.get("/v1/reports/revenue",

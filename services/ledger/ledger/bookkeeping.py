@@ -3,8 +3,9 @@
 A book (one customer account in one currency, domain/book.py AccountBook) is
 the aggregate. Its stream on ledger.events holds the facts it took in
 (InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked from billing's events;
-PaymentReceived and RevenueRecognisedThrough from requests), each followed by what
-that step posted (JournalEntryPosted, InvoiceAmountApplied). Replaying the
+PaymentReceived, CreditRefunded and RevenueRecognisedThrough from requests),
+each followed by what that step posted (JournalEntryPosted,
+InvoiceAmountApplied). Replaying the
 facts through `apply_fact`, in stream order, gives the book back; what they
 posted is already in the stream and is not derived again.
 
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 
 from revline_events.payloads.ledger import (
     CreditNoteBooked,
+    CreditRefunded,
     InvoiceBooked,
     InvoiceVoidBooked,
     PaymentReceived,
@@ -30,11 +32,11 @@ from ledger.translation import credit_note_of, invoice_of
 
 Fact = (
     InvoiceBooked | CreditNoteBooked | InvoiceVoidBooked | PaymentReceived
-    | RevenueRecognisedThrough
+    | CreditRefunded | RevenueRecognisedThrough
 )  # fmt: skip
 FACTS = (
     InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked, PaymentReceived,
-    RevenueRecognisedThrough,
+    CreditRefunded, RevenueRecognisedThrough,
 )  # fmt: skip
 
 
@@ -60,6 +62,9 @@ def apply_fact(book: AccountBook, fact: Fact) -> Outcome:
         return _then(book.post_invoice(invoice_of(fact)), book.recognise(fact.invoice_date))
     if isinstance(fact, CreditNoteBooked):
         return _then(book.issue_credit_note(credit_note_of(fact)), book.recognise(fact.issue_date))
+    if isinstance(fact, CreditRefunded):
+        refunded = book.refund_credit(fact.refund_id, fact.amount, fact.refunded_on, fact.reference)
+        return _then(refunded, book.recognise(fact.refunded_on))
     if isinstance(fact, RevenueRecognisedThrough):
         return book.recognise(fact.through)
     if isinstance(fact, PaymentReceived):

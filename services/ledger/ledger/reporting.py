@@ -63,3 +63,21 @@ def revenue_reports(
         )
         for currency in sorted(set(cells) | set(deferred))
     ]
+
+
+def tie_outs(
+    moves: dict[tuple[str, str], int], totals: list[AccountTotals]
+) -> list[tuple[str, int, int, int, int]]:
+    """(currency, open invoices, 1100 balance, credit lots, 2200 balance) per currency."""
+    ledger = {(t.currency, t.ledger_account): t.debit - t.credit for t in totals}
+    currencies = sorted({c for c, _ in moves} | {c for c, _ in ledger})
+    return [
+        (
+            currency,
+            moves.get((currency, "invoice"), 0),
+            ledger.get((currency, LedgerAccount.ACCOUNTS_RECEIVABLE), 0),
+            moves.get((currency, "credit_lot"), 0),
+            -ledger.get((currency, LedgerAccount.CUSTOMER_CREDIT), 0),
+        )
+        for currency in currencies
+    ]

@@ -120,6 +120,19 @@ class PaymentReceived(EventPayload):
     invoice_id: str | None = None
 
 
+@CATALOGUE.register("CreditRefunded", 1)
+class CreditRefunded(EventPayload):
+    """Customer credit was paid back to the account (POST /v1/refunds, W22): Dr 2200 / Cr 1000,
+    taken from its lots oldest first. `amount` in minor units (> 0)."""
+
+    refund_id: str
+    account_id: str
+    currency: str
+    amount: int
+    refunded_on: date
+    reference: str
+
+
 @CATALOGUE.register("RevenueRecognisedThrough", 1)
 class RevenueRecognisedThrough(EventPayload):
     """A recognition run reached this book: every line-month due by `through` is recognised.

@@ -24,19 +24,23 @@ from ledger.api.schemas import (
     ReceivableOut,
     RecognitionRunIn,
     RecognitionRunOut,
+    RefundIn,
+    RefundOut,
     RevenueReportOut,
+    TieOutReportOut,
     TrialBalanceReportOut,
     aging_out,
     journal_entry_out,
     ledger_accounts_out,
     payment_out,
     revenue_out,
+    tie_out_out,
     trial_balance_out,
 )
 from ledger.domain.errors import CurrencyRequired, DateRangeReversed, UnknownPayment
 from ledger.domain.recognition import month_start
 from ledger.domain.reports import AgingReport
-from ledger.handlers import payments, recognition
+from ledger.handlers import payments, recognition, refunds
 from ledger.reporting import revenue_reports, trial_balances
 from ledger.store.journal import Journal
 from ledger.store.receivables import Receivables
@@ -238,3 +242,41 @@ async def revenue(
         totals = await journal.totals(date_to)
     reports = revenue_reports(date_from, date_to, earned, totals)
     return revenue_out(date_from, date_to, reports)
+
+
+@router.post("/refunds", response_model=RefundOut, status_code=201)
+async def refund(
+    body: RefundIn, request: Request, runtime: RuntimeDep, who: Writer
+) -> JSONResponse:
+    """Pay customer credit back (W22): at most the account's unapplied credit in that
+    currency on `refunded_on` (else 409, nothing written), oldest lot first."""
+
+    async def step(uow: UnitOfWork) -> Any:
+        return RefundOut(
+            **await refunds.refund_credit(
+                uow,
+                account_id=body.account_id,
+                amount=body.amount,
+                currency=body.currency,
+                refunded_on=body.refunded_on,
+                reference=body.reference,
+            )
+        )
+
+    return await execute(request, who, runtime.uow, step, body=body, status_code=201)
+
+
+@router.get("/reports/tie-out", response_model=TieOutReportOut)
+async def tie_out(
+    runtime: RuntimeDep,
+    _: Reader,
+    as_of: Annotated[CalendarDate | None, Query()] = None,
+) -> TieOutReportOut:
+    """The receivables sub-ledger (open invoices' amount due, customer credit lots) against
+    the general ledger's 1100 and 2200 balances as of a date, per currency, with the
+    differences (always 0). Two independent sums: the moves and the lines."""
+    day = _as_of(runtime, as_of)
+    async with runtime.db.session() as session:
+        moves = await Receivables(session).subledger_totals(day)
+        totals = await Journal(session).totals(day)
+    return tie_out_out(day, moves, totals)

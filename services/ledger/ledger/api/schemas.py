@@ -11,6 +11,8 @@ from revline_service.fields import CalendarDate
 
 from ledger.domain.accounts import LedgerAccount
 from ledger.domain.reports import AgingBucket, AgingReport, RevenueReport, TrialBalance
+from ledger.reporting import tie_outs
+from ledger.store.journal import AccountTotals
 
 
 class ConcernsOut(BaseModel):
@@ -391,5 +393,68 @@ def revenue_out(date_from: date, date_to: date, reports: list[RevenueReport]) ->
                 deferred_revenue=report.deferred_at_to,
             )
             for report in reports
+        ],
+    )
+
+
+class RefundIn(BaseModel):
+    """POST /v1/refunds: customer credit paid back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: CustomerAccountId
+    amount: StrictInt = Field(gt=0, description="minor units, > 0")
+    currency: Currency
+    refunded_on: CalendarDate
+    reference: str = Field(min_length=1, max_length=200)
+
+
+class RefundOut(BaseModel):
+    """A refund of customer credit."""
+
+    id: str
+    account_id: str
+    currency: str
+    amount: int
+    refunded_on: date
+    reference: str
+
+
+class TieOutOut(BaseModel):
+    """The receivables sub-ledger against the general ledger in one currency."""
+
+    currency: str
+    open_invoices: int = Field(description="sum of open invoices' amount due")
+    accounts_receivable: int = Field(description="the 1100 balance (debit)")
+    receivable_difference: int
+    customer_credit_lots: int = Field(description="sum of unapplied credit in lots")
+    customer_credit: int = Field(description="the 2200 balance (credit)")
+    credit_difference: int
+
+
+class TieOutReportOut(BaseModel):
+    """The tie-out as of a date, per currency: every difference is 0."""
+
+    as_of: date
+    currencies: list[TieOutOut]
+
+
+def tie_out_out(
+    as_of: date, moves: dict[tuple[str, str], int], totals: list[AccountTotals]
+) -> TieOutReportOut:
+    """The tie-out per currency on the wire."""
+    return TieOutReportOut(
+        as_of=as_of,
+        currencies=[
+            TieOutOut(
+                currency=currency,
+                open_invoices=invoices,
+                accounts_receivable=receivable,
+                receivable_difference=receivable - invoices,
+                customer_credit_lots=lots,
+                customer_credit=credit,
+                credit_difference=credit - lots,
+            )
+            for currency, invoices, receivable, lots, credit in tie_outs(moves, totals)
         ],
     )

@@ -180,3 +180,14 @@ class Receivables(Repository):
             )
             for account_id, currency in keys
         ]
+
+    async def subledger_totals(self, as_of: date) -> dict[tuple[str, str], int]:
+        """{(currency, target): sum of the sub-ledger moves dated on or before the date}:
+        open amounts due (`invoice`) and unapplied credit (`credit_lot`) per currency."""
+        m = subledger_moves
+        stmt = (
+            select(m.c.currency, m.c.target, func.sum(m.c.amount))
+            .where(m.c.entry_date <= as_of)
+            .group_by(m.c.currency, m.c.target)
+        )
+        return {(c, t): int(amount) for c, t, amount in (await self.session.execute(stmt)).all()}

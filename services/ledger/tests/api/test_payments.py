@@ -9,6 +9,7 @@ from ledger_feed import (
     FINANCE,
     BillingFeed,
     billed,
+    caught_up,
     f1_invoices,
     journal_entries,
     unique,
@@ -280,3 +281,56 @@ async def test_aging_shows_customer_credit_apart(
 
     [row] = [a for a in response.json()["accounts"] if a["account_id"] == account]
     assert (row["customer_credit"], row["total"]) == (700, 0)
+
+
+async def test_w22_a_refund_pays_credit_back_and_the_next_invoice_takes_the_rest(
+    ledger_service: LiveService, feed: BillingFeed
+) -> None:
+    account = unique("acme")
+    first = feed.invoice(account, "INV-000001", "2026-01-01", "2026-01-31",
+                         billed("recurring", 15000, "2026-01-01", "2026-01-31"))  # fmt: skip
+    await feed.send(first)
+    await wait_for_entries(ledger_service.client, account, 1)
+    await pay(ledger_service, payment(account, 20000, received_on="2026-02-01"))
+    refund = {"account_id": account, "amount": 3000, "currency": "USD",
+              "refunded_on": "2026-02-10", "reference": "refund 1"}  # fmt: skip
+
+    too_much = await ledger_service.client.post(
+        "/v1/refunds", json={**refund, "amount": 6000}, headers=FINANCE
+    )
+    done = await ledger_service.client.post("/v1/refunds", json=refund, headers=FINANCE)
+    second = feed.invoice(account, "INV-000002", "2026-03-01", "2026-03-31",
+                          billed("recurring", 12000, "2026-03-01", "2026-03-31"))  # fmt: skip
+    await feed.send(second)
+    entries = await wait_for_entries(ledger_service.client, account, 6)
+
+    assert too_much.status_code == 409, too_much.text
+    assert too_much.json()["type"].endswith("insufficient-customer-credit")
+    assert done.status_code == 201, done.text
+    assert (done.json()["amount"], done.json()["refunded_on"]) == (3000, "2026-02-10")
+    assert [written(e) for e in entries if e["kind"] != "revenue_recognised"][2:] == [
+        ("2026-02-10", "Dr 2200 3000; Cr 1000 3000"),
+        ("2026-03-01", "Dr 1100 12000; Cr 2100 12000"),
+        ("2026-03-01", "Dr 2200 2000; Cr 1100 2000"),
+    ]
+    owed = await receivable(ledger_service, account, as_of="2026-03-01")
+    assert (owed["balance"], owed["unapplied_cash"]) == (10000, 0)
+
+
+async def test_the_tie_out_finds_no_difference_after_every_test_of_the_module(
+    ledger_service: LiveService, feed: BillingFeed
+) -> None:
+    # Runs last in this module: every invoice, payment, credit and refund above is in it.
+    await caught_up(ledger_service)
+    for as_of in ("2026-02-10", "2026-03-05", "9999-12-31"):
+        response = await ledger_service.client.get(
+            "/v1/reports/tie-out", params={"as_of": as_of}, headers=FINANCE
+        )
+        assert response.status_code == 200, response.text
+        currencies = response.json()["currencies"]
+        assert currencies, as_of
+        for found in currencies:
+            assert found["receivable_difference"] == found["credit_difference"] == 0, found
+            assert found["accounts_receivable"] == found["open_invoices"]
+    usd = next(c for c in currencies if c["currency"] == "USD")
+    assert usd["open_invoices"] > 0 and usd["customer_credit_lots"] > 0
