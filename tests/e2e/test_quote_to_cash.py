@@ -8,6 +8,8 @@ application, so both services show the same amount due for every invoice.
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from typing import Any
 
@@ -131,10 +133,27 @@ async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
         (invoices[2]["id"], 2856)
     ]
 
+    as_csv = await ledger.get("/v1/reports/trial-balance", params={"as_of": "2026-03-05"},
+                              headers={**FINANCE, "Accept": "text/csv"})  # fmt: skip
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert list(csv.reader(io.StringIO(as_csv.text))) == [
+        ["currency", "ledger_account", "name", "debit", "credit"],
+        *([["USD", account_no, name, str(debit), str(credit)]
+           for (account_no, (debit, credit)), name in zip(F1_TRIAL_BALANCE.items(), [
+               "Cash", "Accounts Receivable", "Deferred Revenue", "Customer Credit",
+               "Subscription Revenue", "One-time Revenue", "Bad Debt Expense"], strict=True)]),
+    ]  # fmt: skip
     aging = await ok(ledger.get("/v1/reports/ar-aging", params={"as_of": "2026-04-15"},
                                 headers=FINANCE))  # fmt: skip
     assert aging["totals"] == [{"currency": "USD", "current": 0, "1_30": 2856, "31_60": 0,
                                 "61_90": 0, "over_90": 0, "total": 2856}]  # fmt: skip
+    aging_csv = await ledger.get("/v1/reports/ar-aging", params={"as_of": "2026-04-15"},
+                                 headers={**FINANCE, "Accept": "text/csv"})  # fmt: skip
+    assert list(csv.reader(io.StringIO(aging_csv.text))) == [
+        ["account_id", "currency", "current", "1_30", "31_60", "61_90", "over_90", "total",
+         "customer_credit"],
+        [account, "USD", "0", "2856", "0", "0", "0", "2856", "0"],
+    ]  # fmt: skip
 
     tie_out = await ok(ledger.get("/v1/reports/tie-out", params={"as_of": "2026-03-05"},
                                   headers=FINANCE))  # fmt: skip

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
 from revline_service.fields import CalendarDate
@@ -14,6 +14,7 @@ from revline_service.idempotency import execute
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
+from ledger.api.csv_export import csv_response, wants_csv
 from ledger.api.schemas import (
     AgingReportOut,
     JournalEntryOut,
@@ -27,6 +28,7 @@ from ledger.api.schemas import (
     RefundIn,
     RefundOut,
     RevenueReportOut,
+    TieOutOut,
     TieOutReportOut,
     TrialBalanceReportOut,
     aging_out,
@@ -101,16 +103,28 @@ async def list_ledger_accounts(
 
 @router.get("/reports/trial-balance", response_model=TrialBalanceReportOut)
 async def trial_balance(
+    request: Request,
     runtime: RuntimeDep,
     _: Reader,
     as_of: Annotated[CalendarDate | None, Query()] = None,
-) -> TrialBalanceReportOut:
+) -> TrialBalanceReportOut | Response:
     """Every ledger account's debit and credit totals per currency as of a date; in each
     currency total debits equal total credits."""
     day = _as_of(runtime, as_of)
     async with runtime.db.session() as session:
         totals = await Journal(session).totals(day)
-    return trial_balance_out(day, trial_balances(day, totals))
+    report = trial_balance_out(day, trial_balances(day, totals))
+    if wants_csv(request):
+        return csv_response(
+            f"trial-balance-{day}",
+            ["currency", "ledger_account", "name", "debit", "credit"],
+            (
+                [c.currency, r.ledger_account, r.name, r.debit, r.credit]
+                for c in report.currencies
+                for r in c.rows
+            ),
+        )
+    return report
 
 
 # -- payments and receivables ------------------------------------------------------------------
@@ -195,17 +209,30 @@ async def receivable(
 
 @router.get("/reports/ar-aging", response_model=AgingReportOut)
 async def ar_aging(
+    request: Request,
     runtime: RuntimeDep,
     _: Reader,
     as_of: Annotated[CalendarDate | None, Query()] = None,
-) -> AgingReportOut:
+) -> AgingReportOut | Response:
     """AR aging as of a date (default today by the service's clock): each open invoice's
     amount due in its bucket of days past due (`current` <= 0, `1_30`, `31_60`, `61_90`,
     `over_90`), per account and in total, per currency; customer credit apart."""
     day = _as_of(runtime, as_of)
     async with runtime.db.session() as session:
         rows = await Receivables(session).aging(day)
-    return aging_out(AgingReport(day, tuple(rows)))
+    report = aging_out(AgingReport(day, tuple(rows)))
+    if wants_csv(request):
+        buckets = ["current", "1_30", "31_60", "61_90", "over_90", "total"]
+        return csv_response(
+            f"ar-aging-{day}",
+            ["account_id", "currency", *buckets, "customer_credit"],
+            (
+                [a.account_id, a.currency, *(a.model_dump()[b] for b in buckets),
+                 a.customer_credit]
+                for a in report.accounts
+            ),
+        )  # fmt: skip
+    return report
 
 
 # -- revenue -----------------------------------------------------------------------------------
@@ -226,11 +253,12 @@ async def recognition_run(
 
 @router.get("/reports/revenue", response_model=RevenueReportOut)
 async def revenue(
+    request: Request,
     runtime: RuntimeDep,
     _: Reader,
     date_from: Annotated[CalendarDate, Query(alias="from")],
     date_to: Annotated[CalendarDate, Query(alias="to")],
-) -> RevenueReportOut:
+) -> RevenueReportOut | Response:
     """Recognised revenue by service month over [from, to] (every month, zeros included),
     subscription and one-time apart, from entries dated on or before `to`; and the
     deferred revenue (2100) balance at `to`. Per currency."""
@@ -241,7 +269,18 @@ async def revenue(
         earned = await journal.revenue(month_start(date_from), date_to)
         totals = await journal.totals(date_to)
     reports = revenue_reports(date_from, date_to, earned, totals)
-    return revenue_out(date_from, date_to, reports)
+    report = revenue_out(date_from, date_to, reports)
+    if wants_csv(request):
+        return csv_response(
+            f"revenue-{date_from}-{date_to}",
+            ["currency", "month", "subscription", "one_time", "deferred_revenue_at_to"],
+            (
+                [c.currency, m.month, m.subscription, m.one_time, c.deferred_revenue]
+                for c in report.currencies
+                for m in c.months
+            ),
+        )
+    return report
 
 
 @router.post("/refunds", response_model=RefundOut, status_code=201)
@@ -268,10 +307,11 @@ async def refund(
 
 @router.get("/reports/tie-out", response_model=TieOutReportOut)
 async def tie_out(
+    request: Request,
     runtime: RuntimeDep,
     _: Reader,
     as_of: Annotated[CalendarDate | None, Query()] = None,
-) -> TieOutReportOut:
+) -> TieOutReportOut | Response:
     """The receivables sub-ledger (open invoices' amount due, customer credit lots) against
     the general ledger's 1100 and 2200 balances as of a date, per currency, with the
     differences (always 0). Two independent sums: the moves and the lines."""
@@ -279,4 +319,9 @@ async def tie_out(
     async with runtime.db.session() as session:
         moves = await Receivables(session).subledger_totals(day)
         totals = await Journal(session).totals(day)
-    return tie_out_out(day, moves, totals)
+    report = tie_out_out(day, moves, totals)
+    if wants_csv(request):
+        columns = list(TieOutOut.model_fields)
+        rows = ([c.model_dump()[k] for k in columns] for c in report.currencies)
+        return csv_response(f"tie-out-{day}", columns, rows)
+    return report

@@ -57,6 +57,18 @@ async def test_f1_revenue_by_service_month_after_the_march_recognition_run(
         ],
         "deferred_revenue": 0,
     }
+    as_csv = await ledger_service.client.get(
+        "/v1/reports/revenue", params={"from": "2026-01-01", "to": "2026-03-31"},
+        headers={**FINANCE, "Accept": "text/csv"},
+    )  # fmt: skip
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    lines = as_csv.text.splitlines()
+    assert lines[0] == "currency,month,subscription,one_time,deferred_revenue_at_to"
+    assert [line for line in lines if line.startswith(currency)] == [
+        f"{currency},2026-01,24677,25000,0",
+        f"{currency},2026-02,49179,0,0",
+        f"{currency},2026-03,54000,0,0",
+    ]
     early = await revenue(ledger_service, currency, **{"from": "2026-01-01", "to": "2026-03-05"})
     assert early["months"][2] == {"month": "2026-03", "subscription": 0, "one_time": 0}
     assert early["deferred_revenue"] == 54000
