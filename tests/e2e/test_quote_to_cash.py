@@ -155,6 +155,16 @@ async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
         [account, "USD", "0", "2856", "0", "0", "0", "2856", "0"],
     ]  # fmt: skip
 
+    statement = await ok(ledger.get(f"/v1/accounts/{account}/statement",
+                                    params={"from": "2026-02-01", "to": "2026-03-05"},
+                                    headers=FINANCE))  # fmt: skip
+    assert statement["opening_balance"] == 49677 and statement["closing_balance"] == 2856
+    assert [(x["entry_date"], x["kind"], x["change"], x["balance"])
+            for x in statement["lines"]] == [
+        ("2026-02-01", "invoice_posted", 45000, 94677),
+        ("2026-03-01", "invoice_posted", 58179, 152856),
+        ("2026-03-05", "payment_received", -150000, 2856),
+    ]  # fmt: skip
     tie_out = await ok(ledger.get("/v1/reports/tie-out", params={"as_of": "2026-03-05"},
                                   headers=FINANCE))  # fmt: skip
     assert tie_out["currencies"] == [{

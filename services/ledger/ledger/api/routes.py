@@ -28,6 +28,7 @@ from ledger.api.schemas import (
     RefundIn,
     RefundOut,
     RevenueReportOut,
+    StatementOut,
     TieOutOut,
     TieOutReportOut,
     TrialBalanceReportOut,
@@ -36,6 +37,7 @@ from ledger.api.schemas import (
     ledger_accounts_out,
     payment_out,
     revenue_out,
+    statement_out,
     tie_out_out,
     trial_balance_out,
 )
@@ -324,4 +326,42 @@ async def tie_out(
         columns = list(TieOutOut.model_fields)
         rows = ([c.model_dump()[k] for k in columns] for c in report.currencies)
         return csv_response(f"tie-out-{day}", columns, rows)
+    return report
+
+
+@router.get("/accounts/{account_id}/statement", response_model=StatementOut)
+async def statement(
+    account_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
+    request: Request,
+    runtime: RuntimeDep,
+    _: Reader,
+    date_from: Annotated[CalendarDate, Query(alias="from")],
+    date_to: Annotated[CalendarDate | None, Query(alias="to")] = None,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+) -> StatementOut | Response:
+    """Invoices, credit notes, payments and refunds of the account over [from, to] (to:
+    default today by the service's clock) with a running balance (amounts due less
+    unapplied cash), after the opening balance at the end of the day before `from`."""
+    day_to = _as_of(runtime, date_to)
+    if day_to < date_from:
+        raise DateRangeReversed(date_from, day_to)
+    async with runtime.db.session() as session:
+        found = Receivables(session)
+        if currency is None:
+            known = await found.currencies(account_id)
+            if len(known) > 1:
+                raise CurrencyRequired(account_id, known)
+            currency = known[0] if known else "USD"
+        opening, rows = await found.statement(account_id, currency, date_from, day_to)
+    report = statement_out(account_id, currency, date_from, day_to, opening, rows)
+    if wants_csv(request):
+        return csv_response(
+            f"statement-{account_id}-{date_from}-{day_to}",
+            ["entry_date", "kind", "concerns_kind", "concerns_id", "change", "balance"],
+            (
+                [line.entry_date, line.kind, line.concerns.kind, line.concerns.id,
+                 line.change, line.balance]
+                for line in report.lines
+            ),
+        )  # fmt: skip
     return report

@@ -458,3 +458,54 @@ def tie_out_out(
             for currency, invoices, receivable, lots, credit in tie_outs(moves, totals)
         ],
     )
+
+
+class StatementLineOut(BaseModel):
+    """An entry that changed what the account owes, and the balance after it."""
+
+    entry_id: str
+    entry_date: date
+    kind: str
+    concerns: ConcernsOut
+    change: int = Field(description="+ owes more (an invoice), - owes less (a payment)")
+    balance: int
+
+
+class StatementOut(BaseModel):
+    """An account's statement in one currency over [from, to]: balance = amounts due
+    less unapplied cash."""
+
+    account_id: str
+    currency: str
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    opening_balance: int
+    closing_balance: int
+    lines: list[StatementLineOut]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+def statement_out(
+    account_id: str, currency: str, date_from: date, date_to: date, opening: int,
+    rows: list[dict[str, Any]],
+) -> StatementOut:  # fmt: skip
+    """The statement with its running balance."""
+    balance = opening
+    lines = []
+    for row in rows:
+        balance += row["change"]
+        lines.append(
+            StatementLineOut(
+                entry_id=row["entry_id"],
+                entry_date=row["entry_date"],
+                kind=row["kind"],
+                concerns=ConcernsOut(kind=row["concerns_kind"], id=row["concerns_id"]),
+                change=row["change"],
+                balance=balance,
+            )
+        )
+    return StatementOut(
+        account_id=account_id, currency=currency, date_from=date_from, date_to=date_to,
+        opening_balance=opening, closing_balance=balance, lines=lines,
+    )  # fmt: skip

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select, union
 
 from ledger.domain.reports import AgingBucket, AgingRow
 from ledger.store.tables import (
+    journal_entries,
     ledger_applications,
     ledger_credit_notes,
     ledger_invoices,
@@ -191,3 +192,30 @@ class Receivables(Repository):
             .group_by(m.c.currency, m.c.target)
         )
         return {(c, t): int(amount) for c, t, amount in (await self.session.execute(stmt)).all()}
+
+    async def statement(
+        self, account_id: str, currency: str, date_from: date, date_to: date
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(opening balance, lines) of the account's statement: every entry that moved its
+        receivables, in posting order, with its `change` to amounts due less unapplied cash.
+        The opening balance is the change of the entries dated before `date_from`."""
+        m, e = subledger_moves, journal_entries
+        change = func.sum(case((m.c.target == "invoice", m.c.amount), else_=-m.c.amount))
+        mine = (m.c.account_id == account_id, m.c.currency == currency)
+        opening = await self.session.scalar(
+            select(func.coalesce(change, 0)).where(*mine, m.c.entry_date < date_from)
+        )
+        stmt = (
+            select(e.c.entry_id, e.c.entry_date, e.c.kind, e.c.concerns_kind, e.c.concerns_id,
+                   change.label("change"))
+            .join(e, e.c.entry_id == m.c.entry_id)
+            .where(*mine, m.c.entry_date >= date_from, m.c.entry_date <= date_to)
+            .group_by(e.c.entry_id, e.c.entry_date, e.c.kind, e.c.concerns_kind,
+                      e.c.concerns_id)
+            .order_by(e.c.entry_date, e.c.entry_id)
+        )  # fmt: skip
+        lines = [
+            {**row, "change": int(row["change"])}
+            for row in (await self.session.execute(stmt)).mappings()
+        ]
+        return int(opening or 0), lines

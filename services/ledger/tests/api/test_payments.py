@@ -315,6 +315,22 @@ async def test_w22_a_refund_pays_credit_back_and_the_next_invoice_takes_the_rest
     ]
     owed = await receivable(ledger_service, account, as_of="2026-03-01")
     assert (owed["balance"], owed["unapplied_cash"]) == (10000, 0)
+    statement = await ledger_service.client.get(
+        f"/v1/accounts/{account}/statement", params={"from": "2026-01-01", "to": "2026-03-31"},
+        headers=FINANCE,
+    )  # fmt: skip
+    assert [(x["kind"], x["change"], x["balance"]) for x in statement.json()["lines"]] == [
+        ("invoice_posted", 15000, 15000),
+        ("payment_received", -20000, -5000),
+        ("credit_refunded", 3000, -2000),
+        ("invoice_posted", 12000, 10000),
+        ("credit_applied", 0, 10000),
+    ]
+    reversed_range = await ledger_service.client.get(
+        f"/v1/accounts/{account}/statement", params={"from": "2026-03-01", "to": "2026-01-01"},
+        headers=FINANCE,
+    )  # fmt: skip
+    assert reversed_range.status_code == 422
 
 
 async def test_the_tie_out_finds_no_difference_after_every_test_of_the_module(
