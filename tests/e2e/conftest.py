@@ -1,5 +1,5 @@
-"""The quote, contract, order and billing services together, over real HTTP and the real
-broker.
+"""The quote, contract, order and billing services together (and the ledger, for the tests
+that follow the money), over real HTTP and the real broker.
 
 The helper module beside this file (e2e_support.py) is imported as a top-level
 module: pytest runs with --import-mode=importlib, which does not put test
@@ -12,7 +12,7 @@ import importlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,8 @@ from revline_testkit.live import LiveService
 sys.path.insert(0, str(Path(__file__).parent))
 
 SERVICES = ("quote", "contract", "order", "billing")
+# The tests that follow invoices into the books and payments back to billing.
+WITH_LEDGER = (*SERVICES, "ledger")
 
 
 @dataclass
@@ -54,12 +56,27 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     The stack gets a broker of its own: a deployment's topics hold only its events
     (services read their upstream topics from the beginning).
     """
+    async with _running(request, tmp_path, SERVICES) as running:
+        yield running
+
+
+@pytest.fixture(params=BACKENDS)
+async def cash_stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The stack with the ledger too: billing's invoices are booked, payments flow back."""
+    async with _running(request, tmp_path, WITH_LEDGER) as running:
+        yield running
+
+
+@asynccontextmanager
+async def _running(
+    request: pytest.FixtureRequest, tmp_path: Path, names: tuple[str, ...]
+) -> AsyncIterator[Stack]:
     clock = FixedClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
     group = uuid.uuid4().hex[:8]
     services: dict[str, LiveService] = {}
     async with AsyncExitStack() as exits:
         tansu = exits.enter_context(TansuBroker())
-        for name in SERVICES:
+        for name in names:
             url = exits.enter_context(fresh_database(request, request.param, tmp_path, name))
             services[name] = await exits.enter_async_context(
                 under_test(name).serving(

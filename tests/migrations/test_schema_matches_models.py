@@ -20,7 +20,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-SERVICES = ("quote", "contract", "order", "billing")
+SERVICES = ("quote", "contract", "order", "billing", "ledger")
 
 
 def service_spec(name: str) -> ServiceSpec:

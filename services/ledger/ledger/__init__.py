@@ -1,5 +1,5 @@
 """Revline ledger: double-entry journal, payments, receivables and revenue recognition.
 
-Only the pure domain (`ledger.domain`) exists yet; the service (handlers, store,
-api) will wrap it on the kernel.
+`ledger.domain` holds the pure rules; handlers, store and api wrap them on the
+kernel (revline_events) and the service chassis (revline_service).
 """

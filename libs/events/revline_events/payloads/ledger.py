@@ -1,13 +1,17 @@
 """Events on `ledger.events` that other services act on.
 
 Billing follows invoice status and amount due from `InvoiceAmountApplied`.
-The ledger's own bookkeeping events are added here when the ledger is built.
+The ledger's own bookkeeping events follow: the facts each book (one customer
+account in one currency) is folded from (`InvoiceBooked`, ...), and the
+journal entries they posted (`JournalEntryPosted`).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Literal
+
+from pydantic import Field
 
 from revline_events.catalogue import CATALOGUE, EventPayload
 
@@ -30,3 +34,153 @@ class InvoiceAmountApplied(EventPayload):
     source: ApplicationSource
     source_id: str
     applied_on: date
+
+
+# -- the ledger's own bookkeeping: the facts its books are folded from, and what they posted --
+
+BookedLineKind = Literal["recurring", "proration", "credit", "one_time"]
+LedgerAccountNumber = Literal["1000", "1100", "2100", "2200", "4000", "4100", "6000"]
+
+
+class BookedLine(EventPayload):
+    """An invoice or credit-note line as the ledger books it: what recognition needs.
+
+    `amount` in minor units, negative for a credit line; the period is inclusive.
+    """
+
+    line_no: int
+    kind: BookedLineKind
+    period_start: date
+    period_end: date
+    amount: int
+
+
+@CATALOGUE.register("InvoiceBooked", 1)
+class InvoiceBooked(EventPayload):
+    """The ledger took a posted invoice into the book of its account and currency.
+
+    `source_event_id` is the InvoicePosted (billing.events) it came from. The
+    book posts it (Dr 1100; Cr 2100 / 4100), applies customer credit to it and
+    recognises revenue through `invoice_date`; what that posted follows as
+    JournalEntryPosted and InvoiceAmountApplied events of the same stream.
+    """
+
+    invoice_id: str
+    number: str
+    account_id: str
+    currency: str
+    invoice_date: date
+    due_date: date
+    lines: list[BookedLine]
+    source_event_id: str
+
+
+@CATALOGUE.register("CreditNoteBooked", 1)
+class CreditNoteBooked(EventPayload):
+    """The ledger took a credit note into its book: applied to open invoices like cash.
+
+    `source_event_id` is the CreditNoteIssued it came from.
+    """
+
+    credit_note_id: str
+    number: str
+    account_id: str
+    currency: str
+    issue_date: date
+    lines: list[BookedLine]
+    source_event_id: str
+
+
+@CATALOGUE.register("InvoiceVoidBooked", 1)
+class InvoiceVoidBooked(EventPayload):
+    """The ledger reversed a voided invoice's posting and recognition (from InvoiceVoided)."""
+
+    invoice_id: str
+    account_id: str
+    currency: str
+    voided_on: date
+    source_event_id: str
+
+
+@CATALOGUE.register("PaymentReceived", 1)
+class PaymentReceived(EventPayload):
+    """A payment finance recorded (POST /v1/payments), taken into the payer's book.
+
+    Applied to the named invoice only, else to open invoices oldest first by
+    (due_date, number); the rest stays as customer credit. `amount` in minor
+    units (> 0), in `currency`.
+    """
+
+    payment_id: str
+    account_id: str
+    currency: str
+    amount: int
+    received_on: date
+    reference: str
+    invoice_id: str | None = None
+
+
+@CATALOGUE.register("CreditRefunded", 1)
+class CreditRefunded(EventPayload):
+    """Customer credit was paid back to the account (POST /v1/refunds, W22): Dr 2200 / Cr 1000,
+    taken from its lots oldest first. `amount` in minor units (> 0)."""
+
+    refund_id: str
+    account_id: str
+    currency: str
+    amount: int
+    refunded_on: date
+    reference: str
+
+
+@CATALOGUE.register("RevenueRecognisedThrough", 1)
+class RevenueRecognisedThrough(EventPayload):
+    """A recognition run reached this book: every line-month due by `through` is recognised.
+
+    Recorded only for a book it posted entries in; `run_id` names the run.
+    """
+
+    run_id: str
+    account_id: str
+    currency: str
+    through: date
+
+
+class EntryLine(EventPayload):
+    """One ledger account's net amount in an entry: a debit or a credit (minor units >= 0)."""
+
+    ledger_account: LedgerAccountNumber
+    debit: int
+    credit: int
+
+
+class EntryMove(EventPayload):
+    """How an entry moved the receivables sub-ledger: an invoice's amount due or a credit lot."""
+
+    target: Literal["invoice", "credit_lot"]
+    ref: str
+    amount: int  # signed
+
+
+@CATALOGUE.register("JournalEntryPosted", 1)
+class JournalEntryPosted(EventPayload):
+    """A balanced journal entry the ledger posted; entries are never changed, only added.
+
+    `concerns_kind`/`concerns_id` name the invoice, credit note, payment or
+    refund (`concerns_line_no` the line, for recognition); `service_month` (a
+    month's first day) is the month whose revenue it earns or reverses.
+    `source_event_id` is the upstream event (or request) that caused it.
+    """
+
+    entry_id: str
+    account_id: str
+    currency: str
+    entry_date: date
+    kind: str
+    concerns_kind: Literal["invoice", "credit_note", "payment", "refund"]
+    concerns_id: str
+    concerns_line_no: int | None = None
+    service_month: date | None = None
+    lines: list[EntryLine]
+    moves: list[EntryMove] = Field(default_factory=list)
+    source_event_id: str

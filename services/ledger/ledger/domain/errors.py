@@ -146,3 +146,23 @@ class DateBeforeCause(LedgerError):
         self.on = on
         self.earliest = earliest
         self.what = what
+
+
+class CurrencyRequired(LedgerError):
+    """The account has entries in several currencies: name one (422, field `currency`)."""
+
+    def __init__(self, account_id: str, currencies: list[str]) -> None:
+        super().__init__(
+            f"account {account_id} has entries in {', '.join(currencies)}: name a currency"
+        )
+        self.field = "currency"
+        self.account_id = account_id
+        self.currencies = currencies
+
+
+class DateRangeReversed(LedgerError):
+    """A report's `to` before its `from` (422, field `to`)."""
+
+    def __init__(self, date_from: date, date_to: date) -> None:
+        super().__init__(f"to {date_to} is before from {date_from}")
+        self.field = "to"

@@ -1,0 +1,1 @@
+"""The ledger's HTTP API: journal, ledger accounts and reports."""

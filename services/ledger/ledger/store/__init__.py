@@ -1,0 +1,1 @@
+"""Tables, the journal projection and the repositories of the ledger service."""

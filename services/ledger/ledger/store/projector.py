@@ -1,0 +1,158 @@
+"""The ledger's projector: its own events folded into the journal and document tables.
+
+Insert only: an entry, its lines and moves are written once and never changed
+(the database refuses it, migration 0001). A rebuild replays the same events
+into emptied tables, in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from revline_events.catalogue import EventPayload
+from revline_events.envelope import Envelope
+from revline_events.payloads.ledger import (
+    CreditNoteBooked,
+    InvoiceAmountApplied,
+    InvoiceBooked,
+    JournalEntryPosted,
+    PaymentReceived,
+)
+from sqlalchemy import Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.store.tables import (
+    journal_entries,
+    journal_lines,
+    journal_lock,
+    ledger_applications,
+    ledger_credit_notes,
+    ledger_invoices,
+    ledger_payments,
+    subledger_moves,
+)
+
+
+class LedgerProjector:
+    """Projects the booked documents, payments, applications and journal entries."""
+
+    async def __call__(
+        self, session: AsyncSession, envelope: Envelope, event: EventPayload
+    ) -> None:
+        """Apply one event."""
+        await self.project_batch(session, [(envelope, event)])
+
+    async def project_batch(
+        self, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
+    ) -> None:
+        """Apply `items` in order: one batched insert per table."""
+        rows: dict[Table, list[dict[str, Any]]] = {
+            ledger_invoices: [],
+            ledger_credit_notes: [],
+            ledger_payments: [],
+            ledger_applications: [],
+            journal_entries: [],
+            journal_lines: [],
+            subledger_moves: [],
+        }
+        for envelope, event in items:
+            if isinstance(event, InvoiceBooked):
+                rows[ledger_invoices].append(_invoice_row(envelope, event))
+            elif isinstance(event, CreditNoteBooked):
+                rows[ledger_credit_notes].append(_credit_note_row(envelope, event))
+            elif isinstance(event, PaymentReceived):
+                rows[ledger_payments].append({**event.model_dump(), "event_id": envelope.event_id})
+            elif isinstance(event, InvoiceAmountApplied):
+                rows[ledger_applications].append(
+                    {**event.model_dump(), "event_id": envelope.event_id}
+                )
+            elif isinstance(event, JournalEntryPosted):
+                rows[journal_entries].append(_entry_row(envelope, event))
+                rows[journal_lines] += _line_rows(event)
+                rows[subledger_moves] += _move_rows(event)
+        for table, found in rows.items():
+            if found:
+                await session.execute(insert(table), found)
+        if rows[journal_entries]:
+            await _lock(session)
+
+
+async def _lock(session: AsyncSession) -> None:
+    """The journal holds entries: from now on the database refuses deleting them."""
+    if await session.scalar(select(journal_lock.c.id)) is None:
+        await session.execute(insert(journal_lock).values(id=1))
+
+
+def _invoice_row(envelope: Envelope, event: InvoiceBooked) -> dict[str, Any]:
+    return {
+        "invoice_id": event.invoice_id,
+        "number": event.number,
+        "account_id": event.account_id,
+        "currency": event.currency,
+        "invoice_date": event.invoice_date,
+        "due_date": event.due_date,
+        "total": sum(line.amount for line in event.lines),
+        "event_id": envelope.event_id,
+    }
+
+
+def _credit_note_row(envelope: Envelope, event: CreditNoteBooked) -> dict[str, Any]:
+    return {
+        "credit_note_id": event.credit_note_id,
+        "number": event.number,
+        "account_id": event.account_id,
+        "currency": event.currency,
+        "issue_date": event.issue_date,
+        "total": -sum(line.amount for line in event.lines),
+        "event_id": envelope.event_id,
+    }
+
+
+def _entry_row(envelope: Envelope, event: JournalEntryPosted) -> dict[str, Any]:
+    return {
+        "entry_id": event.entry_id,
+        "entry_date": event.entry_date,
+        "account_id": event.account_id,
+        "currency": event.currency,
+        "kind": event.kind,
+        "concerns_kind": event.concerns_kind,
+        "concerns_id": event.concerns_id,
+        "concerns_line_no": event.concerns_line_no,
+        "service_month": event.service_month,
+        "event_id": envelope.event_id,
+        "source_event_id": event.source_event_id,
+    }
+
+
+def _line_rows(event: JournalEntryPosted) -> list[dict[str, Any]]:
+    return [
+        {
+            "entry_id": event.entry_id,
+            "ledger_account": line.ledger_account,
+            "entry_date": event.entry_date,
+            "currency": event.currency,
+            "debit": line.debit,
+            "credit": line.credit,
+        }
+        for line in event.lines
+    ]
+
+
+def _move_rows(event: JournalEntryPosted) -> list[dict[str, Any]]:
+    return [
+        {
+            "entry_id": event.entry_id,
+            "position": position,
+            "target": move.target,
+            "ref": move.ref,
+            "amount": move.amount,
+            "entry_date": event.entry_date,
+            "account_id": event.account_id,
+            "currency": event.currency,
+        }
+        for position, move in enumerate(event.moves, start=1)
+    ]
+
+
+PROJECTOR = LedgerProjector()

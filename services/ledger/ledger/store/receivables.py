@@ -1,0 +1,221 @@
+"""The receivables side as projected: invoices, payments, applications, amounts due as of a date.
+
+Amounts due and unapplied cash are sums of the journal's sub-ledger moves
+dated on or before a date (indexed by account, currency and date).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from revline_events.repository import Repository
+from sqlalchemy import case, func, select, union
+
+from ledger.domain.reports import AgingBucket, AgingRow
+from ledger.store.tables import (
+    journal_entries,
+    ledger_applications,
+    ledger_credit_notes,
+    ledger_invoices,
+    ledger_payments,
+    subledger_moves,
+)
+
+# Ids are printable ASCII without spaces; anything else names nothing, unasked.
+_ID = re.compile(r"[!-~]{1,200}")
+
+
+class Receivables(Repository):
+    """Invoices, payments and what is open, per customer account and currency."""
+
+    async def invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        """A booked invoice's fixed figures, or None."""
+        if not _ID.fullmatch(invoice_id):
+            return None
+        stmt = select(ledger_invoices).where(ledger_invoices.c.invoice_id == invoice_id)
+        row = (await self.session.execute(stmt)).mappings().first()
+        return None if row is None else dict(row)
+
+    async def payment(self, payment_id: str) -> dict[str, Any] | None:
+        """One payment with its `applications` (its cash, and credit from its lot), or None."""
+        if not _ID.fullmatch(payment_id):
+            return None
+        stmt = select(ledger_payments).where(ledger_payments.c.payment_id == payment_id)
+        row = (await self.session.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return (await self._with_applications([dict(row)]))[0]
+
+    async def payments(
+        self, *, account_id: str | None, after: list[Any] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Payments in id order (ids grow with time), of one account when given, after the
+        cursor key [payment_id], up to limit + 1 of them, each with its applications."""
+        t = ledger_payments
+        stmt = select(t).order_by(t.c.payment_id).limit(limit + 1)
+        if account_id is not None:
+            stmt = stmt.where(t.c.account_id == account_id)
+        if after:
+            stmt = stmt.where(t.c.payment_id > str(after[0]))
+        rows = [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+        return await self._with_applications(rows)
+
+    async def _with_applications(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        by_id = {row["payment_id"]: {**row, "applications": []} for row in rows}
+        if by_id:
+            a = ledger_applications
+            stmt = (
+                select(a)
+                .where(a.c.source_id.in_(list(by_id)), a.c.source != "credit_note")
+                .order_by(a.c.application_id)
+            )
+            for application in (await self.session.execute(stmt)).mappings():
+                by_id[application["source_id"]]["applications"].append(dict(application))
+        return list(by_id.values())
+
+    async def books(self) -> list[tuple[str, str]]:
+        """Every (account, currency) with a booked invoice or credit note, in order."""
+        i, n = ledger_invoices, ledger_credit_notes
+        documents = union(
+            select(i.c.account_id, i.c.currency), select(n.c.account_id, n.c.currency)
+        ).subquery()
+        stmt = select(documents.c.account_id, documents.c.currency).order_by(
+            documents.c.account_id, documents.c.currency
+        )
+        return [(a, c) for a, c in (await self.session.execute(stmt)).all()]
+
+    async def currencies(self, account_id: str) -> list[str]:
+        """The currencies the account has entries in."""
+        m = subledger_moves
+        stmt = select(m.c.currency).where(m.c.account_id == account_id).distinct()
+        return sorted(await self.session.scalars(stmt))
+
+    async def open_invoices(
+        self, account_id: str, currency: str, as_of: date
+    ) -> list[dict[str, Any]]:
+        """Invoices with an amount due as of the date, oldest first by (due_date, number):
+        `invoice_id`, `number`, `due_date`, `amount_due`."""
+        m, i = subledger_moves, ledger_invoices
+        due = (
+            select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
+            .where(
+                m.c.account_id == account_id,
+                m.c.currency == currency,
+                m.c.entry_date <= as_of,
+                m.c.target == "invoice",
+            )
+            .group_by(m.c.ref)
+            .subquery()
+        )
+        stmt = (
+            select(i.c.invoice_id, i.c.number, i.c.due_date, due.c.amount_due)
+            .join(due, due.c.invoice_id == i.c.invoice_id)
+            .where(due.c.amount_due != 0)
+            .order_by(i.c.due_date, i.c.number)
+        )
+        return [
+            {**row, "amount_due": int(row["amount_due"])}
+            for row in (await self.session.execute(stmt)).mappings()
+        ]
+
+    async def unapplied_cash(self, account_id: str, currency: str, as_of: date) -> int:
+        """Customer credit left in the account's lots as of the date."""
+        m = subledger_moves
+        stmt = select(func.coalesce(func.sum(m.c.amount), 0)).where(
+            m.c.account_id == account_id,
+            m.c.currency == currency,
+            m.c.entry_date <= as_of,
+            m.c.target == "credit_lot",
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def aging(self, as_of: date) -> list[AgingRow]:
+        """Every account's amounts due as of the date by bucket of days past due (W20), and
+        its customer credit apart, per currency: two aggregates over the moves, the
+        bucketing a CASE on the due date (no invoice is read into memory)."""
+        m, i = subledger_moves, ledger_invoices
+        due = (
+            select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
+            .where(m.c.entry_date <= as_of, m.c.target == "invoice")
+            .group_by(m.c.ref)
+            .subquery()
+        )
+        # days past due = as_of - due_date: <= 0 current, 1..30, 31..60, 61..90, > 90.
+        limits = [
+            (AgingBucket.CURRENT, as_of),
+            (AgingBucket.DAYS_1_30, as_of - timedelta(days=30)),
+            (AgingBucket.DAYS_31_60, as_of - timedelta(days=60)),
+            (AgingBucket.DAYS_61_90, as_of - timedelta(days=90)),
+        ]
+        bucket = case(
+            *[(i.c.due_date >= limit, name.value) for name, limit in limits],
+            else_=AgingBucket.OVER_90.value,
+        )
+        stmt = (
+            select(i.c.account_id, i.c.currency, bucket.label("bucket"),
+                   func.sum(due.c.amount_due))
+            .join(due, due.c.invoice_id == i.c.invoice_id)
+            .where(due.c.amount_due != 0)
+            .group_by(i.c.account_id, i.c.currency, bucket)
+        )  # fmt: skip
+        found: dict[tuple[str, str], dict[AgingBucket, int]] = {}
+        for account_id, currency, name, amount in (await self.session.execute(stmt)).all():
+            cells = found.setdefault((account_id, currency), dict.fromkeys(AgingBucket, 0))
+            cells[AgingBucket(name)] = int(amount)
+        credit = (
+            select(m.c.account_id, m.c.currency, func.sum(m.c.amount))
+            .where(m.c.entry_date <= as_of, m.c.target == "credit_lot")
+            .group_by(m.c.account_id, m.c.currency)
+            .having(func.sum(m.c.amount) != 0)
+        )
+        credits = {(a, c): int(amount) for a, c, amount in (await self.session.execute(credit))}
+        keys = sorted(set(found) | set(credits), key=lambda k: (k[1], k[0]))
+        return [
+            AgingRow(
+                account_id,
+                currency,
+                found.get((account_id, currency), dict.fromkeys(AgingBucket, 0)),
+                credits.get((account_id, currency), 0),
+            )
+            for account_id, currency in keys
+        ]
+
+    async def subledger_totals(self, as_of: date) -> dict[tuple[str, str], int]:
+        """{(currency, target): sum of the sub-ledger moves dated on or before the date}:
+        open amounts due (`invoice`) and unapplied credit (`credit_lot`) per currency."""
+        m = subledger_moves
+        stmt = (
+            select(m.c.currency, m.c.target, func.sum(m.c.amount))
+            .where(m.c.entry_date <= as_of)
+            .group_by(m.c.currency, m.c.target)
+        )
+        return {(c, t): int(amount) for c, t, amount in (await self.session.execute(stmt)).all()}
+
+    async def statement(
+        self, account_id: str, currency: str, date_from: date, date_to: date
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(opening balance, lines) of the account's statement: every entry that moved its
+        receivables, in posting order, with its `change` to amounts due less unapplied cash.
+        The opening balance is the change of the entries dated before `date_from`."""
+        m, e = subledger_moves, journal_entries
+        change = func.sum(case((m.c.target == "invoice", m.c.amount), else_=-m.c.amount))
+        mine = (m.c.account_id == account_id, m.c.currency == currency)
+        opening = await self.session.scalar(
+            select(func.coalesce(change, 0)).where(*mine, m.c.entry_date < date_from)
+        )
+        stmt = (
+            select(e.c.entry_id, e.c.entry_date, e.c.kind, e.c.concerns_kind, e.c.concerns_id,
+                   change.label("change"))
+            .join(e, e.c.entry_id == m.c.entry_id)
+            .where(*mine, m.c.entry_date >= date_from, m.c.entry_date <= date_to)
+            .group_by(e.c.entry_id, e.c.entry_date, e.c.kind, e.c.concerns_kind,
+                      e.c.concerns_id)
+            .order_by(e.c.entry_date, e.c.entry_id)
+        )  # fmt: skip
+        lines = [
+            {**row, "change": int(row["change"])}
+            for row in (await self.session.execute(stmt)).mappings()
+        ]
+        return int(opening or 0), lines

@@ -1,0 +1,165 @@
+"""The ledger service's database: kernel tables plus the journal and its indexes.
+
+The books (one per customer account and currency) live in the event store:
+each is folded from its own stream (store/books.py). The tables here are a
+projection of the ledger's own events, append only:
+
+- `journal_entries`, `journal_lines` and `subledger_moves` of JournalEntryPosted:
+  one row per entry, per ledger account in it, per sub-ledger move. Reports are
+  SQL aggregates over the lines and moves, as of a date (indexed by date).
+- `ledger_invoices` and `ledger_credit_notes` of InvoiceBooked / CreditNoteBooked:
+  the documents' fixed figures (due date and number for aging and receivables).
+- `ledger_payments` of PaymentReceived, `ledger_applications` of
+  InvoiceAmountApplied: what each payment paid.
+- `journal_lock`: one row once any entry exists. The database refuses every
+  UPDATE of the journal, and a DELETE while the lock row stands (triggers of
+  migration 0001); a rebuild empties the lock first, then the journal.
+"""
+
+from __future__ import annotations
+
+from revline_events.tables import KernelTables
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+kernel = KernelTables(metadata)
+
+ledger_invoices = Table(
+    "ledger_invoices",
+    metadata,
+    Column("invoice_id", String(200), primary_key=True),
+    Column("number", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("invoice_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_ledger_invoices_account", "account_id", "currency", "due_date", "number"),
+)
+
+ledger_credit_notes = Table(
+    "ledger_credit_notes",
+    metadata,
+    Column("credit_note_id", String(200), primary_key=True),
+    Column("number", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_ledger_credit_notes_account", "account_id", "currency", "issue_date"),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    # Time-sortable (the kernel's ids): (entry_date, entry_id) is posting order within a date.
+    Column("entry_id", String(40), primary_key=True),
+    Column("entry_date", Date, nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("concerns_kind", String(20), nullable=False),
+    Column("concerns_id", String(200), nullable=False),
+    Column("concerns_line_no", Integer, nullable=True),
+    Column("service_month", Date, nullable=True),
+    Column("event_id", String(64), nullable=False, unique=True),  # the JournalEntryPosted
+    Column("source_event_id", String(64), nullable=False),  # what caused it upstream
+    Index("ix_journal_entries_date", "entry_date", "entry_id"),
+    Index("ix_journal_entries_account", "account_id", "entry_date", "entry_id"),
+    Index("ix_journal_entries_concerns", "concerns_id"),
+)
+
+journal_lines = Table(
+    "journal_lines",
+    metadata,
+    Column("entry_id", String(40), ForeignKey("journal_entries.entry_id"), primary_key=True),
+    Column("ledger_account", String(4), primary_key=True),
+    Column("entry_date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("debit", BigInteger, nullable=False),
+    Column("credit", BigInteger, nullable=False),
+    # The trial balance and balances as of a date read only this index.
+    Index(
+        "ix_journal_lines_balance", "entry_date", "currency", "ledger_account", "debit", "credit"
+    ),
+)
+
+subledger_moves = Table(
+    "subledger_moves",
+    metadata,
+    Column("entry_id", String(40), ForeignKey("journal_entries.entry_id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("target", String(20), nullable=False),
+    Column("ref", String(250), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("entry_date", Date, nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Index("ix_subledger_moves_ref", "target", "ref", "entry_date"),
+    Index("ix_subledger_moves_account", "account_id", "currency", "entry_date"),
+)
+
+ledger_payments = Table(
+    "ledger_payments",
+    metadata,
+    Column("payment_id", String(40), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("invoice_id", String(200), nullable=True),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_ledger_payments_account", "account_id", "payment_id"),
+)
+
+# Money applied to invoices (InvoiceAmountApplied): a payment's cash, credit from a
+# payment's or a credit note's lot (source_id names the payment or credit note).
+ledger_applications = Table(
+    "ledger_applications",
+    metadata,
+    Column("application_id", String(40), primary_key=True),
+    Column("invoice_id", String(200), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("source_id", String(200), nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_ledger_applications_source", "source_id", "application_id"),
+    Index("ix_ledger_applications_invoice", "invoice_id", "application_id"),
+)
+
+journal_lock = Table(
+    "journal_lock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+)
+
+# The journal's tables: the database refuses to update them, or to delete while locked.
+APPEND_ONLY = (journal_entries, journal_lines, subledger_moves)
+
+# Parents before children: a rebuild empties them in reverse (the lock first).
+PROJECTIONS = (
+    ledger_invoices,
+    ledger_credit_notes,
+    ledger_payments,
+    ledger_applications,
+    journal_entries,
+    journal_lines,
+    subledger_moves,
+    journal_lock,
+)

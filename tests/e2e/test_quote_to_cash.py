@@ -1,0 +1,197 @@
+"""Quote -> bill runs -> ledger -> payment -> billing: F1 (BILLING_RULES.md) followed into the
+books and back, on SQLite and PostgreSQL.
+
+The ledger books billing's invoices as they are published; a payment posted to
+the ledger is applied to the oldest invoices and billing follows each
+application, so both services show the same amount due for every invoice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any
+
+from e2e_support import ADMIN, OPS, SALES, Stack, accept, first, ok
+from revline_testkit.live import auth
+from revline_testkit.waiting import eventually
+
+FINANCE = auth("finance")
+PRODUCTS = [
+    {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,
+     "charge_type": "recurring", "billing_period": "month"},
+    {"sku": "SETUP", "name": "Setup", "currency": "USD", "unit_price": 25000,
+     "charge_type": "one_time"},
+]  # fmt: skip
+
+# F1's trial balance as of 2026-03-05 (debit, credit), the payment included.
+F1_TRIAL_BALANCE = {
+    "1000": (150000, 0), "1100": (152856, 150000), "2100": (73856, 127856), "2200": (0, 0),
+    "4000": (0, 73856), "4100": (0, 25000), "6000": (0, 0),
+}  # fmt: skip
+
+
+async def _bill_run(stack: Stack, as_of: str, account: str) -> dict[str, Any]:
+    return await ok(stack["billing"].client.post(
+        "/v1/bill-runs", json={"as_of": as_of, "account_id": account}, headers=OPS,
+    ), 201)  # fmt: skip
+
+
+async def _schedules_match(stack: Stack, account: str, keep: Any, what: str) -> None:
+    async def probe() -> bool:
+        body = await ok(stack["billing"].client.get(
+            "/v1/billing-schedules", params={"account_id": account}, headers=ADMIN,
+        ))  # fmt: skip
+        return bool(body["data"]) and bool(keep(body["data"]))
+
+    await eventually(probe, within=30, what=f"billing to see {what}")
+
+
+async def _trial_balance(stack: Stack, as_of: str) -> dict[str, tuple[int, int]]:
+    report = await ok(stack["ledger"].client.get(
+        "/v1/reports/trial-balance", params={"as_of": as_of}, headers=FINANCE,
+    ))  # fmt: skip
+    [usd] = report["currencies"]
+    assert usd["currency"] == "USD" and usd["total_debit"] == usd["total_credit"]
+    return {r["ledger_account"]: (r["debit"], r["credit"]) for r in usd["rows"]}
+
+
+async def _f1_billed(stack: Stack, account: str) -> list[dict[str, Any]]:
+    """F1 up to its three invoices; returns billing's invoices, oldest first."""
+    for product in PRODUCTS:
+        answer = await stack["quote"].client.post("/v1/products", json=product, headers=SALES)
+        assert answer.status_code in (201, 409), answer.text
+    quote = await accept(stack, {
+        "account_id": account, "currency": "USD", "start_date": "2026-01-15",
+        "term_months": 12, "bill_cycle_day": 1, "billing_timing": "advance",
+        "lines": [{"sku": "SEAT", "quantity": 10, "discount_percent": "10"},
+                  {"sku": "SETUP", "quantity": 1}],
+    })  # fmt: skip
+    contract = await first(stack["contract"].client, f"/v1/contracts?quote_id={quote['id']}",
+                           lambda c: True, "the contract")  # fmt: skip
+    await _schedules_match(stack, account, lambda s: len(s) == 2, "the new order")
+    await _bill_run(stack, "2026-01-15", account)
+    await _bill_run(stack, "2026-02-01", account)
+    seat = next(s for s in contract["subscriptions"] if s["sku"] == "SEAT")
+    await accept(stack, {
+        "account_id": account, "currency": "USD", "kind": "amendment",
+        "contract_id": contract["id"], "start_date": "2026-02-16",
+        "lines": [{"sku": "SEAT", "quantity": 12, "subscription_id": seat["id"]}],
+    })  # fmt: skip
+    await _schedules_match(
+        stack, account,
+        lambda found: any((q["effective_date"], q["quantity"]) == ("2026-02-16", 12)
+                          for s in found if s["sku"] == "SEAT" for q in s["quantities"]),
+        "SEAT at 12 from 2026-02-16",
+    )  # fmt: skip
+    await _bill_run(stack, "2026-03-01", account)
+    body = await ok(stack["billing"].client.get(
+        "/v1/invoices", params={"account_id": account}, headers=ADMIN,
+    ))  # fmt: skip
+    invoices: list[dict[str, Any]] = body["data"]
+    assert [i["total"] for i in invoices] == [49677, 45000, 58179]
+    return invoices
+
+
+async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
+    cash_stack: Stack,
+) -> None:
+    stack, account = cash_stack, f"acme-{uuid.uuid4().hex[:8]}"
+    invoices = await _f1_billed(stack, account)
+    ledger = stack["ledger"].client
+
+    async def booked() -> list[dict[str, Any]] | None:
+        body = await ok(ledger.get("/v1/journal-entries", params={"account_id": account},
+                                   headers=FINANCE))  # fmt: skip
+        found: list[dict[str, Any]] = body["data"]
+        return found if len(found) >= 6 else None
+
+    entries = await eventually(booked, within=30, what="F1's six entries at the ledger")
+    assert [(e["entry_date"], e["kind"]) for e in entries] == [
+        ("2026-01-15", "invoice_posted"), ("2026-01-31", "revenue_recognised"),
+        ("2026-02-01", "invoice_posted"), ("2026-02-28", "revenue_recognised"),
+        ("2026-03-01", "invoice_posted"), ("2026-03-01", "revenue_recognised"),
+    ]  # fmt: skip
+    assert [e["concerns"]["id"] for e in entries if e["kind"] == "invoice_posted"] == [
+        i["id"] for i in invoices
+    ]
+
+    paid = await ok(ledger.post("/v1/payments", json={
+        "account_id": account, "amount": 150000, "currency": "USD",
+        "received_on": "2026-03-05", "reference": "F1 wire",
+    }, headers=FINANCE), 201)  # fmt: skip
+
+    assert [(a["invoice_id"], a["amount"]) for a in paid["applications"]] == [
+        (invoices[0]["id"], 49677), (invoices[1]["id"], 45000), (invoices[2]["id"], 55323),
+    ]  # fmt: skip
+    assert await _trial_balance(stack, "2026-03-05") == F1_TRIAL_BALANCE
+    owed = await ok(ledger.get(f"/v1/receivables/{account}", params={"as_of": "2026-03-05"},
+                               headers=FINANCE))  # fmt: skip
+    assert (owed["balance"], owed["unapplied_cash"]) == (2856, 0)
+    assert [(i["invoice_id"], i["amount_due"]) for i in owed["open_invoices"]] == [
+        (invoices[2]["id"], 2856)
+    ]
+
+    as_csv = await ledger.get("/v1/reports/trial-balance", params={"as_of": "2026-03-05"},
+                              headers={**FINANCE, "Accept": "text/csv"})  # fmt: skip
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert list(csv.reader(io.StringIO(as_csv.text))) == [
+        ["currency", "ledger_account", "name", "debit", "credit"],
+        *([["USD", account_no, name, str(debit), str(credit)]
+           for (account_no, (debit, credit)), name in zip(F1_TRIAL_BALANCE.items(), [
+               "Cash", "Accounts Receivable", "Deferred Revenue", "Customer Credit",
+               "Subscription Revenue", "One-time Revenue", "Bad Debt Expense"], strict=True)]),
+    ]  # fmt: skip
+    aging = await ok(ledger.get("/v1/reports/ar-aging", params={"as_of": "2026-04-15"},
+                                headers=FINANCE))  # fmt: skip
+    assert aging["totals"] == [{"currency": "USD", "current": 0, "1_30": 2856, "31_60": 0,
+                                "61_90": 0, "over_90": 0, "total": 2856}]  # fmt: skip
+    aging_csv = await ledger.get("/v1/reports/ar-aging", params={"as_of": "2026-04-15"},
+                                 headers={**FINANCE, "Accept": "text/csv"})  # fmt: skip
+    assert list(csv.reader(io.StringIO(aging_csv.text))) == [
+        ["account_id", "currency", "current", "1_30", "31_60", "61_90", "over_90", "total",
+         "customer_credit"],
+        [account, "USD", "0", "2856", "0", "0", "0", "2856", "0"],
+    ]  # fmt: skip
+
+    statement = await ok(ledger.get(f"/v1/accounts/{account}/statement",
+                                    params={"from": "2026-02-01", "to": "2026-03-05"},
+                                    headers=FINANCE))  # fmt: skip
+    assert statement["opening_balance"] == 49677 and statement["closing_balance"] == 2856
+    assert [(x["entry_date"], x["kind"], x["change"], x["balance"])
+            for x in statement["lines"]] == [
+        ("2026-02-01", "invoice_posted", 45000, 94677),
+        ("2026-03-01", "invoice_posted", 58179, 152856),
+        ("2026-03-05", "payment_received", -150000, 2856),
+    ]  # fmt: skip
+    tie_out = await ok(ledger.get("/v1/reports/tie-out", params={"as_of": "2026-03-05"},
+                                  headers=FINANCE))  # fmt: skip
+    assert tie_out["currencies"] == [{
+        "currency": "USD", "open_invoices": 2856, "accounts_receivable": 2856,
+        "receivable_difference": 0, "customer_credit_lots": 0, "customer_credit": 0,
+        "credit_difference": 0,
+    }]  # fmt: skip
+    await ok(ledger.post("/v1/recognition-runs", json={"through": "2026-03-31"},
+                         headers=FINANCE), 201)  # fmt: skip
+    revenue = await ok(ledger.get("/v1/reports/revenue",
+                                  params={"from": "2026-01-01", "to": "2026-03-31"},
+                                  headers=FINANCE))  # fmt: skip
+    assert revenue["currencies"] == [{"currency": "USD", "deferred_revenue": 0, "months": [
+        {"month": "2026-01", "subscription": 24677, "one_time": 25000},
+        {"month": "2026-02", "subscription": 49179, "one_time": 0},
+        {"month": "2026-03", "subscription": 54000, "one_time": 0},
+    ]}]  # fmt: skip
+
+    async def billing_follows() -> list[tuple[str, int, int]] | None:
+        body = await ok(stack["billing"].client.get(
+            "/v1/invoices", params={"account_id": account}, headers=ADMIN,
+        ))  # fmt: skip
+        found = [(i["status"], i["amount_paid"], i["amount_due"]) for i in body["data"]]
+        return found if found[-1][0] == "partially_paid" else None
+
+    assert await eventually(billing_follows, within=30, what="billing's statuses") == [
+        ("paid", 49677, 0),
+        ("paid", 45000, 0),
+        ("partially_paid", 55323, 2856),
+    ]
