@@ -22,8 +22,9 @@ python -m bench --only hop_latency`.
 The per-hop breakdown comes from the timestamps the kernel writes anyway, read
 from the services' SQLite files afterwards: each event's `occurred_at` (taken
 by the handler), each outbox row's `sent_at` (written once the broker
-acknowledged it) and each inbox row's `processed_at` (written by the consumer
-just before its commit). All are wall-clock times of the same machine.
+acknowledged it) and each inbox row's `processed_at` (taken by the consumer as
+it claims the event: the first statement of its transaction, before the
+handler). All are wall-clock times of the same machine.
 """
 
 from __future__ import annotations
@@ -74,14 +75,15 @@ PRODUCTS = [
 PARTS = (
     ("accept_to_quote_event", "accept request sent -> QuoteAccepted.occurred_at"),
     ("quote_relay", "QuoteAccepted.occurred_at -> quote outbox sent_at"),
-    ("contract_fetch", "quote outbox sent_at -> ContractCreated.occurred_at"),
-    ("contract_handle", "ContractCreated.occurred_at -> contract inbox processed_at"),
-    ("contract_relay", "contract inbox processed_at -> contract outbox sent_at"),
-    ("order_fetch", "contract outbox sent_at -> OrderActivated.occurred_at"),
-    ("order_handle", "OrderActivated.occurred_at -> order inbox processed_at"),
-    ("order_relay", "order inbox processed_at -> order outbox sent_at"),
-    ("billing_fetch_handle", "order outbox sent_at -> billing inbox processed_at"),
-    ("billing_commit_seen", "billing inbox processed_at -> schedule row seen by the probe"),
+    ("contract_fetch", "quote outbox sent_at -> contract inbox processed_at"),
+    ("contract_handle", "contract inbox processed_at -> ContractCreated.occurred_at"),
+    ("contract_relay", "ContractCreated.occurred_at -> contract outbox sent_at"),
+    ("order_fetch", "contract outbox sent_at -> order inbox processed_at"),
+    ("order_handle", "order inbox processed_at -> OrderActivated.occurred_at"),
+    ("order_relay", "OrderActivated.occurred_at -> order outbox sent_at"),
+    ("billing_fetch", "order outbox sent_at -> billing inbox processed_at"),
+    ("billing_handle", "billing inbox processed_at -> OrderScheduled.occurred_at"),
+    ("billing_commit_seen", "OrderScheduled.occurred_at -> schedule row seen by the probe"),
 )
 
 
@@ -298,6 +300,7 @@ def breakdown(
     quote = _events(var / "quote.db", "QuoteAccepted")
     contract = _events(var / "contract.db", "ContractCreated")
     order = _events(var / "order.db", "OrderActivated")
+    billing = _events(var / "billing.db", "OrderScheduled")
     seen = {name: _inbox(var / f"{name}.db") for name in ("contract", "order", "billing")}
     parts: dict[str, list[float]] = {name: [] for name, _ in PARTS}
     for account in accounts:
@@ -305,10 +308,11 @@ def breakdown(
         q_id, q_at, q_sent = quote[account]
         c_id, c_at, c_sent = contract[account]
         o_id, o_at, o_sent = order[account]
+        b_at = billing[account][1]
         assert q_sent is not None and c_sent is not None and o_sent is not None
         points = [
-            sent, q_at, q_sent, c_at, seen["contract"][q_id], c_sent,
-            o_at, seen["order"][c_id], o_sent, seen["billing"][o_id], listed,
+            sent, q_at, q_sent, seen["contract"][q_id], c_at, c_sent,
+            seen["order"][c_id], o_at, o_sent, seen["billing"][o_id], b_at, listed,
         ]  # fmt: skip
         for (name, _), (start, end) in zip(PARTS, pairwise(points), strict=True):
             parts[name].append(end - start)

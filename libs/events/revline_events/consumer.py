@@ -1,14 +1,14 @@
 """The consumer runner: the records of one fetch in one database transaction, exactly one effect.
 
 The records one fetch brought for a partition are applied in order in one unit
-of work, which first checks and then records their event_ids in the inbox, so
-a redelivery is a no-op. Runs of consecutive events of one type go to that
-type's batch handler when it has one. Offsets are committed only after the
-database commit: a crash in between redelivers the batch, and the inbox
-absorbs it. When the batch fails, it is rolled back and applied again one
-record at a time, each in its own transaction, so a poison event goes alone to
-`<topic>.dlq` with its error and the others apply once; nothing is dropped
-silently.
+of work, which first records their event_ids in the inbox (one statement that
+skips the ids it holds already), so a redelivery is a no-op. Runs of
+consecutive events of one type go to that type's batch handler when it has
+one. Offsets are committed only after the database commit: a crash in between
+redelivers the batch, and the inbox absorbs it. When the batch fails, it is
+rolled back and applied again one record at a time, each in its own
+transaction, so a poison event goes alone to `<topic>.dlq` with its error and
+the others apply once; nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -295,21 +295,21 @@ class ConsumerRunner:
             return outcomes
         topic = plan[0].record.topic
         async with self._uow_factory() as uow:
-            already = await uow.seen_many([self._envelope(p).event_id for p in applying])
+            # The inbox rows first, in one statement: what it did not claim is a redelivery.
+            claimed = await uow.claim_many([self._envelope(p) for p in applying], topic)
             fresh: list[tuple[int, Envelope, EventPayload]] = []
             for index, p in enumerate(plan):
                 if not p.applies:
                     continue
                 envelope = self._envelope(p)
-                if envelope.event_id in already:
+                if envelope.event_id not in claimed:
                     outcomes["duplicate"] += 1
                     continue
-                already.add(envelope.event_id)  # the same event twice in one fetch
+                claimed.discard(envelope.event_id)  # the same event twice in one fetch
                 assert p.event is not None
                 fresh.append((index, envelope, p.event))
             for run in _runs_of_one_type(fresh):
                 await self._apply_run(uow, run)
-            await uow.mark_seen_many([envelope for _, envelope, _ in fresh], topic)
             await uow.commit()
         outcomes["applied"] = len(fresh)
         return outcomes
@@ -411,10 +411,9 @@ class ConsumerRunner:
         self, handler: Handler, envelope: Envelope, event: EventPayload, topic: str
     ) -> str:
         async with self._uow_factory() as uow:
-            if await uow.seen(envelope.event_id):
+            if not await uow.claim(envelope, topic):  # the inbox row, or a redelivery
                 return "duplicate"
             await handler(uow, envelope, event)
-            await uow.mark_seen(envelope, topic)
             await uow.commit()
         return "applied"
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,11 +42,20 @@ class EventStore:
         self._t = tables.event_store
         self._outbox = tables.outbox
         self.topic = topic
+        # Built once: the hot path runs them on the session's connection, without the
+        # cost of building a statement (and its cache key) per call.
+        self._insert_events = insert(self._t)
+        self._insert_outbox = insert(self._outbox).returning(
+            self._outbox.c.id, sort_by_parameter_order=True
+        )
+        self._version = select(func.max(self._t.c.stream_version)).where(
+            self._t.c.stream_id == bindparam("stream_id")
+        )
 
     async def version(self, session: AsyncSession, stream_id: str) -> int:
         """The stream's current version (0 for a stream with no events)."""
-        stmt = select(func.max(self._t.c.stream_version)).where(self._t.c.stream_id == stream_id)
-        return int((await session.execute(stmt)).scalar_one_or_none() or 0)
+        conn = await session.connection()
+        return int((await conn.execute(self._version, {"stream_id": stream_id})).scalar() or 0)
 
     async def append(
         self, session: AsyncSession, events: Sequence[Envelope], *, expected_version: int
@@ -69,14 +78,32 @@ class EventStore:
                     f"event {envelope.type} numbered {envelope.stream_version}, "
                     f"expected {expected_version + offset}"
                 )
-        actual = await self.version(session, stream_id)
-        if actual != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, actual)
-        try:
-            await session.execute(insert(self._t), [self._row(e) for e in events])
-        except IntegrityError as error:
-            raise ConcurrencyConflict(stream_id, expected_version) from error
+        if expected_version == 0:
+            # A new stream: no version to read. Version 1 taken already fails the
+            # unique (stream_id, stream_version), and no gap can open below it.
+            await self._insert_new(session, events, stream_id)
+        else:
+            actual = await self.version(session, stream_id)
+            if actual != expected_version:
+                raise ConcurrencyConflict(stream_id, expected_version, actual)
+            try:
+                await self._insert(session, [self._row(e) for e in events])
+            except IntegrityError as error:
+                raise ConcurrencyConflict(stream_id, expected_version) from error
         return await self._queue(session, events)
+
+    async def _insert_new(
+        self, session: AsyncSession, events: Sequence[Envelope], stream_id: str
+    ) -> None:
+        try:
+            await self._insert(session, [self._row(e) for e in events])
+        except IntegrityError as error:
+            # SQLite undoes the failed statement only, so the version can be read and
+            # told; PostgreSQL has aborted the transaction (a concurrent writer won).
+            if session.get_bind().dialect.name == "postgresql":
+                raise ConcurrencyConflict(stream_id, 0) from error
+            actual = await self.version(session, stream_id)
+            raise ConcurrencyConflict(stream_id, 0, actual or None) from error
 
     async def append_new_streams(
         self, session: AsyncSession, events: Sequence[Envelope]
@@ -100,17 +127,20 @@ class EventStore:
                     f"{envelope.stream_version}, a new stream starts at 1"
                 )
         try:
-            await session.execute(insert(self._t), [self._row(e) for e in events])
+            await self._insert(session, [self._row(e) for e in events])
         except IntegrityError as error:
             raise ConcurrencyConflict(", ".join(streams[:3]), 0) from error
         return await self._queue(session, events)
 
+    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        conn = await session.connection()
+        await conn.execute(self._insert_events, rows[0] if len(rows) == 1 else rows)
+
     async def _queue(self, session: AsyncSession, events: Sequence[Envelope]) -> list[Queued]:
         """Outbox rows for the relay, keyed by account (per-key order on the topic)."""
-        ids = await session.scalars(
-            insert(self._outbox).returning(self._outbox.c.id, sort_by_parameter_order=True),
-            [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events],
-        )
+        rows = [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events]
+        conn = await session.connection()
+        ids = await conn.scalars(self._insert_outbox, rows[0] if len(rows) == 1 else rows)
         return [Queued(id_, self.topic, e) for id_, e in zip(ids, events, strict=True)]
 
     def _row(self, envelope: Envelope) -> dict[str, Any]:

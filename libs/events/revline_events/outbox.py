@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revline_events.database import Database
@@ -97,6 +97,11 @@ class OutboxRelay:
         # commits is handed over; on PostgreSQL other replicas write the same outbox,
         # and only a read in id order keeps their rows and ours in order per key.
         self._hands_over = not db.is_postgres
+        self._mark_sent = (
+            update(tables.outbox)
+            .where(tables.outbox.c.id.in_(bindparam("ids", expanding=True)))
+            .values(sent_at=bindparam("at"))
+        )  # built once, run on a plain connection: no session machinery per publish
         self._handed: list[Queued] = []
         self._caught_up = False
         self._last_read = time.monotonic()
@@ -227,11 +232,10 @@ class OutboxRelay:
             missing := await self._missing_topics(producer, topics)
         ):
             raise TopicsLost(missing)  # it restarted empty under us: publish them again
-        async with self._db.session() as session, session.begin():
-            await session.execute(
-                update(self._t.outbox)
-                .where(self._t.outbox.c.id.in_([outbox_id for outbox_id, _, _ in items]))
-                .values(sent_at=datetime.now(UTC))
+        async with self._db.engine.begin() as conn:
+            await conn.execute(
+                self._mark_sent,
+                {"ids": [outbox_id for outbox_id, _, _ in items], "at": datetime.now(UTC)},
             )
         self.broker_available = True
         for _, topic, _ in items:

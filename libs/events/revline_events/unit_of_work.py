@@ -9,12 +9,13 @@ handler records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from revline_events.catalogue import CATALOGUE, Catalogue, EventPayload
@@ -60,11 +61,21 @@ async def project_all(
     projector: Projector, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
 ) -> None:
     """Apply `items` in order: at once when the projector batches, else one by one."""
-    if isinstance(projector, BatchProjector):
-        await projector.project_batch(session, items)
+    batch = _project_batch(projector)
+    if batch is not None:
+        await batch(session, items)
         return
     for envelope, event in items:
         await projector(session, envelope, event)
+
+
+def _project_batch(
+    projector: Projector,
+) -> Callable[[AsyncSession, Sequence[tuple[Envelope, EventPayload]]], Awaitable[None]] | None:
+    """The projector's `project_batch`, when it is a BatchProjector. (What the runtime
+    protocol check looks at, without its cost: it ran for every unit of work.)"""
+    batch = getattr(projector, "project_batch", None)
+    return batch if callable(batch) else None
 
 
 class AfterCommit(Protocol):
@@ -236,12 +247,47 @@ class UnitOfWork:
         await self.session.commit()
         queued, self._queued = self._queued, []
         if queued and self._after_commit is not None:
-            if isinstance(self._after_commit, HandedCommits):
-                self._after_commit.committed(queued)
+            committed = getattr(self._after_commit, "committed", None)  # HandedCommits
+            if callable(committed):
+                committed(queued)
             else:
                 self._after_commit.notify()
 
     # The inbox: upstream event ids already handled, in the same transaction.
+
+    async def claim(self, envelope: Envelope, topic: str, outcome: str = "applied") -> bool:
+        """Record the upstream event as handled in this transaction, unless it was
+        before: True when it is new (apply it), False for a redelivery.
+
+        One statement (`INSERT ... ON CONFLICT DO NOTHING RETURNING`) instead of a
+        lookup and an insert. On PostgreSQL a replica handling the same event at
+        the same time makes it wait for that transaction, then count a duplicate.
+        """
+        return bool(await self.claim_many([envelope], topic, outcome))
+
+    async def claim_many(
+        self, envelopes: Sequence[Envelope], topic: str, outcome: str = "applied"
+    ) -> set[str]:
+        """`claim` for several upstream events at once: the ids of those that are new
+        (an id twice in `envelopes` is claimed once)."""
+        now = datetime.now(UTC)
+        rows: dict[str, dict[str, Any]] = {}
+        for e in envelopes:
+            rows.setdefault(
+                e.event_id,
+                {"event_id": e.event_id, "topic": topic, "type": e.type, "outcome": outcome,
+                 "processed_at": now},
+            )  # fmt: skip
+        unique = list(rows.values())
+        claimed: set[str] = set()
+        stmt = _claim_statement(self.tables.inbox, self.db.is_postgres)
+        conn = await self.session.connection()
+        if len(unique) == 1:  # one event (the hot path): a plain execute, not an executemany
+            claimed.update(await conn.scalars(stmt, unique[0]))
+            return claimed
+        for start in range(0, len(unique), INBOX_CHUNK):
+            claimed.update(await conn.scalars(stmt, unique[start : start + INBOX_CHUNK]))
+        return claimed
 
     async def seen(self, event_id: str) -> bool:
         """True when this upstream event was handled before (a redelivery)."""
@@ -291,3 +337,17 @@ class UnitOfWork:
                 processed_at=datetime.now(UTC),
             )
         )
+
+
+_CLAIMS: dict[tuple[Table, bool], Insert] = {}
+
+
+def _claim_statement(inbox: Table, postgres: bool) -> Insert:
+    """`INSERT INTO inbox ... ON CONFLICT DO NOTHING RETURNING event_id`, built once per
+    table and dialect (both take it: PostgreSQL, and SQLite from 3.35)."""
+    stmt = _CLAIMS.get((inbox, postgres))
+    if stmt is None:
+        dialect_insert = postgresql.insert if postgres else sqlite.insert
+        stmt = dialect_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+        _CLAIMS[(inbox, postgres)] = stmt
+    return stmt

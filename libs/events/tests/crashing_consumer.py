@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from revline_events.consumer import ConsumerRunner
+from revline_events.envelope import Envelope
 from revline_events.unit_of_work import UnitOfWork
 from revline_testkit.broker import FAST_CONSUMER_SETTINGS
 from toy import CLOCK, HANDLERS, SERVICE, TOY_CATALOGUE, ClickBatches, Toy, kernel, project
@@ -49,13 +50,17 @@ class CrashingUnitOfWork(UnitOfWork):
             print(f"redelivered {event_id}", flush=True)
         return already
 
-    async def seen_many(self, event_ids: Sequence[str]) -> set[str]:
-        """The inbox check of a batch; prints the redeliveries it absorbs."""
+    async def claim_many(
+        self, envelopes: Sequence[Envelope], topic: str, outcome: str = "applied"
+    ) -> set[str]:
+        """The inbox check and rows (one event or a batch); prints the redeliveries it
+        absorbs."""
+        event_ids = {envelope.event_id for envelope in envelopes}
         self._event_ids.update(event_ids)
-        already = await super().seen_many(event_ids)
-        for event_id in sorted(already):
+        claimed = await super().claim_many(envelopes, topic, outcome)
+        for event_id in sorted(event_ids - claimed):
             print(f"redelivered {event_id}", flush=True)
-        return already
+        return claimed
 
     async def commit(self) -> None:
         """Commit; then, for the chosen event's transaction, die before the runner

@@ -3,8 +3,9 @@
 The consumer hands it consecutive OrderActivated events of one fetch, inside its
 unit of work (a run of one when it retries a failed batch record by record).
 Every order becomes billing's OrderScheduled, version 1 of the order's stream,
-caused by its own upstream event. It locks the accounts' rows, so a bill run
-never plans from half of an order, and records the new streams at once: one
+caused by its own upstream event. It locks the accounts' rows (on PostgreSQL;
+on SQLite its write transaction is the lock), so a bill run never plans from
+half of an order, and records the new streams at once: one
 insert per table, projected by the batch projector. An order billing scheduled
 already (before, or earlier in the run) raises OrderDoesNotFit; the consumer
 then applies the run one event at a time, so only that event is dead-lettered.
@@ -29,7 +30,7 @@ async def schedule_activated_orders(
 ) -> None:
     """Schedule each activated order of the run, in order, as billing's OrderScheduled."""
     schedules = uow.repository(Schedules)
-    await schedules.lock_accounts(sorted({order.payload.account_id for order in orders}))
+    await schedules.hold_accounts(sorted({order.payload.account_id for order in orders}))
     order_ids = [order.payload.order_id for order in orders]
     taken = await schedules.scheduled_order_ids(order_ids)
     seen: set[str] = set()

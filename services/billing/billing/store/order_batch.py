@@ -123,13 +123,18 @@ def _first_books(
     return list(books.values())
 
 
+# Built once: the consumer's hot path.
+_ORDERS_SCHEDULED = select(
+    billing_accounts.c.account_id, billing_accounts.c.orders_scheduled
+).where(billing_accounts.c.account_id.in_(bindparam("ids", expanding=True)))
+
+
 async def _orders_scheduled_so_far(session: AsyncSession, account_ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
+    conn = await session.connection()
     for chunk in chunked(account_ids):
-        stmt = select(billing_accounts.c.account_id, billing_accounts.c.orders_scheduled).where(
-            billing_accounts.c.account_id.in_(chunk)
-        )
-        found.update({row.account_id: row.orders_scheduled for row in await session.execute(stmt)})
+        rows = await conn.execute(_ORDERS_SCHEDULED, {"ids": list(chunk)})
+        found.update({row.account_id: row.orders_scheduled for row in rows})
     return found
 
 

@@ -49,8 +49,24 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+# Built once (the hot path of OrderActivated): no statement to build per call.
+_SCHEDULED_ORDER_IDS = select(billing_orders.c.order_id).where(
+    billing_orders.c.order_id.in_(bindparam("ids", expanding=True))
+)
+_SUBSCRIPTIONS = select(subscriptions).where(
+    subscriptions.c.subscription_id.in_(bindparam("ids", expanding=True))
+)
+
+
 class Schedules(Repository):
     """The accounts and orders billing schedules, as the consumer's reactions need them."""
+
+    async def hold_accounts(self, account_ids: Sequence[str]) -> None:
+        """Lock the accounts' rows for the transaction where the database locks rows
+        (PostgreSQL, see `lock_accounts`). On SQLite the write transaction already
+        holds the one database lock, so no statement is needed."""
+        if self.session.get_bind().dialect.name != "sqlite":
+            await lock_accounts(self.session, account_ids)
 
     async def lock_accounts(self, account_ids: Sequence[str]) -> list[str]:
         """Lock the accounts' rows for the transaction (see `lock_accounts`); returns
@@ -65,9 +81,9 @@ class Schedules(Repository):
     async def scheduled_order_ids(self, order_ids: Sequence[str]) -> set[str]:
         """The ids of `order_ids` billing has scheduled already."""
         found: set[str] = set()
+        conn = await self.session.connection()
         for chunk in chunked(list(dict.fromkeys(order_ids))):
-            stmt = select(billing_orders.c.order_id).where(billing_orders.c.order_id.in_(chunk))
-            found.update(await self.session.scalars(stmt))
+            found.update(await conn.scalars(_SCHEDULED_ORDER_IDS, {"ids": list(chunk)}))
         return found
 
 
@@ -130,8 +146,9 @@ async def load_subscriptions(
     """The named subscriptions billing knows (terms and changes included)."""
     if not subscription_ids:
         return {}
-    stmt = select(subscriptions).where(subscriptions.c.subscription_id.in_(subscription_ids))
-    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    conn = await session.connection()
+    found = await conn.execute(_SUBSCRIPTIONS, {"ids": list(subscription_ids)})
+    rows = [dict(r) for r in found.mappings()]
     ids = [r["subscription_id"] for r in rows]
     terms = await _terms(session, ids)
     changes = await _changes(session, ids)

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from revline_events.repository import Repository
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from contract.domain.contract import (
     AmendmentRef,
@@ -30,6 +30,12 @@ from contract.store.tables import (
 CONTRACT_ID = re.compile(r"[!-~]{1,40}")
 # Ids per IN (...) lookup: well inside every database's limit on bound parameters.
 IN_CHUNK = 500
+
+
+# Built once: the consumer's hot path (QuoteAccepted) runs it for every batch.
+_CREATED_BY_QUOTES = select(contracts.c.quote_id).where(
+    contracts.c.quote_id.in_(bindparam("ids", expanding=True))
+)
 
 
 class Contracts(Repository):
@@ -112,11 +118,10 @@ class Contracts(Repository):
         """The ids of `quote_ids` (new quotes) that created a contract already."""
         found: set[str] = set()
         unique = list(dict.fromkeys(quote_ids))
+        conn = await self.session.connection()
         for start in range(0, len(unique), IN_CHUNK):
-            stmt = select(contracts.c.quote_id).where(
-                contracts.c.quote_id.in_(unique[start : start + IN_CHUNK])
-            )
-            found.update((await self.session.execute(stmt)).scalars())
+            chunk = unique[start : start + IN_CHUNK]
+            found.update(await conn.scalars(_CREATED_BY_QUOTES, {"ids": chunk}))
         return found
 
     async def _subscriptions(self, contract_ids: list[str]) -> dict[str, list[Subscription]]:

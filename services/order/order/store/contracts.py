@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from revline_events.repository import Repository
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from order.domain.contract import Contract, ContractStatus, QuantityFrom, Subscription
 from order.store.tables import (
@@ -17,6 +17,12 @@ from order.store.tables import (
 
 # Ids per IN (...) lookup: well inside every database's limit on bound parameters.
 IN_CHUNK = 500
+
+
+# Built once: the consumer's hot path (ContractCreated) runs it for every batch.
+_KNOWN = select(contracts.c.contract_id).where(
+    contracts.c.contract_id.in_(bindparam("ids", expanding=True))
+)
 
 
 class Contracts(Repository):
@@ -77,10 +83,10 @@ class Contracts(Repository):
         """The ids of `contract_ids` the service has a contract of."""
         found: set[str] = set()
         unique = list(dict.fromkeys(contract_ids))
+        conn = await self.session.connection()
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start : start + IN_CHUNK]
-            stmt = select(contracts.c.contract_id).where(contracts.c.contract_id.in_(chunk))
-            found.update((await self.session.execute(stmt)).scalars())
+            found.update(await conn.scalars(_KNOWN, {"ids": chunk}))
         return found
 
     async def save(self, contract: Contract, *, by_order: str, known: bool) -> None:
