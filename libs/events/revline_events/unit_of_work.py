@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy import Insert, Table, TextualSelect, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -280,11 +280,11 @@ class UnitOfWork:
             )  # fmt: skip
         unique = list(rows.values())
         claimed: set[str] = set()
-        stmt = _claim_statement(self.tables.inbox, self.db.is_postgres)
         conn = await self.session.connection()
         if len(unique) == 1:  # one event (the hot path): a plain execute, not an executemany
-            claimed.update(await conn.scalars(stmt, unique[0]))
+            claimed.update(await conn.scalars(_claim_one(self.tables.inbox), unique[0]))
             return claimed
+        stmt = _claim_statement(self.tables.inbox, self.db.is_postgres)
         for start in range(0, len(unique), INBOX_CHUNK):
             claimed.update(await conn.scalars(stmt, unique[start : start + INBOX_CHUNK]))
         return claimed
@@ -340,11 +340,34 @@ class UnitOfWork:
 
 
 _CLAIMS: dict[tuple[Table, bool], Insert] = {}
+_CLAIM_ONE: dict[Table, TextualSelect] = {}
+_INBOX_COLUMNS = ("event_id", "topic", "type", "outcome", "processed_at")
+
+
+def _claim_one(inbox: Table) -> TextualSelect:
+    """The claim of one event as SQL text: the same statement on SQLite and PostgreSQL,
+    and one SQLAlchemy compiles once (its dialects' ON CONFLICT inserts are left out of
+    the statement cache, so built as `_claim_statement` it was compiled at every call)."""
+    stmt = _CLAIM_ONE.get(inbox)
+    if stmt is None:
+        names = ", ".join(f'"{c}"' for c in _INBOX_COLUMNS)
+        values = ", ".join(f":{c}" for c in _INBOX_COLUMNS)
+        stmt = (
+            text(
+                f'INSERT INTO "{inbox.name}" ({names}) VALUES ({values}) '
+                'ON CONFLICT DO NOTHING RETURNING "event_id"'
+            )
+            .bindparams(*(bindparam(c, type_=inbox.c[c].type) for c in _INBOX_COLUMNS))
+            .columns(inbox.c.event_id)
+        )
+        _CLAIM_ONE[inbox] = stmt
+    return stmt
 
 
 def _claim_statement(inbox: Table, postgres: bool) -> Insert:
-    """`INSERT INTO inbox ... ON CONFLICT DO NOTHING RETURNING event_id`, built once per
-    table and dialect (both take it: PostgreSQL, and SQLite from 3.35)."""
+    """`INSERT INTO inbox ... ON CONFLICT DO NOTHING RETURNING event_id` for many rows
+    (an executemany SQLAlchemy batches), built once per table and dialect (both take
+    it: PostgreSQL, and SQLite from 3.35)."""
     stmt = _CLAIMS.get((inbox, postgres))
     if stmt is None:
         dialect_insert = postgresql.insert if postgres else sqlite.insert
