@@ -1,13 +1,16 @@
 """aiokafka settings that every producer and consumer of Revline shares.
 
-Tuned on the dev broker (DESIGN.md, Broker): a waiting fetch returns at its
-deadline, so fetch_max_wait_ms is short; idempotent producers and transactions
-are never used, so the design holds on any Kafka-wire broker.
+Tuned on the dev broker (DESIGN.md, Broker): a waiting fetch returns at the
+first of its re-checks, at shrinking intervals, that finds data (about half the
+wait at worst; bench/README.md, hop_latency), so fetch_max_wait_ms is short;
+idempotent producers and transactions are never used, so the design holds on
+any Kafka-wire broker.
 
 Fetch pacing (FetchPacing): on the dev broker every fetch costs both sides CPU
-whether or not a record came back, and a fetch that waits returns only at its
-deadline, so a consumer fetches with a short wait while records arrive and a
-longer one once it has been quiet for a while. On Apache Kafka a waiting fetch
+whether or not a record came back, and a record that arrives while a fetch
+waits is seen only at the broker's next re-check (up to about half the wait),
+so a consumer fetches with a short wait while records arrive and a longer one
+once it has been quiet for a while. On Apache Kafka a waiting fetch
 returns as soon as a record arrives, so one long wait for both costs nothing.
 """
 
