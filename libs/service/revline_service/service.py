@@ -159,6 +159,8 @@ class Runtime:
             )
         self._tasks: list[asyncio.Task[None]] = []
         self.topics_ready = asyncio.Event()
+        # Set when the service begins to stop: workers that wait between rounds wait on it.
+        self.stopping = asyncio.Event()
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this service's database."""
@@ -233,6 +235,7 @@ class Runtime:
 
     async def stop(self) -> None:
         """Finish the event in hand, stop the tasks, close connections."""
+        self.stopping.set()
         if self.consumer is not None:
             self.consumer.stop()
         self.relay.stop()

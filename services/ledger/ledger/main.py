@@ -13,6 +13,7 @@ from revline_service.service import ServiceSpec, create_app
 from ledger.api.problems import PROBLEMS
 from ledger.api.routes import router
 from ledger.handlers.billing_events import REACTIONS
+from ledger.recognition_timer import recognise_through_today
 from ledger.settings import LedgerSettings
 from ledger.store.projector import PROJECTOR
 from ledger.store.tables import PROJECTIONS, kernel, metadata
@@ -29,6 +30,7 @@ SPEC = ServiceSpec(
     problems=PROBLEMS,
     upstream_topics=[events_topic("billing")],
     reactions=REACTIONS,
+    workers=[recognise_through_today],
     description="Ledger: double-entry journal entries of billing's invoices, and the reports.",
 )
 

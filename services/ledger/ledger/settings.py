@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from revline_service.settings import ServiceSettings
 
@@ -13,3 +14,12 @@ class LedgerSettings(ServiceSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/ledger.db"
     port: int = 8005
+    recognition_interval_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="how often the service recognises revenue through its clock's today "
+        "(at start-up, then every interval; a date done is not run again); 0 turns it off",
+    )
+    recognition_batch_books: int = Field(
+        default=200, ge=1, description="books recognised per transaction by the timer"
+    )

@@ -14,7 +14,9 @@ from revline_service.idempotency import execute
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
-from ledger.api.csv_export import csv_response, wants_csv
+from ledger.api.csv_export import csv_response, csv_stream, wants_csv
+from ledger.api.journal_csv import HEADER as JOURNAL_CSV_HEADER
+from ledger.api.journal_csv import journal_rows
 from ledger.api.schemas import (
     AgingReportOut,
     JournalEntryOut,
@@ -65,15 +67,24 @@ def _as_of(runtime: RuntimeDep, as_of: date | None) -> date:
 
 @router.get("/journal-entries", response_model=Page[JournalEntryOut])
 async def list_journal_entries(
+    request: Request,
     runtime: RuntimeDep,
     _: Reader,
     paging: Paging,
     account_id: AccountId | None = None,
     date_from: Annotated[CalendarDate | None, Query(alias="from")] = None,
     date_to: Annotated[CalendarDate | None, Query(alias="to")] = None,
-) -> Page[JournalEntryOut]:
+) -> Page[JournalEntryOut] | Response:
     """Journal entries in posting order (by date), each with its lines and the event that
-    caused it; optionally of one customer account, dated from/to (inclusive)."""
+    caused it; optionally of one customer account, dated from/to (inclusive). As CSV
+    (`Accept: text/csv`): every matching entry after `cursor`, one row per line, streamed
+    (`limit` does not apply)."""
+    if wants_csv(request):
+        lines = journal_rows(
+            runtime, account_id=account_id, date_from=date_from, date_to=date_to,
+            after=paging.after,
+        )  # fmt: skip
+        return csv_stream("journal-entries", JOURNAL_CSV_HEADER, lines)
     async with runtime.db.session() as session:
         rows = await Journal(session).page(
             account_id=account_id,

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from revline_events.repository import Repository
-from sqlalchemy import case, func, select, union
+from sqlalchemy import case, func, select, tuple_, union
 
 from ledger.domain.reports import AgingBucket, AgingRow
 from ledger.store.tables import (
@@ -75,8 +75,11 @@ class Receivables(Repository):
                 by_id[application["source_id"]]["applications"].append(dict(application))
         return list(by_id.values())
 
-    async def books(self) -> list[tuple[str, str]]:
-        """Every (account, currency) with a booked invoice or credit note, in order."""
+    async def books(
+        self, *, after: tuple[str, str] | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        """Every (account, currency) with a booked invoice or credit note, in order; those
+        after the key `after` only, `limit` of them at most, when given."""
         i, n = ledger_invoices, ledger_credit_notes
         documents = union(
             select(i.c.account_id, i.c.currency), select(n.c.account_id, n.c.currency)
@@ -84,6 +87,10 @@ class Receivables(Repository):
         stmt = select(documents.c.account_id, documents.c.currency).order_by(
             documents.c.account_id, documents.c.currency
         )
+        if after is not None:
+            stmt = stmt.where(tuple_(documents.c.account_id, documents.c.currency) > after)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [(a, c) for a, c in (await self.session.execute(stmt)).all()]
 
     async def currencies(self, account_id: str) -> list[str]:

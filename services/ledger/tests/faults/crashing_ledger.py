@@ -1,0 +1,88 @@
+"""`python -m ledger serve`, with a way to die on cue between a database commit and an
+offset commit.
+
+    python crashing_ledger.py        (settings from LEDGER_* as for `python -m ledger serve`)
+
+The app is the service's own (ledger.main.SPEC, create_app, uvicorn); only the
+consumer's units of work are swapped. With CRASH_AFTER_COMMIT_OF=<event_id> in
+the environment, the process exits (os._exit(1): no shutdown, no offset commit)
+right after the database commit of the consumer's transaction that holds that
+billing event, before the runner commits its offset. Each redelivered event the
+inbox absorbs is logged on stdout as `redelivered <event_id>`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from ledger.main import SPEC
+from ledger.settings import LedgerSettings
+from revline_events.unit_of_work import UnitOfWork
+from revline_service.logs import configure_logging, correlation_id
+from revline_service.service import Runtime, create_app
+
+CRASH_ENV = "CRASH_AFTER_COMMIT_OF"
+
+
+class CrashingUnitOfWork(UnitOfWork):
+    """The consumer's unit of work: reports redeliveries, and can kill the process after
+    its commit."""
+
+    doomed: str | None = None
+
+    def __init__(self, runtime: Runtime) -> None:
+        # As Runtime.uow builds it.
+        super().__init__(
+            runtime.db, runtime.spec.kernel, runtime.store, runtime.spec.projector,
+            producer=runtime.spec.name, clock=runtime.clock, ids=runtime.ids,
+            settings=runtime.settings, correlation=correlation_id.get,
+            after_commit=runtime.relay,
+        )  # fmt: skip
+        self._event_ids: set[str] = set()
+
+    async def seen(self, event_id: str) -> bool:
+        """The inbox check; prints the redeliveries it absorbs."""
+        self._event_ids.add(event_id)
+        already = await super().seen(event_id)
+        if already:
+            print(f"redelivered {event_id}", flush=True)
+        return already
+
+    async def seen_many(self, event_ids: Sequence[str]) -> set[str]:
+        """The inbox check of a batch; prints the redeliveries it absorbs."""
+        self._event_ids.update(event_ids)
+        already = await super().seen_many(event_ids)
+        for event_id in sorted(already):
+            print(f"redelivered {event_id}", flush=True)
+        return already
+
+    async def commit(self) -> None:
+        """Commit; then, for the doomed event's transaction, die before the offset commit."""
+        await super().commit()
+        if self.doomed is not None and self.doomed in self._event_ids:
+            print(f"crashing after the commit of {self.doomed}", flush=True)
+            os._exit(1)
+
+
+def arm(runtime: Runtime) -> None:
+    """Give the consumer crashing units of work."""
+    CrashingUnitOfWork.doomed = os.environ.get(CRASH_ENV) or None
+    factory: Callable[[], UnitOfWork] = lambda: CrashingUnitOfWork(runtime)  # noqa: E731
+    assert runtime.consumer is not None
+    runtime.consumer._uow_factory = factory
+
+
+def main() -> int:
+    """Serve the ledger as `python -m ledger serve` does."""
+    settings = LedgerSettings()
+    configure_logging("ledger", settings.log_level)
+    app = create_app(SPEC, settings, on_runtime=arm)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
