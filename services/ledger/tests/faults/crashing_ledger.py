@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import uvicorn
 from ledger.main import SPEC
 from ledger.settings import LedgerSettings
+from revline_events.envelope import Envelope
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.logs import configure_logging, correlation_id
 from revline_service.service import Runtime, create_app
@@ -43,21 +44,17 @@ class CrashingUnitOfWork(UnitOfWork):
         )  # fmt: skip
         self._event_ids: set[str] = set()
 
-    async def seen(self, event_id: str) -> bool:
-        """The inbox check; prints the redeliveries it absorbs."""
-        self._event_ids.add(event_id)
-        already = await super().seen(event_id)
-        if already:
-            print(f"redelivered {event_id}", flush=True)
-        return already
-
-    async def seen_many(self, event_ids: Sequence[str]) -> set[str]:
-        """The inbox check of a batch; prints the redeliveries it absorbs."""
+    async def claim_many(
+        self, envelopes: Sequence[Envelope], topic: str, outcome: str = "applied"
+    ) -> set[str]:
+        """The inbox check and rows (one event or a batch); prints the redeliveries it
+        absorbs."""
+        event_ids = {envelope.event_id for envelope in envelopes}
         self._event_ids.update(event_ids)
-        already = await super().seen_many(event_ids)
-        for event_id in sorted(already):
+        claimed = await super().claim_many(envelopes, topic, outcome)
+        for event_id in sorted(event_ids - claimed):
             print(f"redelivered {event_id}", flush=True)
-        return already
+        return claimed
 
     async def commit(self) -> None:
         """Commit; then, for the doomed event's transaction, die before the offset commit."""
