@@ -436,7 +436,7 @@ async def test_w21_after_w23_the_undone_cash_of_the_written_off_invoice_is_bad_d
 async def test_a_rebuild_refolds_reversals_and_write_offs_to_the_same_digest(
     ledger_service: LiveService, feed: BillingFeed
 ) -> None:
-    account, payment_id, (_, _, third) = await f1_paid(ledger_service, feed)
+    _, payment_id, (_, _, third) = await f1_paid(ledger_service, feed)
     assert (await write_off(ledger_service, third, "2026-06-30")).status_code == 200
     assert (await reverse(ledger_service, payment_id, "2026-07-01")).status_code == 200
     await caught_up(ledger_service)
