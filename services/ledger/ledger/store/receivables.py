@@ -21,7 +21,6 @@ from ledger.store.tables import (
     ledger_invoices,
     ledger_payment_reversals,
     ledger_payments,
-    ledger_write_offs,
     subledger_moves,
 )
 
@@ -86,14 +85,6 @@ class Receivables(Repository):
             for application in (await self.session.execute(stmt)).mappings():
                 by_id[application["source_id"]]["applications"].append(dict(application))
         return list(by_id.values())
-
-    async def write_off(self, invoice_id: str) -> dict[str, Any] | None:
-        """The invoice's write-off (date, amount, reason), or None."""
-        if not _ID.fullmatch(invoice_id):
-            return None
-        stmt = select(ledger_write_offs).where(ledger_write_offs.c.invoice_id == invoice_id)
-        row = (await self.session.execute(stmt)).mappings().first()
-        return None if row is None else dict(row)
 
     async def books(self) -> list[tuple[str, str]]:
         """Every (account, currency) with a booked invoice or credit note, in order."""
