@@ -195,3 +195,105 @@ async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
         ("paid", 45000, 0),
         ("partially_paid", 55323, 2856),
     ]
+
+
+async def _billing_invoices(stack: Stack, account: str) -> list[dict[str, Any]]:
+    body = await ok(stack["billing"].client.get(
+        "/v1/invoices", params={"account_id": account}, headers=ADMIN,
+    ))  # fmt: skip
+    found: list[dict[str, Any]] = body["data"]
+    return found
+
+
+async def _billing_shows(
+    stack: Stack, account: str, expected: list[tuple[str, int, int]], what: str
+) -> list[dict[str, Any]]:
+    """Billing's invoices once their (status, amount_paid, amount_due) are `expected`."""
+
+    async def probe() -> list[dict[str, Any]] | None:
+        found = await _billing_invoices(stack, account)
+        shown = [(i["status"], i["amount_paid"], i["amount_due"]) for i in found]
+        return found if shown == expected else None
+
+    return await eventually(probe, within=30, what=what)
+
+
+async def _ledger_amounts_due(stack: Stack, account: str, invoice_ids: list[str]) -> list[int]:
+    """Each invoice's amount due at the ledger (0 when it is not open), in the given order."""
+    owed = await ok(stack["ledger"].client.get(
+        f"/v1/receivables/{account}", params={"as_of": "2026-12-31"}, headers=FINANCE,
+    ))  # fmt: skip
+    due = {i["invoice_id"]: i["amount_due"] for i in owed["open_invoices"]}
+    return [due.get(invoice_id, 0) for invoice_id in invoice_ids]
+
+
+async def test_f1_then_w23_and_w21_at_the_ledger_and_at_billing_which_agree_on_every_invoice(
+    cash_stack: Stack,
+) -> None:
+    stack, account = cash_stack, f"acme-{uuid.uuid4().hex[:8]}"
+    invoices = await _f1_billed(stack, account)
+    ids = [i["id"] for i in invoices]
+    ledger = stack["ledger"].client
+
+    async def booked() -> bool:
+        found = await _ledger_amounts_due(stack, account, ids)
+        return found == [49677, 45000, 58179]
+
+    await eventually(booked, within=30, what="F1's invoices booked at the ledger")
+    paid = await ok(ledger.post("/v1/payments", json={
+        "account_id": account, "amount": 150000, "currency": "USD",
+        "received_on": "2026-03-05", "reference": "F1 wire",
+    }, headers=FINANCE), 201)  # fmt: skip
+    shown = await _billing_shows(stack, account, [
+        ("paid", 49677, 0), ("paid", 45000, 0), ("partially_paid", 55323, 2856),
+    ], "billing to follow the payment")  # fmt: skip
+    assert [i["amount_due"] for i in shown] == await _ledger_amounts_due(stack, account, ids)
+
+    # W23: INV-000003's 2856 is written off on 2026-06-30.
+    written_off = await ok(ledger.post(f"/v1/invoices/{ids[2]}/write-off", json={
+        "written_off_on": "2026-06-30", "reason": "customer insolvent",
+    }, headers=FINANCE))  # fmt: skip
+
+    assert (written_off["amount"], written_off["status"]) == (2856, "uncollectible")
+    entries = await ok(ledger.get("/v1/journal-entries", params={
+        "account_id": account, "from": "2026-06-30", "to": "2026-06-30",
+    }, headers=FINANCE))  # fmt: skip
+    [write_off] = [e for e in entries["data"] if e["kind"] == "invoice_written_off"]
+    assert {(x["ledger_account"], x["debit"], x["credit"]) for x in write_off["lines"]} == {
+        ("6000", 2856, 0), ("1100", 0, 2856),
+    }  # fmt: skip
+    shown = await _billing_shows(stack, account, [
+        ("paid", 49677, 0), ("paid", 45000, 0), ("uncollectible", 55323, 0),
+    ], "billing to show INV-000003 uncollectible")  # fmt: skip
+    assert [i["amount_due"] for i in shown] == await _ledger_amounts_due(stack, account, ids)
+    uncollectible = await ok(stack["billing"].client.get(
+        "/v1/invoices", params={"account_id": account, "status": "uncollectible"}, headers=ADMIN,
+    ))  # fmt: skip
+    assert [i["number"] for i in uncollectible["data"]] == ["INV-000003"]
+    refused = await ledger.post("/v1/payments", json={
+        "account_id": account, "amount": 2856, "currency": "USD", "received_on": "2026-07-01",
+        "reference": "late", "invoice_id": ids[2],
+    }, headers=FINANCE)  # fmt: skip
+    assert refused.status_code == 409, refused.text
+    void = await stack["billing"].client.post(f"/v1/invoices/{ids[2]}/void", headers=OPS)
+    assert void.status_code == 409, void.text
+
+    # W21: the 150000 is returned on 2026-07-01. INV-000001 and INV-000002 reopen; what it
+    # paid of the written-off INV-000003 joins the bad debt, and it stays uncollectible.
+    reversed_ = await ok(ledger.post(f"/v1/payments/{paid['id']}/reverse", json={
+        "reversed_on": "2026-07-01", "reason": "chargeback",
+    }, headers=FINANCE))  # fmt: skip
+
+    assert reversed_["status"] == "reversed"
+    trial = await _trial_balance(stack, "2026-07-01")
+    assert trial["1000"] == (150000, 150000) and trial["6000"] == (58179, 0)
+    assert trial["1100"] == (152856 + 94677, 150000 + 2856)
+    shown = await _billing_shows(stack, account, [
+        ("posted", 0, 49677), ("posted", 0, 45000), ("uncollectible", 0, 0),
+    ], "billing to follow the reversal")  # fmt: skip
+    assert [i["amount_due"] for i in shown] == await _ledger_amounts_due(stack, account, ids)
+    assert [i["amount_due"] for i in shown] == [49677, 45000, 0]
+    tie_out = await ok(ledger.get("/v1/reports/tie-out", params={"as_of": "2026-07-01"},
+                                  headers=FINANCE))  # fmt: skip
+    assert tie_out["currencies"][0]["open_invoices"] == 94677
+    assert tie_out["currencies"][0]["receivable_difference"] == 0

@@ -22,7 +22,12 @@ from billing.settings import BillingSettings
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
-from revline_events.payloads.ledger import ApplicationSource, InvoiceAmountApplied
+from revline_events.payloads.ledger import (
+    ApplicationSource,
+    InvoiceAmountApplied,
+    InvoiceAmountUnapplied,
+    InvoiceWrittenOff,
+)
 from revline_events.payloads.order import (
     OrderActivated,
     OrderBillingDateOverridden,
@@ -43,6 +48,7 @@ BILLING_EVENTS = "billing.events"
 OPS = auth("ops")
 READER = auth("finance")
 UPSTREAM_CLOCK = FixedClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+FROM_LEDGER = (InvoiceAmountApplied, InvoiceAmountUnapplied, InvoiceWrittenOff)
 # The billing service under test; its clock reads 2026-01-10 09:30 UTC.
 BILLING = ServiceUnderTest("billing", BillingSettings, app_factory)
 
@@ -95,7 +101,7 @@ class OrderFeed:
             stream_id=stream_id,
             stream_version=version,
             account_id=account_id,
-            producer="order" if not isinstance(payload, InvoiceAmountApplied) else "ledger",
+            producer="ledger" if isinstance(payload, FROM_LEDGER) else "order",
             clock=UPSTREAM_CLOCK,
             correlation_id=str(uuid.uuid4()),
         )
@@ -169,6 +175,45 @@ class OrderFeed:
             applied_on=applied_on,
         )  # fmt: skip
         envelope = self._envelope(event, application_id, account_id)
+        await self.publish(LEDGER_EVENTS, envelope)
+        return envelope
+
+    async def unapplied(
+        self,
+        account_id: str,
+        invoice_id: str,
+        amount: int,
+        *,
+        currency: str = "USD",
+        source: ApplicationSource = "cash",
+        unapplied_on: date = date(2026, 3, 10),
+    ) -> Envelope:
+        """Publish InvoiceAmountUnapplied, as the ledger does when a payment is reversed."""
+        unapplication_id = unique("ua")
+        event = InvoiceAmountUnapplied(
+            unapplication_id=unapplication_id, invoice_id=invoice_id, account_id=account_id,
+            currency=currency, amount=amount, source=source, source_id=unique("pay"),
+            unapplied_on=unapplied_on,
+        )  # fmt: skip
+        envelope = self._envelope(event, unapplication_id, account_id)
+        await self.publish(LEDGER_EVENTS, envelope)
+        return envelope
+
+    async def written_off(
+        self,
+        account_id: str,
+        invoice_id: str,
+        amount: int,
+        *,
+        currency: str = "USD",
+        written_off_on: date = date(2026, 6, 30),
+    ) -> Envelope:
+        """Publish InvoiceWrittenOff, as the ledger does when finance writes an invoice off."""
+        event = InvoiceWrittenOff(
+            invoice_id=invoice_id, account_id=account_id, currency=currency,
+            written_off_on=written_off_on, amount=amount, reason="customer insolvent",
+        )  # fmt: skip
+        envelope = self._envelope(event, f"book:{currency}:{account_id}", account_id)
         await self.publish(LEDGER_EVENTS, envelope)
         return envelope
 

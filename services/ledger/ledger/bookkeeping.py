@@ -3,9 +3,10 @@
 A book (one customer account in one currency, domain/book.py AccountBook) is
 the aggregate. Its stream on ledger.events holds the facts it took in
 (InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked from billing's events;
-PaymentReceived, CreditRefunded and RevenueRecognisedThrough from requests),
+PaymentReceived, PaymentReversed, CreditRefunded, InvoiceWrittenOff and
+RevenueRecognisedThrough from requests),
 each followed by what that step posted (JournalEntryPosted,
-InvoiceAmountApplied). Replaying the
+InvoiceAmountApplied, InvoiceAmountUnapplied). Replaying the
 facts through `apply_fact`, in stream order, gives the book back; what they
 posted is already in the stream and is not derived again.
 
@@ -23,7 +24,9 @@ from revline_events.payloads.ledger import (
     CreditRefunded,
     InvoiceBooked,
     InvoiceVoidBooked,
+    InvoiceWrittenOff,
     PaymentReceived,
+    PaymentReversed,
     RevenueRecognisedThrough,
 )
 
@@ -32,11 +35,11 @@ from ledger.translation import credit_note_of, invoice_of
 
 Fact = (
     InvoiceBooked | CreditNoteBooked | InvoiceVoidBooked | PaymentReceived
-    | CreditRefunded | RevenueRecognisedThrough
+    | CreditRefunded | RevenueRecognisedThrough | PaymentReversed | InvoiceWrittenOff
 )  # fmt: skip
 FACTS = (
     InvoiceBooked, CreditNoteBooked, InvoiceVoidBooked, PaymentReceived,
-    CreditRefunded, RevenueRecognisedThrough,
+    CreditRefunded, RevenueRecognisedThrough, PaymentReversed, InvoiceWrittenOff,
 )  # fmt: skip
 
 
@@ -72,6 +75,12 @@ def apply_fact(book: AccountBook, fact: Fact) -> Outcome:
             fact.payment_id, fact.amount, fact.received_on, fact.reference, fact.invoice_id
         )
         return _then(received, book.recognise(fact.received_on))
+    if isinstance(fact, PaymentReversed):
+        reversed_ = book.reverse_payment(fact.payment_id, fact.reversed_on)
+        return _then(reversed_, book.recognise(fact.reversed_on))
+    if isinstance(fact, InvoiceWrittenOff):
+        written_off = book.write_off(fact.invoice_id, fact.written_off_on)
+        return _then(written_off, book.recognise(fact.written_off_on))
     return _then(book.void_invoice(fact.invoice_id, fact.voided_on), book.recognise(fact.voided_on))
 
 

@@ -10,6 +10,7 @@ from revline_events.clock import Clock
 from revline_events.topics import events_topic
 from revline_service.service import ServiceSpec, create_app
 
+from ledger.api import adjustments
 from ledger.api.problems import PROBLEMS
 from ledger.api.routes import router
 from ledger.handlers.billing_events import REACTIONS
@@ -25,7 +26,7 @@ SPEC = ServiceSpec(
     kernel=kernel,
     projections=PROJECTIONS,
     projector=PROJECTOR,
-    routers=[router],
+    routers=[router, adjustments.router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
     upstream_topics=[events_topic("billing")],

@@ -13,6 +13,7 @@ from revline_events.payloads.ledger import (
     EntryLine,
     EntryMove,
     InvoiceAmountApplied,
+    InvoiceAmountUnapplied,
     InvoiceBooked,
     JournalEntryPosted,
 )
@@ -137,3 +138,29 @@ def amount_applied(
         source_id=settlement.source_id,
         applied_on=settlement.applied_on,
     )
+
+
+def amount_unapplied(
+    settlement: Settlement, unapplication_id: str, account_id: str, currency: str
+) -> InvoiceAmountUnapplied:
+    """InvoiceAmountUnapplied (billing follows it) of an application the domain undid
+    (a negative settlement: a reversed payment's)."""
+    return InvoiceAmountUnapplied(
+        unapplication_id=unapplication_id,
+        invoice_id=settlement.invoice_id,
+        account_id=account_id,
+        currency=currency,
+        amount=-settlement.amount,
+        source=settlement.source.value,
+        source_id=settlement.source_id,
+        unapplied_on=settlement.applied_on,
+    )
+
+
+def settlement_event(
+    settlement: Settlement, event_id: str, account_id: str, currency: str
+) -> InvoiceAmountApplied | InvoiceAmountUnapplied:
+    """The event billing follows for one settlement: applied (> 0) or undone (< 0)."""
+    if settlement.amount < 0:
+        return amount_unapplied(settlement, event_id, account_id, currency)
+    return amount_applied(settlement, event_id, account_id, currency)

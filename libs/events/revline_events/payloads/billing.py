@@ -195,3 +195,46 @@ class InvoiceSettlementApplied(EventPayload):
     amount_due: int
     status: InvoiceStatus
     source_event_id: str
+
+
+ReopenedStatus = Literal["posted", "partially_paid", "uncollectible"]
+
+
+@CATALOGUE.register("InvoiceSettlementReversed", 1)
+class InvoiceSettlementReversed(EventPayload):
+    """Money applied to an invoice was taken back (a reversed payment, from ledger.events'
+    InvoiceAmountUnapplied): its figures after that.
+
+    `amount` (> 0) is what the undone application had paid; `amount_paid` and
+    `amount_due` the invoice's figures after it: back to `partially_paid` or
+    `posted`, or still `uncollectible` (amount due 0) when it was written off since.
+    """
+
+    invoice_id: str
+    account_id: str
+    currency: str
+    amount: int
+    source: SettlementSource
+    reversed_on: date
+    amount_paid: int
+    amount_due: int
+    status: ReopenedStatus
+    source_event_id: str
+
+
+@CATALOGUE.register("InvoiceMarkedUncollectible", 1)
+class InvoiceMarkedUncollectible(EventPayload):
+    """The ledger wrote the invoice off (ledger.events' InvoiceWrittenOff, W23): it is
+    `uncollectible` with amount due 0 from now on and takes no payment; it cannot be voided.
+
+    `amount_written_off` is the amount due it had; `amount_paid` is unchanged.
+    """
+
+    invoice_id: str
+    account_id: str
+    currency: str
+    written_off_on: date
+    amount_written_off: int
+    amount_paid: int
+    reason: str
+    source_event_id: str

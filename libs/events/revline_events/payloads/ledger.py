@@ -1,6 +1,7 @@
 """Events on `ledger.events` that other services act on.
 
-Billing follows invoice status and amount due from `InvoiceAmountApplied`.
+Billing follows invoice status and amount due from `InvoiceAmountApplied`,
+`InvoiceAmountUnapplied` (a reversed payment) and `InvoiceWrittenOff`.
 The ledger's own bookkeeping events follow: the facts each book (one customer
 account in one currency) is folded from (`InvoiceBooked`, ...), and the
 journal entries they posted (`JournalEntryPosted`).
@@ -34,6 +35,27 @@ class InvoiceAmountApplied(EventPayload):
     source: ApplicationSource
     source_id: str
     applied_on: date
+
+
+@CATALOGUE.register("InvoiceAmountUnapplied", 1)
+class InvoiceAmountUnapplied(EventPayload):
+    """Money applied to an invoice was taken back: its payment was reversed (W21).
+
+    `amount` (minor units, > 0) is what the undone application had paid; the
+    invoice's amount paid goes down by it and, unless the invoice was written off
+    since (it stays uncollectible, amount due 0), its amount due goes up by it.
+    `source` and `source_id` are the undone application's (`cash` or
+    `customer_credit` of the payment `source_id`).
+    """
+
+    unapplication_id: str
+    invoice_id: str
+    account_id: str
+    currency: str
+    amount: int
+    source: ApplicationSource
+    source_id: str
+    unapplied_on: date
 
 
 # -- the ledger's own bookkeeping: the facts its books are folded from, and what they posted --
@@ -131,6 +153,39 @@ class CreditRefunded(EventPayload):
     amount: int
     refunded_on: date
     reference: str
+
+
+@CATALOGUE.register("PaymentReversed", 1)
+class PaymentReversed(EventPayload):
+    """A payment came back (returned or charged back, POST /v1/payments/{id}/reverse, W21).
+
+    Cr 1000 its amount; everything it paid (its cash and the customer credit of
+    its lot) is undone, each as an InvoiceAmountUnapplied of the same stream; what
+    of its lot was unapplied leaves 2200. A payment is reversed at most once.
+    """
+
+    payment_id: str
+    account_id: str
+    currency: str
+    reversed_on: date
+    reason: str
+
+
+@CATALOGUE.register("InvoiceWrittenOff", 1)
+class InvoiceWrittenOff(EventPayload):
+    """An open invoice was written off as uncollectible (POST /v1/invoices/{id}/write-off, W23).
+
+    Dr 6000 / Cr 1100 `amount`, its amount due then (minor units, > 0); it is
+    `uncollectible` from now on with amount due 0 and takes no payment or credit.
+    Billing follows it: the invoice's status becomes `uncollectible`.
+    """
+
+    invoice_id: str
+    account_id: str
+    currency: str
+    written_off_on: date
+    amount: int
+    reason: str
 
 
 @CATALOGUE.register("RevenueRecognisedThrough", 1)

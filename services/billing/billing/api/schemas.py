@@ -100,7 +100,8 @@ class LineOut(BaseModel):
 
 
 class SettlementOut(BaseModel):
-    """Money the ledger applied to the invoice."""
+    """Money the ledger applied to the invoice; negative when a reversed payment took an
+    application back (dated the reversal)."""
 
     amount: int
     source: Literal["cash", "customer_credit", "credit_note"]

@@ -34,10 +34,14 @@ class UnknownBillRun(BillingError):
 
 
 class InvoiceNotVoidable(BillingError):
-    """Only a posted invoice with nothing paid can be voided (BILLING_RULES.md 7)."""
+    """Only a posted invoice with nothing paid, neither void nor uncollectible, can be voided
+    (BILLING_RULES.md 7)."""
 
     def __init__(self, invoice_id: str, status: str, amount_paid: int) -> None:
-        reason = "it is void already" if status == "void" else f"{amount_paid} is paid on it"
+        if status in ("void", "uncollectible"):
+            reason = f"it is {status}" + (" already" if status == "void" else "")
+        else:
+            reason = f"{amount_paid} is paid on it"
         super().__init__(f"invoice {invoice_id} cannot be voided: {reason}")
         self.invoice_id = invoice_id
 

@@ -21,12 +21,14 @@ DocumentKind = Literal["invoice", "credit_note"]
 
 
 class InvoiceStatus(StrEnum):
-    """Where an invoice is: posted (owed), partially paid, paid, or void (owes nothing)."""
+    """Where an invoice is: posted (owed), partially paid, paid, void (owes nothing), or
+    uncollectible (written off by the ledger: owes nothing more, takes nothing more)."""
 
     POSTED = "posted"
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
     VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
 
 
 class CreditNoteStatus(StrEnum):

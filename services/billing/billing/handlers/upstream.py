@@ -29,6 +29,7 @@ from revline_events.unit_of_work import UnitOfWork
 
 from billing.domain.errors import OrderDoesNotFit
 from billing.domain.settlement import settle
+from billing.handlers.ledger_adjustments import add_ledger_adjustments
 from billing.handlers.order_batch import schedule_activated_orders
 from billing.store.schedules import Schedules
 from billing.store.settlements import Settlements
@@ -138,4 +139,5 @@ def upstream_reactions() -> Reactions:
             account_id=outcome.account_id,
         )
 
+    add_ledger_adjustments(reactions)
     return reactions

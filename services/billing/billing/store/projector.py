@@ -22,8 +22,10 @@ from revline_events.payloads.billing import (
     BillRunCompleted,
     BillRunStarted,
     CreditNoteIssued,
+    InvoiceMarkedUncollectible,
     InvoicePosted,
     InvoiceSettlementApplied,
+    InvoiceSettlementReversed,
     InvoiceVoided,
     OrderBillingControlChanged,
     OrderScheduled,
@@ -107,6 +109,22 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
         )
         # Its days are forgiven now: an adjustment planned against them is not due.
         await refresh_next_bill_dates(session, [event.account_id])
+    elif isinstance(event, InvoiceSettlementReversed):
+        # Taken back: a negative settlement, dated the reversal.
+        await session.execute(
+            insert(invoice_settlements).values(
+                invoice_id=event.invoice_id,
+                source_event_id=event.source_event_id,
+                amount=-event.amount,
+                source=event.source,
+                applied_on=event.reversed_on,
+            )
+        )
+        await _invoice_figures(session, envelope, event.invoice_id, event.amount_paid,
+                               event.amount_due, InvoiceStatus(event.status))  # fmt: skip
+    elif isinstance(event, InvoiceMarkedUncollectible):
+        await _invoice_figures(session, envelope, event.invoice_id, event.amount_paid, 0,
+                               InvoiceStatus.UNCOLLECTIBLE)  # fmt: skip
     elif isinstance(event, InvoiceSettlementApplied):
         await session.execute(
             insert(invoice_settlements).values(
@@ -127,6 +145,22 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
                 stream_version=envelope.stream_version,
             )
         )
+
+
+async def _invoice_figures(
+    session: AsyncSession, envelope: Envelope, invoice_id: str, amount_paid: int,
+    amount_due: int, status: InvoiceStatus,
+) -> None:  # fmt: skip
+    await session.execute(
+        update(invoices)
+        .where(invoices.c.id == invoice_id)
+        .values(
+            amount_paid=amount_paid,
+            amount_due=amount_due,
+            status=status,
+            stream_version=envelope.stream_version,
+        )
+    )
 
 
 async def _order_scheduled(

@@ -10,8 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from billing.domain.errors import SettlementDoesNotFit
-from billing.domain.settlement import Settlement, settle
+from billing.domain.errors import InvoiceNotVoidable, SettlementDoesNotFit
+from billing.domain.settlement import (
+    Reopening,
+    Settlement,
+    ensure_collectible,
+    ensure_voidable,
+    settle,
+    unsettle,
+)
 
 
 def _posted(invoice_id: str, total: int, currency: str = "USD") -> dict[str, Any]:
@@ -71,3 +78,81 @@ def test_an_application_that_does_not_fit_is_refused(
 ) -> None:
     with pytest.raises(SettlementDoesNotFit, match=reason):
         settle(invoice, "inv_1", currency, amount)
+
+
+# -- W21 and W23: what the ledger takes back or writes off -----------------------------------
+
+
+def test_w21_the_reversal_takes_inv1_back_to_posted_and_inv2_back_to_posted() -> None:
+    inv1 = _after(_posted("inv_1", 15000), settle(_posted("inv_1", 15000), "inv_1", "USD", 15000))
+    inv2 = _after(_posted("inv_2", 12000), settle(_posted("inv_2", 12000), "inv_2", "USD", 5000))
+
+    assert unsettle(inv1, "inv_1", "USD", 15000) == Reopening("acme", 0, 15000, "posted")
+    assert unsettle(inv2, "inv_2", "USD", 5000) == Reopening("acme", 0, 12000, "posted")
+
+
+def test_taking_back_part_of_what_was_paid_leaves_the_invoice_partially_paid() -> None:
+    invoice = {**_posted("inv_1", 10000), "status": "paid", "amount_paid": 10000,
+               "amount_due": 0}  # fmt: skip
+
+    assert unsettle(invoice, "inv_1", "USD", 4000) == Reopening(
+        "acme", 6000, 4000, "partially_paid"
+    )
+
+
+def test_w23_then_w21_an_uncollectible_invoice_stays_so_with_nothing_due() -> None:
+    invoice = {**_posted("inv_3", 58179), "status": "uncollectible", "amount_paid": 55323,
+               "amount_due": 0}  # fmt: skip
+
+    assert unsettle(invoice, "inv_3", "USD", 55323) == Reopening("acme", 0, 0, "uncollectible")
+
+
+def test_w23_f1s_inv3_is_written_off_for_its_2856_due() -> None:
+    invoice = {**_posted("inv_3", 58179), "status": "partially_paid", "amount_paid": 55323,
+               "amount_due": 2856}  # fmt: skip
+
+    assert ensure_collectible(invoice, "inv_3", "USD", 2856) is invoice
+
+
+@pytest.mark.parametrize(
+    ("invoice", "currency", "amount", "reason"),
+    [
+        (None, "USD", 100, "no such invoice"),
+        ({**_posted("inv_1", 1000), "status": "void"}, "USD", 100, "the invoice is void"),
+        ({**_posted("inv_1", 1000), "amount_paid": 500}, "EUR", 100, "EUR taken back from"),
+        ({**_posted("inv_1", 1000), "amount_paid": 500}, "USD", 501, "501 taken back with 500"),
+        ({**_posted("inv_1", 1000), "amount_paid": 500}, "USD", 0, "0 taken back with 500"),
+    ],
+)
+def test_taking_back_what_does_not_fit_is_refused(
+    invoice: dict[str, Any] | None, currency: str, amount: int, reason: str
+) -> None:
+    with pytest.raises(SettlementDoesNotFit, match=reason):
+        unsettle(invoice, "inv_1", currency, amount)
+
+
+@pytest.mark.parametrize(
+    ("invoice", "currency", "amount", "reason"),
+    [
+        (None, "USD", 100, "no such invoice"),
+        ({**_posted("inv_1", 1000), "status": "paid"}, "USD", 1000, "invoice paid"),
+        ({**_posted("inv_1", 1000), "status": "void"}, "USD", 1000, "invoice void"),
+        ({**_posted("inv_1", 1000), "status": "uncollectible"}, "USD", 1000, "uncollectible"),
+        (_posted("inv_1", 1000), "EUR", 1000, "EUR written off a USD invoice"),
+        (_posted("inv_1", 1000), "USD", 999, "999 written off with 1000 due"),
+    ],
+)
+def test_a_write_off_that_does_not_fit_is_refused(
+    invoice: dict[str, Any] | None, currency: str, amount: int, reason: str
+) -> None:
+    with pytest.raises(SettlementDoesNotFit, match=reason):
+        ensure_collectible(invoice, "inv_1", currency, amount)
+
+
+def test_an_uncollectible_invoice_takes_no_money_and_cannot_be_voided() -> None:
+    invoice = {**_posted("inv_1", 1000), "status": "uncollectible", "amount_due": 0}
+
+    with pytest.raises(SettlementDoesNotFit, match="the invoice is uncollectible"):
+        settle(invoice, "inv_1", "USD", 100)
+    with pytest.raises(InvoiceNotVoidable, match="it is uncollectible"):
+        ensure_voidable(invoice)

@@ -216,6 +216,8 @@ class PaymentOut(BaseModel):
     invoice_id: str | None
     status: Literal["applied", "reversed"]
     applications: list[ApplicationOut]
+    reversed_on: date | None = Field(default=None, description="set once reversed (W21)")
+    reversal_reason: str | None = None
 
 
 def payment_out(row: dict[str, Any]) -> PaymentOut:
@@ -228,7 +230,9 @@ def payment_out(row: dict[str, Any]) -> PaymentOut:
         received_on=row["received_on"],
         reference=row["reference"],
         invoice_id=row["invoice_id"],
-        status="applied",
+        status="applied" if row.get("reversed_on") is None else "reversed",
+        reversed_on=row.get("reversed_on"),
+        reversal_reason=row.get("reason"),
         applications=[
             ApplicationOut(
                 invoice_id=a["invoice_id"],

@@ -11,7 +11,7 @@ from revline_events.unit_of_work import UnitOfWork
 from ledger.bookkeeping import Fact, apply_fact, book_stream, fold
 from ledger.domain.book import AccountBook, Outcome
 from ledger.store.books import Books
-from ledger.translation import amount_applied, entry_posted
+from ledger.translation import entry_posted, settlement_event
 
 
 @dataclass
@@ -44,9 +44,10 @@ async def book_fact(
     caused_by = cause.event_id if cause is not None else source or ""
     posted = [entry_posted(e, uow.new_id("je"), caused_by) for e in outcome.entries]
     applied = [
-        amount_applied(s, uow.new_id("ap"), book.account_id, book.currency)
+        settlement_event(s, uow.new_id("ap" if s.amount > 0 else "ua"), book.account_id,
+                         book.currency)
         for s in outcome.settlements
-    ]
+    ]  # fmt: skip
     events = [fact, *posted, *applied]
     await uow.record(
         events,

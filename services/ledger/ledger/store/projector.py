@@ -16,8 +16,10 @@ from revline_events.payloads.ledger import (
     CreditNoteBooked,
     InvoiceAmountApplied,
     InvoiceBooked,
+    InvoiceWrittenOff,
     JournalEntryPosted,
     PaymentReceived,
+    PaymentReversed,
 )
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,13 +31,16 @@ from ledger.store.tables import (
     ledger_applications,
     ledger_credit_notes,
     ledger_invoices,
+    ledger_payment_reversals,
     ledger_payments,
+    ledger_write_offs,
     subledger_moves,
 )
 
 
 class LedgerProjector:
-    """Projects the booked documents, payments, applications and journal entries."""
+    """Projects the booked documents, payments, applications, reversals, write-offs and
+    journal entries."""
 
     async def __call__(
         self, session: AsyncSession, envelope: Envelope, event: EventPayload
@@ -52,6 +57,8 @@ class LedgerProjector:
             ledger_credit_notes: [],
             ledger_payments: [],
             ledger_applications: [],
+            ledger_payment_reversals: [],
+            ledger_write_offs: [],
             journal_entries: [],
             journal_lines: [],
             subledger_moves: [],
@@ -65,6 +72,15 @@ class LedgerProjector:
                 rows[ledger_payments].append({**event.model_dump(), "event_id": envelope.event_id})
             elif isinstance(event, InvoiceAmountApplied):
                 rows[ledger_applications].append(
+                    {**event.model_dump(), "event_id": envelope.event_id}
+                )
+            elif isinstance(event, PaymentReversed):
+                rows[ledger_payment_reversals].append(
+                    {"payment_id": event.payment_id, "reversed_on": event.reversed_on,
+                     "reason": event.reason, "event_id": envelope.event_id}
+                )  # fmt: skip
+            elif isinstance(event, InvoiceWrittenOff):
+                rows[ledger_write_offs].append(
                     {**event.model_dump(), "event_id": envelope.event_id}
                 )
             elif isinstance(event, JournalEntryPosted):

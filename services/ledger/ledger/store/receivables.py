@@ -19,6 +19,7 @@ from ledger.store.tables import (
     ledger_applications,
     ledger_credit_notes,
     ledger_invoices,
+    ledger_payment_reversals,
     ledger_payments,
     subledger_moves,
 )
@@ -39,7 +40,8 @@ class Receivables(Repository):
         return None if row is None else dict(row)
 
     async def payment(self, payment_id: str) -> dict[str, Any] | None:
-        """One payment with its `applications` (its cash, and credit from its lot), or None."""
+        """One payment with its `applications` (its cash, and credit from its lot) and its
+        reversal (`reversed_on`, `reason`: None unless reversed), or None."""
         if not _ID.fullmatch(payment_id):
             return None
         stmt = select(ledger_payments).where(ledger_payments.c.payment_id == payment_id)
@@ -63,8 +65,17 @@ class Receivables(Repository):
         return await self._with_applications(rows)
 
     async def _with_applications(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        by_id = {row["payment_id"]: {**row, "applications": []} for row in rows}
+        by_id = {
+            row["payment_id"]: {**row, "applications": [], "reversed_on": None, "reason": None}
+            for row in rows
+        }
         if by_id:
+            r = ledger_payment_reversals
+            reversed_ = select(r.c.payment_id, r.c.reversed_on, r.c.reason).where(
+                r.c.payment_id.in_(list(by_id))
+            )
+            for payment_id, reversed_on, reason in (await self.session.execute(reversed_)).all():
+                by_id[payment_id].update(reversed_on=reversed_on, reason=reason)
             a = ledger_applications
             stmt = (
                 select(a)

@@ -10,7 +10,8 @@ projection of the ledger's own events, append only:
 - `ledger_invoices` and `ledger_credit_notes` of InvoiceBooked / CreditNoteBooked:
   the documents' fixed figures (due date and number for aging and receivables).
 - `ledger_payments` of PaymentReceived, `ledger_applications` of
-  InvoiceAmountApplied: what each payment paid.
+  InvoiceAmountApplied: what each payment paid; `ledger_payment_reversals` of
+  PaymentReversed and `ledger_write_offs` of InvoiceWrittenOff.
 - `journal_lock`: one row once any entry exists. The database refuses every
   UPDATE of the journal, and a DELETE while the lock row stands (triggers of
   migration 0001); a rebuild empties the lock first, then the journal.
@@ -143,6 +144,29 @@ ledger_applications = Table(
     Index("ix_ledger_applications_invoice", "invoice_id", "application_id"),
 )
 
+# A reversed payment (PaymentReversed): its status is `reversed` from then on.
+ledger_payment_reversals = Table(
+    "ledger_payment_reversals",
+    metadata,
+    Column("payment_id", String(40), primary_key=True),
+    Column("reversed_on", Date, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("event_id", String(64), nullable=False),
+)
+
+# An invoice written off as uncollectible (InvoiceWrittenOff) and the amount written off.
+ledger_write_offs = Table(
+    "ledger_write_offs",
+    metadata,
+    Column("invoice_id", String(200), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("written_off_on", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("event_id", String(64), nullable=False),
+)
+
 journal_lock = Table(
     "journal_lock",
     metadata,
@@ -158,6 +182,8 @@ PROJECTIONS = (
     ledger_credit_notes,
     ledger_payments,
     ledger_applications,
+    ledger_payment_reversals,
+    ledger_write_offs,
     journal_entries,
     journal_lines,
     subledger_moves,
