@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
@@ -34,6 +34,32 @@ def csv_response(
     """A CSV download of `rows` under `header`, one line written at a time."""
     return StreamingResponse(
         _lines(header, rows),
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+async def _lines_of(
+    header: Sequence[str], rows: AsyncIterable[Sequence[object]]
+) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    yield buffer.getvalue()
+    async for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+        yield buffer.getvalue()
+
+
+def csv_stream(
+    name: str, header: Sequence[str], rows: AsyncIterable[Sequence[object]]
+) -> StreamingResponse:
+    """A CSV download of rows read while it is sent (e.g. page by page from the database),
+    one line written at a time."""
+    return StreamingResponse(
+        _lines_of(header, rows),
         media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
