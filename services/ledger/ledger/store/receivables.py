@@ -143,14 +143,38 @@ class Receivables(Repository):
         only = []
         if currency is not None:
             only.append(m.c.currency == currency)
-        if accounts is not None:
+        if accounts is None:
+            # Every invoice: one pass over the moves' covering index, grouped per invoice.
+            due = (
+                select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
+                .where(m.c.entry_date <= as_of, m.c.target == "invoice", *only)
+                .group_by(m.c.ref)
+                .subquery()
+            )
+            invoices = (
+                select(i.c.account_id, i.c.currency, i.c.due_date, due.c.amount_due)
+                .join(due, due.c.invoice_id == i.c.invoice_id)
+                .subquery()
+            )
+        else:
+            # A page of accounts: its invoices by the account index, each one's amount due
+            # from the moves' covering index (a pass over every move would cost the whole
+            # report per page).
             only += [m.c.account_id >= accounts[0], m.c.account_id <= accounts[1]]
-        due = (
-            select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
-            .where(m.c.entry_date <= as_of, m.c.target == "invoice", *only)
-            .group_by(m.c.ref)
-            .subquery()
-        )
+            due_of = (
+                select(func.sum(m.c.amount))
+                .where(m.c.target == "invoice", m.c.ref == i.c.invoice_id,
+                       m.c.entry_date <= as_of)
+                .scalar_subquery()
+            )  # fmt: skip
+            mine = [i.c.account_id >= accounts[0], i.c.account_id <= accounts[1]]
+            if currency is not None:
+                mine.append(i.c.currency == currency)
+            invoices = (
+                select(i.c.account_id, i.c.currency, i.c.due_date, due_of.label("amount_due"))
+                .where(*mine)
+                .subquery()
+            )
         # days past due = as_of - due_date: <= 0 current, 1..30, 31..60, 61..90, > 90.
         limits = [
             (AgingBucket.CURRENT, as_of),
@@ -159,15 +183,14 @@ class Receivables(Repository):
             (AgingBucket.DAYS_61_90, as_of - timedelta(days=90)),
         ]
         bucket = case(
-            *[(i.c.due_date >= limit, name.value) for name, limit in limits],
+            *[(invoices.c.due_date >= limit, name.value) for name, limit in limits],
             else_=AgingBucket.OVER_90.value,
         )
         stmt = (
-            select(i.c.account_id, i.c.currency, bucket.label("bucket"),
-                   func.sum(due.c.amount_due))
-            .join(due, due.c.invoice_id == i.c.invoice_id)
-            .where(due.c.amount_due != 0)
-            .group_by(i.c.account_id, i.c.currency, bucket)
+            select(invoices.c.account_id, invoices.c.currency, bucket.label("bucket"),
+                   func.sum(invoices.c.amount_due))
+            .where(invoices.c.amount_due != 0)
+            .group_by(invoices.c.account_id, invoices.c.currency, bucket)
         )  # fmt: skip
         found: dict[tuple[str, str], dict[AgingBucket, int]] = {}
         for account_id, code, name, amount in (await self.session.execute(stmt)).all():
