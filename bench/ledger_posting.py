@@ -22,9 +22,11 @@ triggers, `RAW_ENTRIES_PER_TX` entries per transaction: what the database
 itself takes. The entries per second through the consumer over that raw rate
 is the figure to watch.
 
-`python -m bench.ledger_posting [--invoices 10000] [--backends sqlite]` runs
-it alone; under `python -m bench` N comes from `BENCH_LEDGER_POSTING_INVOICES`
-and the backends from `BENCH_LEDGER_POSTING_BACKENDS`.
+`python -m bench.ledger_posting [--invoices 10000] [--backends sqlite]
+[--profile]` runs it alone (`--profile`: a cProfile of the consumer during
+the timed phase, on the first backend named); under `python -m bench` N
+comes from `BENCH_LEDGER_POSTING_INVOICES` and the backends from
+`BENCH_LEDGER_POSTING_BACKENDS`.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ async def _raw_inserts(db: Any) -> tuple[int, float]:
     return len(entries), rate(len(entries), time.perf_counter() - started)
 
 
-async def _run_backend(backend: Backend, invoices: int) -> dict[str, Any]:
+async def _run_backend(backend: Backend, invoices: int, profile: bool = False) -> dict[str, Any]:
     from ledger.main import SPEC
     from ledger.settings import LedgerSettings
     from ledger.store.tables import journal_entries
@@ -189,7 +191,7 @@ async def _run_backend(backend: Backend, invoices: int) -> dict[str, Any]:
         publish_s = await _publish(broker.bootstrap, envelopes)
         runtime = Runtime(SPEC, settings, LEDGER_CLOCK)
         try:
-            figures = await _consume(runtime, topic, invoices, profile=False)
+            figures = await _consume(runtime, topic, invoices, profile=profile)
             inbox = await _inbox_count(runtime)
             if inbox != invoices:
                 raise RuntimeError(f"the inbox holds {inbox} of {invoices} events")
@@ -215,6 +217,7 @@ async def _run_backend(backend: Backend, invoices: int) -> dict[str, Any]:
         "publish_s": round(publish_s, 2),
         "raw_db_entries_per_s": raw,
         "entries_vs_raw_db_ratio": ratio(entries_per_s, raw),
+        **({"profile": figures["profile"]} if profile else {}),
     }
 
 
@@ -256,9 +259,21 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=None)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile the consumer")
     args = parser.parse_args()
     invoices = args.invoices or _invoices(args.quick)
     names = [b.strip() for b in args.backends.split(",")]
+    if args.profile:
+
+        async def profiled() -> dict[str, Any]:
+            with backends(with_postgres="postgresql" in names) as (found, _skipped):
+                backend = next(b for b in found if b.name == names[0])
+                return await _run_backend(backend, invoices, profile=True)
+
+        result = asyncio.run(profiled())
+        print(result.pop("profile"))
+        print(json.dumps(result, indent=2))
+        return
     print(json.dumps(asyncio.run(_run(invoices, names)), indent=2))
 
 
