@@ -3,18 +3,24 @@
 AR aging has a row per account and a statement a row per entry: neither is
 built in memory. Rows are read a page at a time in report order, each page in
 a session of its own (on SQLite the pool holds one connection, which a slow
-download must not keep from the writers), and written out a line at a time.
+download must not keep from the writers), and written out a page at a time:
+one chunk of the response per page (a send per line cost a third of the
+aging CSV's time at 10,000 accounts).
 The trial balance, tie-out and revenue report are bounded by the chart, the
 currencies and the months, whatever the volume: they are laid out whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import csv
+import io
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import date
 
+from fastapi.responses import StreamingResponse
 from revline_service.service import Runtime
 
+from ledger.api.csv_export import CSV
 from ledger.domain.reports import AgingBucket
 from ledger.store.receivables import Receivables
 
@@ -26,7 +32,34 @@ STATEMENT_HEADER = ("entry_date", "kind", "concerns_kind", "concerns_id", "chang
 PAGE = 500
 
 
-async def aging_rows(runtime: Runtime, as_of: date) -> AsyncIterator[Sequence[object]]:
+Row = Sequence[object]
+
+
+async def _chunks(header: Sequence[str], pages: AsyncIterable[list[Row]]) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    async for page in pages:
+        writer.writerows(page)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def csv_pages(
+    name: str, header: Sequence[str], pages: AsyncIterable[list[Row]]
+) -> StreamingResponse:
+    """A CSV download of pages of rows read while it is sent, a chunk per page."""
+    return StreamingResponse(
+        _chunks(header, pages),
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+async def aging_pages(runtime: Runtime, as_of: date) -> AsyncIterator[list[Row]]:
     """The aging report's rows (AGING_HEADER) by currency, then account, a page of
     accounts at a time; accounts with nothing due and no credit are left out."""
     async with runtime.db.session() as session:
@@ -42,17 +75,17 @@ async def aging_rows(runtime: Runtime, as_of: date) -> AsyncIterator[Sequence[ob
                 rows = await found.aging(
                     as_of, currency=currency, accounts=(accounts[0], accounts[-1])
                 )
-            for row in rows:
-                yield (
-                    row.account_id, row.currency, *(row.buckets[b] for b in AgingBucket),
-                    row.total, row.customer_credit,
-                )  # fmt: skip
+            yield [
+                (row.account_id, row.currency, *(row.buckets[b] for b in AgingBucket),
+                 row.total, row.customer_credit)
+                for row in rows
+            ]  # fmt: skip
             after = accounts[-1]
 
 
-async def statement_rows(
+async def statement_pages(
     runtime: Runtime, account_id: str, currency: str, date_from: date, date_to: date
-) -> AsyncIterator[Sequence[object]]:
+) -> AsyncIterator[list[Row]]:
     """The statement's lines (STATEMENT_HEADER) in posting order with the running balance
     after the opening one, a page of entries at a time."""
     async with runtime.db.session() as session:
@@ -63,12 +96,14 @@ async def statement_rows(
             lines = await Receivables(session).statement_lines(
                 account_id, currency, date_from, date_to, after, PAGE
             )
+        page: list[Row] = []
         for line in lines:
             balance += line["change"]
-            yield (
-                line["entry_date"], line["kind"], line["concerns_kind"], line["concerns_id"],
-                line["change"], balance,
+            page.append(
+                (line["entry_date"], line["kind"], line["concerns_kind"], line["concerns_id"],
+                 line["change"], balance)
             )  # fmt: skip
+        yield page
         if len(lines) < PAGE:
             return
         after = (lines[-1]["entry_date"], lines[-1]["entry_id"])

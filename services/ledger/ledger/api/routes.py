@@ -14,8 +14,14 @@ from revline_service.idempotency import execute
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
-from ledger.api.csv_export import csv_response, csv_stream, wants_csv
-from ledger.api.report_csv import AGING_HEADER, STATEMENT_HEADER, aging_rows, statement_rows
+from ledger.api.csv_export import csv_response, wants_csv
+from ledger.api.report_csv import (
+    AGING_HEADER,
+    STATEMENT_HEADER,
+    aging_pages,
+    csv_pages,
+    statement_pages,
+)
 from ledger.api.schemas import (
     AgingReportOut,
     JournalEntryOut,
@@ -222,7 +228,7 @@ async def ar_aging(
     `over_90`), per account and in total, per currency; customer credit apart."""
     day = _as_of(runtime, as_of)
     if wants_csv(request):
-        return csv_stream(f"ar-aging-{day}", AGING_HEADER, aging_rows(runtime, day))
+        return csv_pages(f"ar-aging-{day}", AGING_HEADER, aging_pages(runtime, day))
     async with runtime.db.session() as session:
         rows = await Receivables(session).aging(day)
     return aging_out(AgingReport(day, tuple(rows)))
@@ -344,10 +350,10 @@ async def statement(
                 raise CurrencyRequired(account_id, known)
             currency = known[0] if known else "USD"
         if wants_csv(request):
-            return csv_stream(
+            return csv_pages(
                 f"statement-{account_id}-{date_from}-{day_to}",
                 STATEMENT_HEADER,
-                statement_rows(runtime, account_id, currency, date_from, day_to),
+                statement_pages(runtime, account_id, currency, date_from, day_to),
             )
         opening, rows = await found.statement(account_id, currency, date_from, day_to)
     return statement_out(account_id, currency, date_from, day_to, opening, rows)

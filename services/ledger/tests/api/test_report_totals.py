@@ -224,6 +224,11 @@ async def test_aging_and_statement_csv_stream_the_json_figures_page_by_page(
     rows = _csv(as_csv.text)
     assert rows == [{k: row[k] for k in rows[0]} for row in expected]
     assert {r["account_id"] for r in rows if r["currency"] == currency} == set(accounts)
+    nothing_yet = await client.get(
+        "/v1/reports/ar-aging", params={"as_of": "2000-01-01"},
+        headers={**FINANCE, "Accept": "text/csv"},
+    )  # fmt: skip
+    assert nothing_yet.text == as_csv.text.splitlines()[0] + "\r\n"
 
     for account in accounts:
         window = {"from": "2026-01-01", "to": "2026-03-31", "currency": currency}
