@@ -18,11 +18,12 @@ the journal that existed before.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Executable, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,18 +48,21 @@ def _summed(rows: Sequence[Row], key: Callable[[Row], tuple[Any, ...]], names: S
     ]
 
 
-async def _add(session: AsyncSession, table: Table, rows: list[Row], values: Sequence[str]) -> None:
-    """Insert each row, or add its `values` to the row already there (same primary key)."""
-    if not rows:
-        return
-    dialect = session.bind.dialect.name
+@functools.cache
+def _upsert(table: Table, dialect: str, values: tuple[str, ...]) -> Executable:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE adding `values`: built once per table
+    and dialect (building it per batch cost more than running it)."""
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    keys = [c.name for c in table.primary_key.columns]
-    upsert = statement.on_conflict_do_update(
-        index_elements=keys,
+    return statement.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
         set_={name: table.c[name] + statement.excluded[name] for name in values},
     )
-    await session.execute(upsert, rows)
+
+
+async def _add(session: AsyncSession, table: Table, rows: list[Row], values: Sequence[str]) -> None:
+    """Insert each row, or add its `values` to the row already there (same primary key)."""
+    if rows:
+        await session.execute(_upsert(table, session.bind.dialect.name, tuple(values)), rows)
 
 
 async def add_daily_totals(
