@@ -23,6 +23,8 @@ from bench import (
     contract_order_flow,
     hop_latency,
     kernel_append_publish,
+    ledger_posting,
+    ledger_reports,
     quote_accept_latency,
 )
 
@@ -37,6 +39,8 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     billing_run.NAME: (billing_run.run, billing_run.summary),
     hop_latency.NAME: (hop_latency.run, hop_latency.summary),
     consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
+    ledger_posting.NAME: (ledger_posting.run, ledger_posting.summary),
+    ledger_reports.NAME: (ledger_reports.run, ledger_reports.summary),
 }
 
 

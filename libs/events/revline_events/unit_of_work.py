@@ -227,10 +227,11 @@ class UnitOfWork:
 
     async def append(self, events: Sequence[Envelope], *, expected_version: int) -> None:
         """Append one stream's stamped events (optimistic concurrency) and apply them to
-        projections. The kernel's step under `record`; services call `record`."""
+        projections, at once when the projector batches (`BatchProjector`). The kernel's
+        step under `record`; services call `record`."""
         queued = await self.store.append(self.session, events, expected_version=expected_version)
-        for envelope in events:
-            await self._projector(self.session, envelope, self._catalogue.parse(envelope))
+        items = [(e, self._catalogue.parse(e)) for e in events]
+        await project_all(self._projector, self.session, items)
         self._queued.extend(queued)
 
     async def append_new_streams(self, events: Sequence[Envelope]) -> None:

@@ -17,6 +17,13 @@ from revline_service.service import RuntimeDep
 from ledger.api.csv_export import csv_response, csv_stream, wants_csv
 from ledger.api.journal_csv import HEADER as JOURNAL_CSV_HEADER
 from ledger.api.journal_csv import journal_rows
+from ledger.api.report_csv import (
+    AGING_HEADER,
+    STATEMENT_HEADER,
+    aging_pages,
+    csv_pages,
+    statement_pages,
+)
 from ledger.api.schemas import (
     AgingReportOut,
     JournalEntryOut,
@@ -231,21 +238,11 @@ async def ar_aging(
     amount due in its bucket of days past due (`current` <= 0, `1_30`, `31_60`, `61_90`,
     `over_90`), per account and in total, per currency; customer credit apart."""
     day = _as_of(runtime, as_of)
+    if wants_csv(request):
+        return csv_pages(f"ar-aging-{day}", AGING_HEADER, aging_pages(runtime, day))
     async with runtime.db.session() as session:
         rows = await Receivables(session).aging(day)
-    report = aging_out(AgingReport(day, tuple(rows)))
-    if wants_csv(request):
-        buckets = ["current", "1_30", "31_60", "61_90", "over_90", "total"]
-        return csv_response(
-            f"ar-aging-{day}",
-            ["account_id", "currency", *buckets, "customer_credit"],
-            (
-                [a.account_id, a.currency, *(a.model_dump()[b] for b in buckets),
-                 a.customer_credit]
-                for a in report.accounts
-            ),
-        )  # fmt: skip
-    return report
+    return aging_out(AgingReport(day, tuple(rows)))
 
 
 # -- revenue -----------------------------------------------------------------------------------
@@ -363,16 +360,11 @@ async def statement(
             if len(known) > 1:
                 raise CurrencyRequired(account_id, known)
             currency = known[0] if known else "USD"
+        if wants_csv(request):
+            return csv_pages(
+                f"statement-{account_id}-{date_from}-{day_to}",
+                STATEMENT_HEADER,
+                statement_pages(runtime, account_id, currency, date_from, day_to),
+            )
         opening, rows = await found.statement(account_id, currency, date_from, day_to)
-    report = statement_out(account_id, currency, date_from, day_to, opening, rows)
-    if wants_csv(request):
-        return csv_response(
-            f"statement-{account_id}-{date_from}-{day_to}",
-            ["entry_date", "kind", "concerns_kind", "concerns_id", "change", "balance"],
-            (
-                [line.entry_date, line.kind, line.concerns.kind, line.concerns.id,
-                 line.change, line.balance]
-                for line in report.lines
-            ),
-        )  # fmt: skip
-    return report
+    return statement_out(account_id, currency, date_from, day_to, opening, rows)

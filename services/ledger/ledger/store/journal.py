@@ -9,7 +9,12 @@ from typing import Any
 from revline_events.repository import Repository
 from sqlalchemy import func, select, tuple_
 
-from ledger.store.tables import journal_entries, journal_lines
+from ledger.store.tables import (
+    daily_account_totals,
+    daily_revenue_totals,
+    journal_entries,
+    journal_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,8 @@ class Journal(Repository):
 
     async def totals(self, as_of: date) -> list[AccountTotals]:
         """Debit and credit totals per (currency, ledger account) over entries dated
-        on or before `as_of`: one aggregate over the date-indexed lines."""
-        t = journal_lines
+        on or before `as_of`: one aggregate over the daily totals (a row per day)."""
+        t = daily_account_totals
         stmt = (
             select(t.c.currency, t.c.ledger_account, func.sum(t.c.debit), func.sum(t.c.credit))
             .where(t.c.entry_date <= as_of)
@@ -78,19 +83,17 @@ class Journal(Repository):
     async def revenue(self, date_from: date, date_to: date) -> list[tuple[str, date, str, int]]:
         """(currency, service month, ledger account, credits - debits) of the revenue
         accounts (4000, 4100) for service months from `date_from`'s on, over entries dated
-        on or before `date_to`: one aggregate over the lines joined to their entries."""
-        e, line = journal_entries, journal_lines
-        earned = func.sum(line.c.credit - line.c.debit)
+        on or before `date_to`: one aggregate over the daily revenue totals."""
+        t = daily_revenue_totals
+        earned = func.sum(t.c.credit - t.c.debit)
         stmt = (
-            select(line.c.currency, e.c.service_month, line.c.ledger_account, earned)
-            .join(e, e.c.entry_id == line.c.entry_id)
+            select(t.c.currency, t.c.service_month, t.c.ledger_account, earned)
             .where(
-                line.c.entry_date <= date_to,
-                line.c.ledger_account.in_(["4000", "4100"]),
-                e.c.service_month >= date_from,
-                e.c.service_month <= date_to,
+                t.c.entry_date <= date_to,
+                t.c.service_month >= date_from,
+                t.c.service_month <= date_to,
             )
-            .group_by(line.c.currency, e.c.service_month, line.c.ledger_account)
+            .group_by(t.c.currency, t.c.service_month, t.c.ledger_account)
         )
         return [
             (currency, month, account, int(amount))

@@ -1,7 +1,8 @@
 """The ledger's projector: its own events folded into the journal and document tables.
 
 Insert only: an entry, its lines and moves are written once and never changed
-(the database refuses it, migration 0001). A rebuild replays the same events
+(the database refuses it, migration 0001); what they add up to per day is
+added to the daily totals (store/totals.py). A rebuild replays the same events
 into emptied tables, in batches.
 """
 
@@ -36,6 +37,7 @@ from ledger.store.tables import (
     ledger_write_offs,
     subledger_moves,
 )
+from ledger.store.totals import add_daily_totals
 
 
 class LedgerProjector:
@@ -52,6 +54,12 @@ class LedgerProjector:
         self, session: AsyncSession, items: Sequence[tuple[Envelope, EventPayload]]
     ) -> None:
         """Apply `items` in order: one batched insert per table."""
+        await self.write(session, self.rows(items))
+
+    def rows(
+        self, items: Sequence[tuple[Envelope, EventPayload]]
+    ) -> dict[Table, list[dict[str, Any]]]:
+        """The rows `items` project to, per table, parents before children."""
         rows: dict[Table, list[dict[str, Any]]] = {
             ledger_invoices: [],
             ledger_credit_notes: [],
@@ -87,10 +95,17 @@ class LedgerProjector:
                 rows[journal_entries].append(_entry_row(envelope, event))
                 rows[journal_lines] += _line_rows(event)
                 rows[subledger_moves] += _move_rows(event)
+        return rows
+
+    async def write(self, session: AsyncSession, rows: dict[Table, list[dict[str, Any]]]) -> None:
+        """Insert `rows` (as `rows()` lays them out): one executemany per table."""
         for table, found in rows.items():
             if found:
                 await session.execute(insert(table), found)
         if rows[journal_entries]:
+            await add_daily_totals(
+                session, rows[journal_entries], rows[journal_lines], rows[subledger_moves]
+            )
             await _lock(session)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select, tuple_, union
 
 from ledger.domain.reports import AgingBucket, AgingRow
 from ledger.store.tables import (
+    daily_subledger_totals,
     journal_entries,
     ledger_applications,
     ledger_credit_notes,
@@ -149,17 +150,49 @@ class Receivables(Repository):
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def aging(self, as_of: date) -> list[AgingRow]:
+    async def aging(
+        self, as_of: date, *, currency: str | None = None, accounts: tuple[str, str] | None = None
+    ) -> list[AgingRow]:
         """Every account's amounts due as of the date by bucket of days past due (W20), and
         its customer credit apart, per currency: two aggregates over the moves, the
-        bucketing a CASE on the due date (no invoice is read into memory)."""
+        bucketing a CASE on the due date (no invoice is read into memory). Only `currency`
+        and the accounts from `accounts[0]` to `accounts[1]` (inclusive) when given."""
         m, i = subledger_moves, ledger_invoices
-        due = (
-            select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
-            .where(m.c.entry_date <= as_of, m.c.target == "invoice")
-            .group_by(m.c.ref)
-            .subquery()
-        )
+        only = []
+        if currency is not None:
+            only.append(m.c.currency == currency)
+        if accounts is None:
+            # Every invoice: one pass over the moves' covering index, grouped per invoice.
+            due = (
+                select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
+                .where(m.c.entry_date <= as_of, m.c.target == "invoice", *only)
+                .group_by(m.c.ref)
+                .subquery()
+            )
+            invoices = (
+                select(i.c.account_id, i.c.currency, i.c.due_date, due.c.amount_due)
+                .join(due, due.c.invoice_id == i.c.invoice_id)
+                .subquery()
+            )
+        else:
+            # A page of accounts: its invoices by the account index, each one's amount due
+            # from the moves' covering index (a pass over every move would cost the whole
+            # report per page).
+            only += [m.c.account_id >= accounts[0], m.c.account_id <= accounts[1]]
+            due_of = (
+                select(func.sum(m.c.amount))
+                .where(m.c.target == "invoice", m.c.ref == i.c.invoice_id,
+                       m.c.entry_date <= as_of)
+                .scalar_subquery()
+            )  # fmt: skip
+            mine = [i.c.account_id >= accounts[0], i.c.account_id <= accounts[1]]
+            if currency is not None:
+                mine.append(i.c.currency == currency)
+            invoices = (
+                select(i.c.account_id, i.c.currency, i.c.due_date, due_of.label("amount_due"))
+                .where(*mine)
+                .subquery()
+            )
         # days past due = as_of - due_date: <= 0 current, 1..30, 31..60, 61..90, > 90.
         limits = [
             (AgingBucket.CURRENT, as_of),
@@ -168,23 +201,22 @@ class Receivables(Repository):
             (AgingBucket.DAYS_61_90, as_of - timedelta(days=90)),
         ]
         bucket = case(
-            *[(i.c.due_date >= limit, name.value) for name, limit in limits],
+            *[(invoices.c.due_date >= limit, name.value) for name, limit in limits],
             else_=AgingBucket.OVER_90.value,
         )
         stmt = (
-            select(i.c.account_id, i.c.currency, bucket.label("bucket"),
-                   func.sum(due.c.amount_due))
-            .join(due, due.c.invoice_id == i.c.invoice_id)
-            .where(due.c.amount_due != 0)
-            .group_by(i.c.account_id, i.c.currency, bucket)
+            select(invoices.c.account_id, invoices.c.currency, bucket.label("bucket"),
+                   func.sum(invoices.c.amount_due))
+            .where(invoices.c.amount_due != 0)
+            .group_by(invoices.c.account_id, invoices.c.currency, bucket)
         )  # fmt: skip
         found: dict[tuple[str, str], dict[AgingBucket, int]] = {}
-        for account_id, currency, name, amount in (await self.session.execute(stmt)).all():
-            cells = found.setdefault((account_id, currency), dict.fromkeys(AgingBucket, 0))
+        for account_id, code, name, amount in (await self.session.execute(stmt)).all():
+            cells = found.setdefault((account_id, code), dict.fromkeys(AgingBucket, 0))
             cells[AgingBucket(name)] = int(amount)
         credit = (
             select(m.c.account_id, m.c.currency, func.sum(m.c.amount))
-            .where(m.c.entry_date <= as_of, m.c.target == "credit_lot")
+            .where(m.c.entry_date <= as_of, m.c.target == "credit_lot", *only)
             .group_by(m.c.account_id, m.c.currency)
             .having(func.sum(m.c.amount) != 0)
         )
@@ -200,14 +232,30 @@ class Receivables(Repository):
             for account_id, currency in keys
         ]
 
+    async def move_currencies(self) -> list[str]:
+        """Every currency with a sub-ledger move, in order (from the daily totals)."""
+        t = daily_subledger_totals
+        stmt = select(t.c.currency).distinct().order_by(t.c.currency)
+        return list(await self.session.scalars(stmt))
+
+    async def accounts_with_moves(self, currency: str, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` accounts with sub-ledger moves in `currency`, in id order after
+        `after` (a page of the aging report)."""
+        m = subledger_moves
+        stmt = select(m.c.account_id).where(m.c.currency == currency).distinct()
+        if after is not None:
+            stmt = stmt.where(m.c.account_id > after)
+        return list(await self.session.scalars(stmt.order_by(m.c.account_id).limit(limit)))
+
     async def subledger_totals(self, as_of: date) -> dict[tuple[str, str], int]:
         """{(currency, target): sum of the sub-ledger moves dated on or before the date}:
-        open amounts due (`invoice`) and unapplied credit (`credit_lot`) per currency."""
-        m = subledger_moves
+        open amounts due (`invoice`) and unapplied credit (`credit_lot`) per currency, over
+        the moves' daily totals (store/totals.py)."""
+        t = daily_subledger_totals
         stmt = (
-            select(m.c.currency, m.c.target, func.sum(m.c.amount))
-            .where(m.c.entry_date <= as_of)
-            .group_by(m.c.currency, m.c.target)
+            select(t.c.currency, t.c.target, func.sum(t.c.amount))
+            .where(t.c.entry_date <= as_of)
+            .group_by(t.c.currency, t.c.target)
         )
         return {(c, t): int(amount) for c, t, amount in (await self.session.execute(stmt)).all()}
 
@@ -217,12 +265,31 @@ class Receivables(Repository):
         """(opening balance, lines) of the account's statement: every entry that moved its
         receivables, in posting order, with its `change` to amounts due less unapplied cash.
         The opening balance is the change of the entries dated before `date_from`."""
+        opening = await self.statement_opening(account_id, currency, date_from)
+        lines = await self.statement_lines(account_id, currency, date_from, date_to)
+        return opening, lines
+
+    async def statement_opening(self, account_id: str, currency: str, date_from: date) -> int:
+        """The account's amounts due less unapplied cash at the end of the day before
+        `date_from`: the change of every entry dated before it."""
+        m = subledger_moves
+        change = func.sum(case((m.c.target == "invoice", m.c.amount), else_=-m.c.amount))
+        opening = await self.session.scalar(
+            select(func.coalesce(change, 0)).where(
+                m.c.account_id == account_id, m.c.currency == currency, m.c.entry_date < date_from
+            )
+        )
+        return int(opening or 0)
+
+    async def statement_lines(
+        self, account_id: str, currency: str, date_from: date, date_to: date,
+        after: tuple[date, str] | None = None, limit: int | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """The statement's lines dated in [date_from, date_to] in posting order (entry_date,
+        entry_id), after the key `after` when given, at most `limit` of them when given."""
         m, e = subledger_moves, journal_entries
         change = func.sum(case((m.c.target == "invoice", m.c.amount), else_=-m.c.amount))
         mine = (m.c.account_id == account_id, m.c.currency == currency)
-        opening = await self.session.scalar(
-            select(func.coalesce(change, 0)).where(*mine, m.c.entry_date < date_from)
-        )
         stmt = (
             select(e.c.entry_id, e.c.entry_date, e.c.kind, e.c.concerns_kind, e.c.concerns_id,
                    change.label("change"))
@@ -232,8 +299,11 @@ class Receivables(Repository):
                       e.c.concerns_id)
             .order_by(e.c.entry_date, e.c.entry_id)
         )  # fmt: skip
-        lines = [
+        if after is not None:
+            stmt = stmt.where(tuple_(e.c.entry_date, e.c.entry_id) > after)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [
             {**row, "change": int(row["change"])}
             for row in (await self.session.execute(stmt)).mappings()
         ]
-        return int(opening or 0), lines

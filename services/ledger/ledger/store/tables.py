@@ -12,6 +12,11 @@ projection of the ledger's own events, append only:
 - `ledger_payments` of PaymentReceived, `ledger_applications` of
   InvoiceAmountApplied: what each payment paid; `ledger_payment_reversals` of
   PaymentReversed and `ledger_write_offs` of InvoiceWrittenOff.
+- `daily_account_totals`, `daily_revenue_totals` and `daily_subledger_totals`:
+  the journal's lines and moves summed per day (store/totals.py), kept by the
+  projector as it inserts them. The reports over every account sum these
+  (rows grow with the days, not the invoices); they are derived sums, not the
+  journal, so the projector adds to them.
 - `journal_lock`: one row once any entry exists. The database refuses every
   UPDATE of the journal, and a DELETE while the lock row stands (triggers of
   migration 0001); a rebuild empties the lock first, then the journal.
@@ -108,8 +113,42 @@ subledger_moves = Table(
     Column("entry_date", Date, nullable=False),
     Column("account_id", String(64), nullable=False),
     Column("currency", String(3), nullable=False),
-    Index("ix_subledger_moves_ref", "target", "ref", "entry_date"),
+    # Amounts due per invoice as of a date (aging) read only this index.
+    Index("ix_subledger_moves_due", "target", "ref", "entry_date", "amount"),
     Index("ix_subledger_moves_account", "account_id", "currency", "entry_date"),
+)
+
+# The journal summed per day (store/totals.py): balances as of a date add up these rows.
+daily_account_totals = Table(
+    "daily_account_totals",
+    metadata,
+    Column("entry_date", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("ledger_account", String(4), primary_key=True),
+    Column("debit", BigInteger, nullable=False),
+    Column("credit", BigInteger, nullable=False),
+)
+
+# The revenue accounts' lines (4000, 4100) of entries with a service month, per day.
+daily_revenue_totals = Table(
+    "daily_revenue_totals",
+    metadata,
+    Column("service_month", Date, primary_key=True),
+    Column("entry_date", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("ledger_account", String(4), primary_key=True),
+    Column("debit", BigInteger, nullable=False),
+    Column("credit", BigInteger, nullable=False),
+)
+
+# The sub-ledger moves per day: open amounts due (`invoice`) and credit lots (`credit_lot`).
+daily_subledger_totals = Table(
+    "daily_subledger_totals",
+    metadata,
+    Column("entry_date", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("target", String(20), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
 )
 
 ledger_payments = Table(
@@ -187,5 +226,8 @@ PROJECTIONS = (
     journal_entries,
     journal_lines,
     subledger_moves,
+    daily_account_totals,
+    daily_revenue_totals,
+    daily_subledger_totals,
     journal_lock,
 )
