@@ -7,11 +7,12 @@ dated on or before a date (indexed by account, currency and date).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from revline_events.repository import Repository
-from sqlalchemy import case, func, select, tuple_, union
+from sqlalchemy import Select, case, func, literal, select, tuple_, union, union_all
 
 from ledger.domain.reports import AgingBucket, AgingRow
 from ledger.store.tables import (
@@ -24,6 +25,9 @@ from ledger.store.tables import (
     ledger_payments,
     subledger_moves,
 )
+
+# The customer credit's cell in `aging_cells`, beside the buckets.
+CREDIT = "credit"
 
 # Ids are printable ASCII without spaces; anything else names nothing, unasked.
 _ID = re.compile(r"[!-~]{1,200}")
@@ -150,102 +154,11 @@ class Receivables(Repository):
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def aging(
-        self, as_of: date, *, currency: str | None = None, accounts: tuple[str, str] | None = None
-    ) -> list[AgingRow]:
+    async def aging(self, as_of: date) -> list[AgingRow]:
         """Every account's amounts due as of the date by bucket of days past due (W20), and
-        its customer credit apart, per currency: two aggregates over the moves, the
-        bucketing a CASE on the due date (no invoice is read into memory). Only `currency`
-        and the accounts from `accounts[0]` to `accounts[1]` (inclusive) when given."""
-        m, i = subledger_moves, ledger_invoices
-        only = []
-        if currency is not None:
-            only.append(m.c.currency == currency)
-        if accounts is None:
-            # Every invoice: one pass over the moves' covering index, grouped per invoice.
-            due = (
-                select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
-                .where(m.c.entry_date <= as_of, m.c.target == "invoice", *only)
-                .group_by(m.c.ref)
-                .subquery()
-            )
-            invoices = (
-                select(i.c.account_id, i.c.currency, i.c.due_date, due.c.amount_due)
-                .join(due, due.c.invoice_id == i.c.invoice_id)
-                .subquery()
-            )
-        else:
-            # A page of accounts: its invoices by the account index, each one's amount due
-            # from the moves' covering index (a pass over every move would cost the whole
-            # report per page).
-            only += [m.c.account_id >= accounts[0], m.c.account_id <= accounts[1]]
-            due_of = (
-                select(func.sum(m.c.amount))
-                .where(m.c.target == "invoice", m.c.ref == i.c.invoice_id,
-                       m.c.entry_date <= as_of)
-                .scalar_subquery()
-            )  # fmt: skip
-            mine = [i.c.account_id >= accounts[0], i.c.account_id <= accounts[1]]
-            if currency is not None:
-                mine.append(i.c.currency == currency)
-            invoices = (
-                select(i.c.account_id, i.c.currency, i.c.due_date, due_of.label("amount_due"))
-                .where(*mine)
-                .subquery()
-            )
-        # days past due = as_of - due_date: <= 0 current, 1..30, 31..60, 61..90, > 90.
-        limits = [
-            (AgingBucket.CURRENT, as_of),
-            (AgingBucket.DAYS_1_30, as_of - timedelta(days=30)),
-            (AgingBucket.DAYS_31_60, as_of - timedelta(days=60)),
-            (AgingBucket.DAYS_61_90, as_of - timedelta(days=90)),
-        ]
-        bucket = case(
-            *[(invoices.c.due_date >= limit, name.value) for name, limit in limits],
-            else_=AgingBucket.OVER_90.value,
-        )
-        stmt = (
-            select(invoices.c.account_id, invoices.c.currency, bucket.label("bucket"),
-                   func.sum(invoices.c.amount_due))
-            .where(invoices.c.amount_due != 0)
-            .group_by(invoices.c.account_id, invoices.c.currency, bucket)
-        )  # fmt: skip
-        found: dict[tuple[str, str], dict[AgingBucket, int]] = {}
-        for account_id, code, name, amount in (await self.session.execute(stmt)).all():
-            cells = found.setdefault((account_id, code), dict.fromkeys(AgingBucket, 0))
-            cells[AgingBucket(name)] = int(amount)
-        credit = (
-            select(m.c.account_id, m.c.currency, func.sum(m.c.amount))
-            .where(m.c.entry_date <= as_of, m.c.target == "credit_lot", *only)
-            .group_by(m.c.account_id, m.c.currency)
-            .having(func.sum(m.c.amount) != 0)
-        )
-        credits = {(a, c): int(amount) for a, c, amount in (await self.session.execute(credit))}
-        keys = sorted(set(found) | set(credits), key=lambda k: (k[1], k[0]))
-        return [
-            AgingRow(
-                account_id,
-                currency,
-                found.get((account_id, currency), dict.fromkeys(AgingBucket, 0)),
-                credits.get((account_id, currency), 0),
-            )
-            for account_id, currency in keys
-        ]
-
-    async def move_currencies(self) -> list[str]:
-        """Every currency with a sub-ledger move, in order (from the daily totals)."""
-        t = daily_subledger_totals
-        stmt = select(t.c.currency).distinct().order_by(t.c.currency)
-        return list(await self.session.scalars(stmt))
-
-    async def accounts_with_moves(self, currency: str, after: str | None, limit: int) -> list[str]:
-        """Up to `limit` accounts with sub-ledger moves in `currency`, in id order after
-        `after` (a page of the aging report)."""
-        m = subledger_moves
-        stmt = select(m.c.account_id).where(m.c.currency == currency).distinct()
-        if after is not None:
-            stmt = stmt.where(m.c.account_id > after)
-        return list(await self.session.scalars(stmt.order_by(m.c.account_id).limit(limit)))
+        its customer credit apart, per currency, in (currency, account) order."""
+        cells = (await self.session.execute(aging_cells(as_of))).all()
+        return list(aging_rows(cells))
 
     async def subledger_totals(self, as_of: date) -> dict[tuple[str, str], int]:
         """{(currency, target): sum of the sub-ledger moves dated on or before the date}:
@@ -307,3 +220,94 @@ class Receivables(Repository):
             {**row, "change": int(row["change"])}
             for row in (await self.session.execute(stmt)).mappings()
         ]
+
+
+def aging_cells(as_of: date) -> Select[tuple[str, str, str, int]]:
+    """AR aging as one query: (currency, account_id, cell, amount) in (currency, account)
+    order, a cell a bucket of days past due (W20) or CREDIT (customer credit), zero cells
+    left out. Invoices' amounts due are one pass over the moves' covering index grouped
+    per invoice, the bucket a CASE on the due date; credit one grouped pass over the lots'
+    moves. Ordered, so a reader pivots an account's cells as they arrive (`aging_rows`)."""
+    m, i = subledger_moves, ledger_invoices
+    due = (
+        select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
+        .where(m.c.entry_date <= as_of, m.c.target == "invoice")
+        .group_by(m.c.ref)
+        .subquery()
+    )
+    invoices = (
+        select(i.c.account_id, i.c.currency, i.c.due_date, due.c.amount_due)
+        .join(due, due.c.invoice_id == i.c.invoice_id)
+        .where(due.c.amount_due != 0)
+        .subquery()
+    )
+    # days past due = as_of - due_date: <= 0 current, 1..30, 31..60, 61..90, > 90.
+    limits = [
+        (AgingBucket.CURRENT, as_of),
+        (AgingBucket.DAYS_1_30, as_of - timedelta(days=30)),
+        (AgingBucket.DAYS_31_60, as_of - timedelta(days=60)),
+        (AgingBucket.DAYS_61_90, as_of - timedelta(days=90)),
+    ]
+    bucket = case(
+        *[(invoices.c.due_date >= limit, name.value) for name, limit in limits],
+        else_=AgingBucket.OVER_90.value,
+    )
+    owed = select(
+        invoices.c.currency, invoices.c.account_id, bucket.label("cell"),
+        func.sum(invoices.c.amount_due).label("amount"),
+    ).group_by(invoices.c.currency, invoices.c.account_id, bucket)  # fmt: skip
+    credit = (
+        select(m.c.currency, m.c.account_id, literal(CREDIT).label("cell"),
+               func.sum(m.c.amount).label("amount"))
+        .where(m.c.entry_date <= as_of, m.c.target == "credit_lot")
+        .group_by(m.c.currency, m.c.account_id)
+        .having(func.sum(m.c.amount) != 0)
+    )  # fmt: skip
+    cells = union_all(owed, credit).subquery()
+    return select(cells.c.currency, cells.c.account_id, cells.c.cell, cells.c.amount).order_by(
+        cells.c.currency, cells.c.account_id
+    )
+
+
+class AgingPivot:
+    """Turns `aging_cells`' rows, fed in order, into aging rows: an account's row once a
+    cell of the next account (or `last`) shows its cells are all read. An account with
+    nothing due and no credit has no cell, so no row."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, str] | None = None
+        self._buckets: dict[AgingBucket, int] = {}
+        self._credit = 0
+
+    def add(self, cell: Sequence[Any]) -> AgingRow | None:
+        """Take the next cell; the previous account's row when this one starts another."""
+        code, account_id, name, amount = cell
+        done = None
+        if (code, account_id) != self._key:
+            done = self.last()
+            self._key, self._buckets, self._credit = (
+                (code, account_id),
+                dict.fromkeys(AgingBucket, 0),
+                0,
+            )
+        if name == CREDIT:
+            self._credit = int(amount)
+        else:
+            self._buckets[AgingBucket(name)] = int(amount)
+        return done
+
+    def last(self) -> AgingRow | None:
+        """The row of the account in hand (after the last cell), if any."""
+        if self._key is None:
+            return None
+        return AgingRow(self._key[1], self._key[0], self._buckets, self._credit)
+
+
+def aging_rows(cells: Iterable[Sequence[Any]]) -> Iterator[AgingRow]:
+    """The aging rows of `aging_cells`' rows, in their order."""
+    pivot = AgingPivot()
+    for cell in cells:
+        if (row := pivot.add(cell)) is not None:
+            yield row
+    if (row := pivot.last()) is not None:
+        yield row
