@@ -61,14 +61,15 @@ def csv_pages(
 
 
 async def aging_pages(runtime: Runtime, as_of: date) -> AsyncIterator[list[Row]]:
-    """The aging report's rows (AGING_HEADER) by currency, then account, PAGE accounts a
-    chunk, from one query (`aging_cells`); accounts with nothing due and no credit are
-    left out. On PostgreSQL the query's rows come through a server-side cursor, PAGE
-    cells a fetch, on a pooled connection of its own held while the download runs. On
-    SQLite the aggregate's cells (a few per account) are read at once and the connection
-    given back before the first byte is sent: the pool holds one connection, and every
-    transaction begins IMMEDIATE, so a cursor held by a slow download would stop the
-    writers; the text is still written and sent a page at a time."""
+    """The aging report's rows (AGING_HEADER) by currency, then account, a chunk at a
+    time (the accounts of PAGE cells, or PAGE accounts), from one query (`aging_cells`);
+    accounts with nothing due and no credit are left out. On PostgreSQL the query's rows
+    come through a server-side cursor, PAGE cells a fetch, on a pooled connection of its
+    own held while the download runs. On SQLite the aggregate's cells (a few per
+    account) are read at once and the connection given back before the first byte is
+    sent: the pool holds one connection and every transaction begins IMMEDIATE, so a
+    cursor held by a slow download would stop the writers; the text is still written
+    and sent a chunk at a time."""
     stmt = aging_cells(as_of)
     async with runtime.db.session() as session:
         if runtime.db.is_postgres:
@@ -76,8 +77,8 @@ async def aging_pages(runtime: Runtime, as_of: date) -> AsyncIterator[list[Row]]
             result = await session.stream(stmt.execution_options(yield_per=PAGE))
             async for cells in result.partitions(PAGE):
                 rows = (pivot.add(cell) for cell in cells)
-                if page := [_aging_line(row) for row in rows if row is not None]:
-                    yield page
+                if lines := [_aging_line(row) for row in rows if row is not None]:
+                    yield lines
             if (last := pivot.last()) is not None:
                 yield [_aging_line(last)]
             return
