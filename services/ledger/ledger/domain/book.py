@@ -138,9 +138,7 @@ class AccountBook:
         Oldest by (due_date, number).
         """
         found = [
-            r
-            for r in self.invoices.values()
-            if r.is_open and r.settles_from[0] <= on_or_before
+            r for r in self.invoices.values() if r.is_open and r.settles_from[0] <= on_or_before
         ]
         return sorted(found, key=lambda r: (r.invoice.due_date, r.invoice.number))
 
