@@ -10,9 +10,9 @@ import pytest
 pytest_plugins = ["revline_testkit.pytest_plugin"]
 
 # Modules that take a minute or more (real processes killed and restarted, whole
-# stacks, rebuilds, timers). `make test` hands whole modules to two workers in
-# collection order: started last, one of them is the suite's tail while the other
-# worker sits idle. Started first, the short modules fill in around them.
+# stacks, rebuilds, timers). `make test` hands whole modules to its workers in
+# collection order: started last, one of them is the suite's tail while the others
+# sit idle. Started first, the short modules fill in around them.
 LONG_MODULES = (
     "*/faults/*",
     "*/test_crash*",
