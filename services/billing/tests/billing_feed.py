@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from billing.main import app_factory
 from billing.settings import BillingSettings
 from revline_events.catalogue import EventPayload, make_envelope
@@ -37,9 +37,9 @@ from revline_events.payloads.order import (
     OrderKind,
 )
 from revline_events.payloads.quote import BillingPeriod, BillingTiming, ChargeType
-from revline_testkit.broker import FAST_CONSUMER_SETTINGS
 from revline_testkit.fixtures import ServiceUnderTest, fresh_database
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import Record, header, topic_ends, unique
 from revline_testkit.waiting import eventually
 
 ORDER_EVENTS = "order.events"
@@ -51,11 +51,6 @@ UPSTREAM_CLOCK = FixedClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
 FROM_LEDGER = (InvoiceAmountApplied, InvoiceAmountUnapplied, InvoiceWrittenOff)
 # The billing service under test; its clock reads 2026-01-10 09:30 UTC.
 BILLING = ServiceUnderTest("billing", BillingSettings, app_factory)
-
-
-def unique(prefix: str) -> str:
-    """A name (account, order, subscription) no other test uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def item(
@@ -317,118 +312,9 @@ async def wait_for_schedule_state(
     return await eventually(probe, what=f"{what} of {account_id}")
 
 
-Record = ConsumerRecord[bytes, bytes]
-
-
-class RawTopicReader:
-    """Reads a topic's raw records from the beginning, without a group (for the DLQ,
-    whose records need not be envelopes, and whose headers carry the reason)."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.topic = topic
-        self.records: list[Record] = []
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-            auto_offset_reset="earliest", **FAST_CONSUMER_SETTINGS,
-        )  # fmt: skip
-
-    async def __aenter__(self) -> RawTopicReader:
-        await self._consumer.start()
-        # All-topics metadata: naming a missing topic would make Tansu create it.
-        await self._consumer.topics()
-        partitions = self._consumer.partitions_for_topic(self.topic)
-        assert partitions, f"topic {self.topic} does not exist"
-        self._consumer.assign([TopicPartition(self.topic, p) for p in sorted(partitions)])
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self._consumer.stop()
-
-    async def _fetch(self) -> None:
-        batches = await self._consumer.getmany(timeout_ms=20)
-        for records in batches.values():
-            self.records.extend(records)
-
-    async def first(self, match: Callable[[Record], bool]) -> Record:
-        """The first record `match` accepts, reading on until it arrives (15 s at most)."""
-
-        async def probe() -> Record | None:
-            await self._fetch()
-            return next((r for r in self.records if match(r)), None)
-
-        return await eventually(probe, what=f"a matching record on {self.topic}")
-
-    async def ends(self) -> dict[int, int]:
-        """Each partition's end offset, read as the fetch high watermark (the dev
-        broker's ListOffsets "latest" is not to be trusted)."""
-
-        async def at_end() -> bool:
-            await self._fetch()
-            for tp in self._consumer.assignment():
-                high = self._consumer.highwater(tp)
-                if high is None or await self._consumer.position(tp) < high:
-                    return False
-            return True
-
-        await eventually(at_end, what=f"the end of {self.topic}")
-        assigned = self._consumer.assignment()
-        return {tp.partition: await self._consumer.position(tp) for tp in assigned}
-
-
-def header(record: Record, name: str) -> str:
-    """One header of a record, decoded."""
-    values = [bytes(v).decode() for k, v in record.headers if k == name]
-    assert len(values) == 1, f"{name} appears {len(values)} times in {record.headers}"
-    return values[0]
-
-
 def from_billing(record: Record) -> bool:
     """The record was dead-lettered by a billing consumer (others read the same topics)."""
     return header(record, "consumer") == "billing"
-
-
-async def topic_ends(bootstrap: str, *topics: str) -> dict[TopicPartition, int]:
-    """The current end offset of every partition of `topics` (those that exist)."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await probe.start()
-    try:
-        existing = await probe.topics()
-    finally:
-        await probe.stop()
-    ends: dict[TopicPartition, int] = {}
-    for topic in topics:
-        if topic not in existing:
-            continue
-        async with RawTopicReader(bootstrap, topic) as reader:
-            ends.update({TopicPartition(topic, p): end for p, end in (await reader.ends()).items()})
-    return ends
-
-
-async def caught_up(service: LiveService, *topics: str) -> None:
-    """Wait until the service's consumer group has committed everything now on `topics`
-    (default: order.events and ledger.events): every event so far is handled."""
-    bootstrap = service.runtime.settings.kafka_bootstrap
-    consumer = service.runtime.consumer
-    assert consumer is not None
-    ends = await topic_ends(bootstrap, *(topics or (ORDER_EVENTS, LEDGER_EVENTS)))
-    # Assigned, not subscribed: it reads the group's committed offsets without joining
-    # the group (which would take partitions from the service).
-    group = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=consumer.group_id, enable_auto_commit=False
-    )
-    await group.start()
-    try:
-        group.assign(list(ends))
-
-        async def committed_to_the_end() -> bool:
-            for tp, end in ends.items():
-                if end and (await group.committed(tp) or 0) < end:
-                    return False
-            return True
-
-        await eventually(committed_to_the_end, what="the consumer caught up")
-    finally:
-        await group.stop()
 
 
 @contextmanager

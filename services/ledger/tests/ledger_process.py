@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from ledger_feed import BILLING_EVENTS, FINANCE, RawTopicReader, journal_entries
+from ledger_feed import BILLING_EVENTS, FINANCE, journal_entries
 from revline_testkit.live import ServiceProcess, api_keys_setting
+from revline_testkit.topics import RawTopicReader
 from revline_testkit.waiting import eventually
 
 CRASHING_LEDGER = Path(__file__).parent / "faults" / "crashing_ledger.py"

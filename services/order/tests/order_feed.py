@@ -8,20 +8,18 @@ the contract service's outbox relay would publish them.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
 from revline_events.payloads.contract import ContractCreated, SubscriptionData
 from revline_events.payloads.quote import BillingPeriod, ChargeType
-from revline_testkit.broker import FAST_CONSUMER_SETTINGS
-from revline_testkit.live import LiveService, auth
+from revline_testkit.live import auth
+from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
 
 CONTRACT_EVENTS = "contract.events"
@@ -29,11 +27,6 @@ CONTRACT_DLQ = "contract.events.dlq"
 ORDER_EVENTS = "order.events"
 READER = auth("finance")
 CONTRACT_CLOCK = FixedClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
-
-
-def unique(prefix: str) -> str:
-    """A name (account, contract, subscription) no other test uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def subscription(
@@ -143,96 +136,3 @@ async def wait_for_orders(
         return orders if len(orders) >= count else None
 
     return await eventually(enough, what=f"{count} orders of {filters}")
-
-
-Record = ConsumerRecord[bytes, bytes]
-
-
-class RawTopicReader:
-    """Reads a topic's raw records from the beginning, without a group (for the DLQ,
-    whose records need not be envelopes)."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.topic = topic
-        self.records: list[Record] = []
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-            auto_offset_reset="earliest", **FAST_CONSUMER_SETTINGS,
-        )  # fmt: skip
-
-    async def __aenter__(self) -> RawTopicReader:
-        await self._consumer.start()
-        # All-topics metadata: naming a missing topic would make Tansu create it.
-        await self._consumer.topics()
-        partitions = self._consumer.partitions_for_topic(self.topic)
-        assert partitions, f"topic {self.topic} does not exist"
-        self._consumer.assign([TopicPartition(self.topic, p) for p in sorted(partitions)])
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self._consumer.stop()
-
-    async def first(self, match: Callable[[Record], bool]) -> Record:
-        """The first record `match` accepts, reading on until it arrives (15 s at most)."""
-
-        async def probe() -> Record | None:
-            batches = await self._consumer.getmany(timeout_ms=20)
-            for records in batches.values():
-                self.records.extend(records)
-            return next((r for r in self.records if match(r)), None)
-
-        return await eventually(probe, what=f"a matching record on {self.topic}")
-
-    async def ends(self) -> dict[int, int]:
-        """Each partition's end offset, read as the fetch high watermark (DESIGN.md: the
-        dev broker's ListOffsets "latest" is not to be trusted)."""
-
-        async def at_end() -> bool:
-            batches = await self._consumer.getmany(timeout_ms=20)
-            for records in batches.values():
-                self.records.extend(records)
-            for tp in self._consumer.assignment():
-                high = self._consumer.highwater(tp)
-                if high is None or await self._consumer.position(tp) < high:
-                    return False
-            return True
-
-        await eventually(at_end, what=f"the end of {self.topic}")
-        assigned = self._consumer.assignment()
-        return {tp.partition: await self._consumer.position(tp) for tp in assigned}
-
-
-async def caught_up(service: LiveService) -> None:
-    """Wait until the service's consumer group has committed everything now on
-    contract.events: every event of every test so far is handled and in its database."""
-    bootstrap = service.runtime.settings.kafka_bootstrap
-    consumer = service.runtime.consumer
-    assert consumer is not None
-    async with RawTopicReader(bootstrap, CONTRACT_EVENTS) as topic:
-        ends = await topic.ends()
-    # Assigned, not subscribed: it reads the group's committed offsets without joining
-    # the group (which would take partitions from the service).
-    group = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=consumer.group_id, enable_auto_commit=False
-    )
-    await group.start()
-    try:
-        partitions = [TopicPartition(CONTRACT_EVENTS, p) for p in ends]
-        group.assign(partitions)
-
-        async def committed_to_the_end() -> bool:
-            for tp in partitions:
-                if ends[tp.partition] and (await group.committed(tp) or 0) < ends[tp.partition]:
-                    return False
-            return True
-
-        await eventually(committed_to_the_end, what="the consumer caught up")
-    finally:
-        await group.stop()
-
-
-def header(record: Record, name: str) -> str:
-    """One header of a record, decoded."""
-    values = [bytes(v).decode() for k, v in record.headers if k == name]
-    assert len(values) == 1, f"{name} appears {len(values)} times in {record.headers}"
-    return values[0]

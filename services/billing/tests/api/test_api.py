@@ -20,11 +20,11 @@ from billing_feed import (
     item,
     lines,
     schedules,
-    unique,
     wait_for_schedule_state,
     wait_for_schedules,
 )
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import unique
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
 PROBLEM = "application/problem+json"

@@ -20,11 +20,11 @@ from billing_feed import (
     lines,
     schedules,
     serving_billing_from_now,
-    unique,
     wait_for_schedules,
 )
 from revline_testkit.broker import TansuBroker
 from revline_testkit.live import LiveService
+from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
 
 from conftest import serving_billing

@@ -38,7 +38,7 @@ from billing.handlers.bill_runs import start_bill_run
 from billing.main import SPEC
 from billing.settings import BillingSettings
 from billing.store.tables import bill_run_accounts, bill_run_batches, bill_runs, invoices
-from billing_feed import BILLING_EVENTS, OPS, READER, OrderFeed, item, unique
+from billing_feed import BILLING_EVENTS, OPS, READER, OrderFeed, item
 from revline_events.catalogue import CATALOGUE, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.payloads.order import OrderActivated
@@ -47,6 +47,7 @@ from revline_service.service import Runtime
 from revline_testkit.broker import TansuBroker
 from revline_testkit.live import ServiceProcess, TopicReader, api_keys_setting
 from revline_testkit.postgres import PostgresError, ThrowawayPostgres
+from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine

@@ -20,20 +20,16 @@ from billing_feed import (
     ORDER_EVENTS,
     READER,
     OrderFeed,
-    RawTopicReader,
     bill_run,
     billing_database,
-    caught_up,
     credit_notes,
     envelope_of,
     from_billing,
     handled,
-    header,
     invoices,
     item,
     lines,
     serving_billing_from_now,
-    unique,
     wait_for_schedule_state,
     wait_for_schedules,
 )
@@ -41,6 +37,7 @@ from revline_events.envelope import Envelope
 from revline_events.payloads.order import OrderActivated, OrderItem
 from revline_testkit.broker import TansuBroker
 from revline_testkit.live import LiveService, TopicReader, stored_events
+from revline_testkit.topics import RawTopicReader, caught_up, header, unique
 from revline_testkit.waiting import eventually
 from sqlalchemy import func, select
 

@@ -15,19 +15,16 @@ from billing_feed import (
     OPS,
     READER,
     OrderFeed,
-    RawTopicReader,
     bill_run,
     billing_database,
-    caught_up,
     from_billing,
-    header,
     item,
     serving_billing_from_now,
-    unique,
     wait_for_schedules,
 )
 from revline_testkit.broker import TansuBroker
 from revline_testkit.live import LiveService, stored_events
+from revline_testkit.topics import RawTopicReader, caught_up, header, unique
 from revline_testkit.waiting import eventually
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)

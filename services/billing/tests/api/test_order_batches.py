@@ -20,14 +20,10 @@ from billing_feed import (
     LEDGER_EVENTS,
     ORDER_DLQ,
     ORDER_EVENTS,
-    RawTopicReader,
     billing_database,
     envelope_of,
     from_billing,
-    header,
     item,
-    topic_ends,
-    unique,
     wait_for_schedules,
 )
 from revline_events.catalogue import CATALOGUE, EventPayload
@@ -41,6 +37,7 @@ from revline_service.migrations import upgrade
 from revline_service.service import Runtime
 from revline_testkit.broker import FAST_PRODUCER_SETTINGS, TansuBroker
 from revline_testkit.live import LiveService, api_keys_setting, serve_in_process, stored_events
+from revline_testkit.topics import RawTopicReader, header, topic_ends, unique
 from sqlalchemy import select
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)

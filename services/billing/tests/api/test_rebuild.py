@@ -29,12 +29,10 @@ from billing_feed import (
     OrderFeed,
     bill_run,
     billing_database,
-    caught_up,
     credit_notes,
     item,
     schedules,
     serving_billing_from_now,
-    unique,
     wait_for_schedule_state,
     wait_for_schedules,
 )
@@ -44,6 +42,7 @@ from billing_feed import (
 from revline_events.replay import rebuild_projections
 from revline_testkit.broker import TansuBroker
 from revline_testkit.live import LiveService
+from revline_testkit.topics import caught_up, unique
 from revline_testkit.waiting import eventually
 from sqlalchemy import delete, func, select, update
 

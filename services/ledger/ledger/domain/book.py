@@ -133,11 +133,12 @@ class AccountBook:
             raise UnknownPayment(payment_id) from None
 
     def open_invoices(self, on_or_before: date) -> list[InvoiceRecord]:
-        """Open invoices issued on or before the date, oldest first by (due_date, number)."""
+        """Open invoices settleable on the date (InvoiceRecord.settles_from), oldest first.
+
+        Oldest by (due_date, number).
+        """
         found = [
-            r
-            for r in self.invoices.values()
-            if r.is_open and r.invoice.invoice_date <= on_or_before
+            r for r in self.invoices.values() if r.is_open and r.settles_from[0] <= on_or_before
         ]
         return sorted(found, key=lambda r: (r.invoice.due_date, r.invoice.number))
 
@@ -315,8 +316,9 @@ class AccountBook:
         invoice = record.invoice
         if record.voided or record.uncollectible or record.amount_paid:
             raise InvoiceNotVoidable(invoice_id, record.status, record.amount_paid)
-        if voided_on < invoice.invoice_date:
-            raise DateBeforeCause("voided_on", voided_on, invoice.invoice_date, "the invoice date")
+        earliest, cause = record.settles_from
+        if voided_on < earliest:
+            raise DateBeforeCause("voided_on", voided_on, earliest, cause)
         due = record.amount_due
         record.voided = True
         concerns = Concern(ConcernKind.INVOICE, invoice_id)
@@ -406,8 +408,9 @@ class AccountBook:
         """Apply a payment: to the named invoice only, else to open invoices oldest first.
 
         Dr 1000 amount; Cr 1100 what was applied; Cr 2200 the rest, kept as a
-        lot. Only invoices issued on or before `received_on` take it. Raises
-        InvalidAmount, UnknownInvoice, InvoiceNotOpen, DateBeforeCause.
+        lot. Only invoices settleable on `received_on` (issued by then, not
+        reopened after it) take it. Raises InvalidAmount, UnknownInvoice,
+        InvoiceNotOpen, DateBeforeCause.
         """
         positive_amount("amount", amount)
         if payment_id in self.payments:
@@ -416,10 +419,9 @@ class AccountBook:
             named = self.invoice(invoice_id)
             if not named.is_open:
                 raise InvoiceNotOpen(invoice_id, named.status)
-            if received_on < named.invoice.invoice_date:
-                raise DateBeforeCause(
-                    "received_on", received_on, named.invoice.invoice_date, "the invoice date"
-                )
+            earliest, cause = named.settles_from
+            if received_on < earliest:
+                raise DateBeforeCause("received_on", received_on, earliest, cause)
             targets = [named]
         else:
             targets = self.open_invoices(received_on)
@@ -498,6 +500,7 @@ class AccountBook:
                 amounts.append((BAD_DEBT, application.amount))
             else:
                 amounts.append((AR, application.amount))
+                record.reopened_on = reversed_on
                 moves.append(
                     SubledgerMove(MoveTarget.INVOICE, application.invoice_id, application.amount)
                 )
@@ -565,10 +568,9 @@ class AccountBook:
         record = self.invoice(invoice_id)
         if not record.is_open:
             raise InvoiceNotOpen(invoice_id, record.status)
-        if written_off_on < record.invoice.invoice_date:
-            raise DateBeforeCause(
-                "written_off_on", written_off_on, record.invoice.invoice_date, "the invoice date"
-            )
+        earliest, cause = record.settles_from
+        if written_off_on < earliest:
+            raise DateBeforeCause("written_off_on", written_off_on, earliest, cause)
         due = record.amount_due
         record.written_off += due
         record.uncollectible = True

@@ -68,6 +68,18 @@ class InvoiceRecord:
     voided: bool = False
     uncollectible: bool = False
     applications: list[Application] = field(default_factory=list)
+    reopened_on: date | None = None  # the last reversal that raised its amount due
+
+    @property
+    def settles_from(self) -> tuple[date, str]:
+        """The first date a step may settle it: its date, or its last reopening when later.
+
+        Before a reversal reopened it the invoice owed less, so a payment, credit,
+        write-off or void dated earlier would leave it owing below zero as of then.
+        """
+        if self.reopened_on is not None and self.reopened_on > self.invoice.invoice_date:
+            return self.reopened_on, "the invoice's reopening"
+        return self.invoice.invoice_date, "the invoice date"
 
     @property
     def amount_due(self) -> int:

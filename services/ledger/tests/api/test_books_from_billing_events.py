@@ -16,13 +16,13 @@ from ledger_feed import (
     billed,
     f1_invoices,
     journal_entries,
-    unique,
     unused_currency,
     wait_for_entries,
     written,
 )
 from revline_events.payloads.ledger import InvoiceAmountApplied, JournalEntryPosted
 from revline_testkit.live import LiveService, TopicReader, auth
+from revline_testkit.topics import unique
 
 # BILLING_RULES.md F1: the entries dated on or before 2026-03-05, before the payment.
 F1_ENTRIES = [

@@ -13,13 +13,8 @@ from ledger_feed import (
     BILLING_DLQ,
     BILLING_EVENTS,
     BillingFeed,
-    RawTopicReader,
-    Record,
     billed,
-    caught_up,
     f1_invoices,
-    header,
-    unique,
     wait_for_entries,
     written,
 )
@@ -28,6 +23,7 @@ from ledger_feed import (
 )
 from revline_events.payloads.billing import InvoicePosted
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import RawTopicReader, Record, caught_up, header, unique
 from sqlalchemy import ColumnElement, Table, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 

@@ -9,15 +9,9 @@ from typing import Any
 
 import pytest
 from ledger.api import journal_csv
-from ledger_feed import (
-    FINANCE,
-    BillingFeed,
-    f1_invoices,
-    journal_entries,
-    unique,
-    wait_for_entries,
-)
+from ledger_feed import FINANCE, BillingFeed, f1_invoices, journal_entries, wait_for_entries
 from revline_testkit.live import LiveService
+from revline_testkit.topics import unique
 
 CSV = {**FINANCE, "Accept": "text/csv"}
 

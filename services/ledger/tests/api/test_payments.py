@@ -9,15 +9,14 @@ from ledger_feed import (
     FINANCE,
     BillingFeed,
     billed,
-    caught_up,
     f1_invoices,
     journal_entries,
-    unique,
     unused_currency,
     wait_for_entries,
     written,
 )
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import caught_up, unique
 from revline_testkit.waiting import eventually
 
 F1_ENTRY_COUNT = 6

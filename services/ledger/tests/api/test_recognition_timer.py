@@ -21,15 +21,7 @@ from ledger.main import app_factory
 from ledger.recognition_timer import run_recognition
 from ledger.settings import LedgerSettings
 from ledger.store.locks import recognition_lock
-from ledger_feed import (
-    FINANCE,
-    BillingFeed,
-    billed,
-    journal_entries,
-    unique,
-    wait_for_entries,
-    written,
-)
+from ledger_feed import FINANCE, BillingFeed, billed, journal_entries, wait_for_entries, written
 from revline_events.clock import FixedClock
 from revline_testkit.broker import TansuBroker
 from revline_testkit.fixtures import (
@@ -39,6 +31,7 @@ from revline_testkit.fixtures import (
     live_service_fixture,
 )
 from revline_testkit.live import LiveService, stored_events
+from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
 
 LEDGER = ServiceUnderTest("ledger", LedgerSettings, app_factory)

@@ -20,15 +20,7 @@ from ledger.store.projector import PROJECTOR
 from ledger.store.receivables import Receivables
 from ledger.store.tables import journal_entries, journal_lines, subledger_moves
 from ledger.translation import entry_posted
-from ledger_feed import (
-    FINANCE,
-    BillingFeed,
-    billed,
-    caught_up,
-    unique,
-    unused_currency,
-    wait_for_entries,
-)
+from ledger_feed import FINANCE, BillingFeed, billed, unused_currency, wait_for_entries
 from revline_events.catalogue import EventPayload, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.database import Database
@@ -40,6 +32,7 @@ from revline_events.payloads.ledger import (
 )
 from revline_service.migrations import alembic_config, upgrade
 from revline_testkit.live import LiveService
+from revline_testkit.topics import caught_up, unique
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -9,12 +9,12 @@ from ledger_feed import (
     BillingFeed,
     f1_invoices,
     journal_entries,
-    unique,
     unused_currency,
     wait_for_entries,
     written,
 )
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import unique
 
 
 async def revenue(service: LiveService, currency: str, **params: str) -> dict[str, Any]:

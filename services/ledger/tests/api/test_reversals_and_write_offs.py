@@ -17,10 +17,8 @@ from ledger_feed import (
     LEDGER_EVENTS,
     BillingFeed,
     billed,
-    caught_up,
     f1_invoices,
     journal_entries,
-    unique,
     unused_currency,
     wait_for_entries,
     written,
@@ -28,6 +26,7 @@ from ledger_feed import (
 from revline_events.envelope import Envelope
 from revline_events.payloads.ledger import InvoiceAmountUnapplied, InvoiceWrittenOff
 from revline_testkit.live import LiveService, TopicReader, auth
+from revline_testkit.topics import caught_up, unique
 
 F1_ENTRY_COUNT = 6
 

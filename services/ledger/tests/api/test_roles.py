@@ -20,9 +20,9 @@ import pytest
 from fastapi.routing import APIRoute
 from ledger.main import app_factory
 from ledger.settings import LedgerSettings
-from ledger_feed import unique
 from revline_testkit.fixtures import ServiceUnderTest, live_service_fixture
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import unique
 
 # The calls change nothing a role could see, so one ledger on SQLite serves them all.
 ledger_roles = live_service_fixture(

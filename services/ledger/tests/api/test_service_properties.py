@@ -33,10 +33,11 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from ledger_feed import FINANCE, BillingFeed, billed, caught_up, journal_entries, unique
+from ledger_feed import FINANCE, BillingFeed, billed, journal_entries
 from revline_events.payloads.billing import LineKind
 from revline_events.replay import rebuild_projections
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import caught_up, unique
 
 T = TypeVar("T")
 START = date(2026, 1, 1)

@@ -114,6 +114,12 @@ REFUSED: list[tuple[str, Step, Step, type[LedgerError]]] = [
      InvoiceNotOpen),
     ("a payment received before the invoice it names", nothing,
      pay("INV-000002", received_on=D("2026-02-27")), DateBeforeCause),
+    ("a payment dated before the reversal that reopened the invoice it names",
+     reverse("2026-03-10"), pay("INV-000001", received_on=D("2026-03-05")), DateBeforeCause),
+    ("a write-off dated before the reversal that reopened the invoice",
+     reverse("2026-03-10"), write_off("INV-000001"), DateBeforeCause),
+    ("a void dated before the reversal that reopened the invoice",
+     reverse("2026-03-10"), void("INV-000001", "2026-03-05"), DateBeforeCause),
     ("a payment id used twice", nothing, pay(payment_id="pay-1"), DuplicateId),
     ("a second reversal", reverse("2026-03-10"), reverse("2026-03-11"), PaymentAlreadyReversed),
     ("a reversal of an unknown payment", nothing,
@@ -177,6 +183,18 @@ def test_a_refund_with_credit_from_a_later_day_is_refused() -> None:
         ledger.refund_credit("r-1", "globex", 500, "USD", D("2026-03-10"))
 
     assert refused.value.available == 0
+
+
+def test_a_backdated_payment_leaves_an_invoice_reopened_after_its_date_alone() -> None:
+    """Before the reversal the invoice owed nothing: the cash waits as credit until then."""
+    ledger = w18_with_others()
+    ledger.reverse_payment("pay-1", D("2026-03-10"))
+
+    paid = ledger.receive_payment("pay-2", "acme", 500, "USD", D("2026-03-05"), "wire")
+
+    assert paid.settlements == ()
+    assert ledger.book("acme", "USD").customer_credit == 500
+    assert ledger.book("acme", "USD").invoice("INV-000001").amount_due == 15000
 
 
 def test_a_book_on_its_own_refuses_ids_it_holds_already() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from ledger.main import app_factory
 from ledger.settings import LedgerSettings
-from ledger_feed import BillingFeed, billed, f1_invoices, unique
+from ledger_feed import BillingFeed, billed, f1_invoices
 from ledger_process import (
     CrashingLedgerProcess,
     books_state,
@@ -33,6 +33,7 @@ from ledger_process import (
 from revline_events.envelope import Envelope
 from revline_testkit.broker import TansuBroker
 from revline_testkit.fixtures import Backend, ServiceUnderTest, fresh_database
+from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
 
 LEDGER = ServiceUnderTest("ledger", LedgerSettings, app_factory)

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from ledger.main import app_factory
 from ledger.settings import LedgerSettings
-from ledger_feed import FINANCE, BillingFeed, f1_invoices, unique
+from ledger_feed import FINANCE, BillingFeed, f1_invoices
 from ledger_process import (
     books_state,
     fresh_currency,
@@ -36,6 +36,7 @@ from ledger_process import (
 )
 from revline_testkit.broker import TansuBroker
 from revline_testkit.fixtures import Backend, ServiceUnderTest, fresh_database
+from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
 
 LEDGER = ServiceUnderTest("ledger", LedgerSettings, app_factory)

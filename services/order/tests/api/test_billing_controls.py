@@ -7,9 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from order_feed import ORDER_EVENTS, READER, ContractFeed, subscription, unique, wait_for_orders
+from order_feed import ORDER_EVENTS, READER, ContractFeed, subscription, wait_for_orders
 from revline_events.envelope import Envelope
 from revline_testkit.live import LiveService, TopicReader, auth, stored_events
+from revline_testkit.topics import unique
 
 OPS = auth("ops")
 

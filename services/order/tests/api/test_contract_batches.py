@@ -19,7 +19,7 @@ from order.main import SPEC
 from order.settings import OrderSettings
 from order.store.projector import project
 from order.store.tables import PROJECTIONS, kernel, orders
-from order_feed import CONTRACT_CLOCK, RawTopicReader, header, subscription
+from order_feed import CONTRACT_CLOCK, subscription
 from revline_events.catalogue import CATALOGUE, EventPayload, make_envelope
 from revline_events.clock import FixedClock
 from revline_events.envelope import Envelope
@@ -35,6 +35,7 @@ from revline_service.service import Runtime
 from revline_testkit.broker import FAST_PRODUCER_SETTINGS, TansuBroker
 from revline_testkit.fixtures import fresh_database
 from revline_testkit.live import api_keys_setting
+from revline_testkit.topics import RawTopicReader, header
 from revline_testkit.waiting import eventually
 from sqlalchemy import select
 

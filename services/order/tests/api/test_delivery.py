@@ -10,17 +10,14 @@ from order_feed import (
     CONTRACT_DLQ,
     CONTRACT_EVENTS,
     ContractFeed,
-    RawTopicReader,
-    Record,
-    header,
     orders_of,
     subscription,
-    unique,
     wait_for_orders,
 )
 from revline_events.catalogue import CATALOGUE
 from revline_events.payloads.contract import ContractAmended, ContractTerminated
 from revline_testkit.live import LiveService
+from revline_testkit.topics import RawTopicReader, Record, header, unique
 
 START, END = date(2026, 1, 1), date(2026, 12, 31)
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from order_feed import (
-    ORDER_EVENTS,
-    READER,
-    ContractFeed,
-    orders_of,
-    subscription,
-    unique,
-    wait_for_orders,
-)
+from order_feed import ORDER_EVENTS, READER, ContractFeed, orders_of, subscription, wait_for_orders
 from revline_events.envelope import Envelope
 from revline_events.payloads.contract import (
     ContractAmended,
@@ -24,6 +16,7 @@ from revline_events.payloads.contract import (
     SubscriptionData,
 )
 from revline_testkit.live import LiveService, TopicReader, stored_events
+from revline_testkit.topics import unique
 
 YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
 

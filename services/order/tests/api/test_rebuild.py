@@ -14,14 +14,7 @@ from order.store.tables import (
     contracts,
     orders,
 )
-from order_feed import (
-    ContractFeed,
-    ContractStream,
-    caught_up,
-    subscription,
-    unique,
-    wait_for_orders,
-)
+from order_feed import ContractFeed, ContractStream, subscription, wait_for_orders
 from revline_events.payloads.contract import (
     ContractAmended,
     ContractRenewed,
@@ -30,6 +23,7 @@ from revline_events.payloads.contract import (
 )
 from revline_events.replay import rebuild_projections
 from revline_testkit.live import LiveService, auth
+from revline_testkit.topics import caught_up, unique
 from sqlalchemy import delete, func, select, update
 
 ADMIN, OPS = auth("admin"), auth("ops")

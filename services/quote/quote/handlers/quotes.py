@@ -309,11 +309,23 @@ async def accept_quote(uow: UnitOfWork, quote_id: str) -> dict[str, Any]:
         ),
         accepted_on=uow.clock.today(),
     )
-    await _record(
-        uow, quote_id, current["account_id"], current["stream_version"], event,
+    [envelope] = await uow.record(
+        [event],
+        stream_id=quote_id,
+        account_id=current["account_id"],
+        expected_version=current["stream_version"],
+        cause=None,
         effective_date=current["start_date"],
-    )  # fmt: skip
-    return await _view(uow, quote_id)
+    )
+    # The projection changed only these columns (store.projector): the view is the
+    # row already loaded with them, not a second read of the quote and its lines.
+    return {
+        **current,
+        "status": QuoteStatus.ACCEPTED,
+        "stream_version": envelope.stream_version,
+        "updated_at": envelope.occurred_at,
+        "accepted_on": event.accepted_on,
+    }
 
 
 def _kept_cycle_day(new_start: date | None, current: dict[str, Any]) -> int | None:

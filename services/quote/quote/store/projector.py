@@ -17,7 +17,7 @@ from revline_events.payloads.quote import (
     QuoteRejected,
     QuoteSnapshot,
 )
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quote.domain.quote import QuoteStatus
@@ -31,6 +31,8 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
         await session.execute(
             insert(products).values(**event.model_dump(), created_at=at)
         )  # fmt: skip
+    elif isinstance(event, QuoteAccepted) and envelope.stream_version > 1:
+        await session.execute(_ACCEPT, _accepted(envelope, event))
     elif isinstance(event, QuoteSnapshot):
         status = QuoteStatus.ACCEPTED if isinstance(event, QuoteAccepted) else QuoteStatus.DRAFT
         await _write_snapshot(session, envelope, event, status)
@@ -43,6 +45,22 @@ async def project(session: AsyncSession, envelope: Envelope, event: EventPayload
             .where(quotes.c.id == event.quote_id)
             .values(status=status, stream_version=envelope.stream_version, updated_at=at)
         )
+
+
+# QuoteAccepted repeats the snapshot it accepts (the handler builds it from the
+# projected row), so on an existing quote only these columns change: one update,
+# no rewrite of the row's other columns or of its lines.
+_ACCEPT = update(quotes).where(quotes.c.id == bindparam("quote_id"))
+
+
+def _accepted(envelope: Envelope, event: QuoteAccepted) -> dict[str, Any]:
+    return {
+        "quote_id": event.quote_id,
+        "status": QuoteStatus.ACCEPTED,
+        "stream_version": envelope.stream_version,
+        "updated_at": envelope.occurred_at,
+        "accepted_on": event.accepted_on,
+    }
 
 
 async def _write_snapshot(
