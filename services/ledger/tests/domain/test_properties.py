@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from hypothesis import event, given, note, settings
+from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
 from ledger.domain.accounts import LedgerAccount
 from ledger.domain.documents import CreditNote, DocumentLine, Invoice, LineKind
@@ -253,8 +253,25 @@ def check_every_past_date(ledger: Ledger) -> None:
             assert (tied.receivable_difference, tied.credit_difference) == (0, 0)
 
 
+def _recurring(amount: int) -> tuple[LineSpec]:
+    return (LineSpec(LineKind.RECURRING, amount, 0, 1),)
+
+
+# Found by this test (2026-12-03): a payment dated before the reversal that had
+# reopened an invoice paid it as of that earlier day, where it owed nothing.
+REOPENED_THEN_BACKDATED = [
+    (0, Pay(account=0, currency=1, amount=1, invoice=None, days_back=0)),
+    (0, Bill(account=0, currency=0, lines=_recurring(0), terms=0)),
+    (0, Bill(account=0, currency=1, lines=_recurring(1), terms=0)),
+    (1, Bill(account=0, currency=0, lines=_recurring(0), terms=0)),
+    (0, Reverse(payment=0)),
+    (0, Pay(account=0, currency=1, amount=1, invoice=None, days_back=1)),
+]
+
+
 @BOUNDED
 @given(dated_steps)
+@example(sequence=REOPENED_THEN_BACKDATED)
 def test_random_sequences_keep_the_books_balanced_and_tied_out(
     sequence: list[tuple[int, Step]],
 ) -> None:
