@@ -1,4 +1,5 @@
-"""`make run` for real: the dev stack as a process, stopped with Ctrl-C, twice in a row.
+"""`make run` for real: the dev stack as a process, a service killed and restarted under it,
+stopped with Ctrl-C, twice in a row.
 
 Every port is a free one and every file lives under the test's tmp_path, so
 the repository's var/ and a developer's running stack are never touched.
@@ -201,6 +202,65 @@ async def saw_event_on(bootstrap: str, topic: str, wanted: str, within: float = 
         await consumer.stop()
 
 
+def service_pid(stack: RunningStack, name: str) -> int:
+    """The pid of `python -m <name> serve` under the stack."""
+    found = [
+        pid
+        for pid in descendants(stack.process.pid)
+        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:4]
+        == [b"-m", name.encode(), b"serve"]
+    ]
+    assert len(found) == 1, (name, found)
+    return found[0]
+
+
+def wait_for_line(stack: RunningStack, pattern: str, within: float = 30.0) -> str:
+    """The first line of the stack's output matching `pattern`, once it is printed."""
+    wanted = re.compile(pattern)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for line in list(stack.lines):
+            if wanted.search(line):
+                return line
+        time.sleep(0.05)
+    pytest.fail(f"no line matching {pattern!r} within {within:.0f}s:\n{stack.output()}")
+
+
+def kill_one_and_see_it_restart(stack: RunningStack, victim: str, witness: str) -> None:
+    """SIGKILL `victim`: the stack says so, restarts it, and `witness` answers all along."""
+    urls = stack.urls()
+    answers: list[int | str] = []
+    watching = threading.Event()
+    watching.set()
+
+    def keep_asking() -> None:
+        with httpx.Client(timeout=5.0) as client:
+            while watching.is_set():
+                try:
+                    answers.append(client.get(f"{urls[witness]}/readyz").status_code)
+                except httpx.TransportError as error:
+                    answers.append(type(error).__name__)
+                time.sleep(0.05)
+
+    asker = threading.Thread(target=keep_asking, daemon=True)
+    asker.start()
+    try:
+        old_pid = service_pid(stack, victim)
+        os.kill(old_pid, signal.SIGKILL)
+        exited = wait_for_line(stack, rf"^{victim} exited with code -9 \(SIGKILL\): restarting")
+        assert "restarting it in 0.5s" in exited, exited
+        wait_for_line(stack, rf"^restarted {victim} \(restart 1, pid \d+\)")
+        wait_for_line(stack, rf"^  {victim} is ready again$")
+        assert httpx.get(f"{urls[victim]}/readyz").status_code == 200
+        assert service_pid(stack, victim) != old_pid
+    finally:
+        watching.clear()
+        asker.join(10)
+    assert answers, "the witness was never asked"
+    assert set(answers) == {200}, answers
+    assert stack.process.poll() is None, stack.output()
+
+
 def stop_and_check_gone(stack: RunningStack, ports: Ports) -> None:
     children = descendants(stack.process.pid)
     # The broker wrapper, Tansu under it, and one process per service.
@@ -212,7 +272,9 @@ def stop_and_check_gone(stack: RunningStack, ports: Ports) -> None:
     assert busy == [], f"ports still taken after the stack stopped: {busy}"
 
 
-def test_make_run_starts_everything_and_stops_clean_twice_in_a_row(tmp_path: Path) -> None:
+def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_twice_in_a_row(
+    tmp_path: Path,
+) -> None:
     assert SERVICES, "no services found"
     ports = Ports()
     keys_file = tmp_path / "var" / "dev-keys.json"
@@ -241,6 +303,8 @@ def test_make_run_starts_everything_and_stops_clean_twice_in_a_row(tmp_path: Pat
                 headers={**admin, "Idempotency-Key": "devstack-test"},
             )
             assert created.status_code == 201, created.text
+        if len(SERVICES) > 1:
+            kill_one_and_see_it_restart(stack, victim=SERVICES[-1], witness=SERVICES[0])
         stop_and_check_gone(stack, ports)
 
     # Same ports, same var dir: the keys are kept and the event store goes to the new broker.

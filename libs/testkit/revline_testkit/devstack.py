@@ -16,9 +16,16 @@ What it does, in order:
    ``python -m revline_testkit.broker``.
 4. Republishes every service's event store (see below), then starts each
    service as ``python -m <name> serve`` and waits until its ``/readyz`` is 200.
-5. Prints the URLs and the API keys, then waits. Ctrl-C, SIGTERM or SIGHUP
-   stops the services (SIGTERM, then SIGKILL after a grace period), then the
-   broker. A service that dies on its own stops the whole stack.
+5. Prints the URLs and the API keys, then supervises. A service that exits on
+   its own once the stack is ready (a crash, SIGKILL, the OOM killer) is
+   started again after a backoff (0.5 s, doubling up to 10 s, back to 0.5 s
+   once a run stayed up for 30 s), with a line saying which service exited,
+   its exit code and when it restarts, and another once its /readyz is 200
+   again; the other services keep serving. A service that exits before the
+   stack is first ready (a broken setting or migration), or the broker
+   exiting (its log is in memory), still stops the whole stack.
+   Ctrl-C, SIGTERM or SIGHUP stops the services (SIGTERM, then SIGKILL after
+   a grace period), then the broker.
 
 Why republish on every start: the dev broker keeps its log in memory, so each
 run starts with an empty broker while the services' databases under var/ keep
@@ -51,7 +58,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -73,6 +80,10 @@ SERVICE_GRACE_S = 20.0  # a service finishes the event in hand, commits, stops
 BROKER_GRACE_S = 15.0  # the broker wrapper stops Tansu within 10 s
 STEP_TIMEOUT_S = 60.0  # republish of one service's event store
 LOG_TAIL_LINES = 40
+RESTART_FIRST_DELAY_S = 0.5  # a service that exited starts again after this ...
+RESTART_MAX_DELAY_S = 10.0  # ... doubling on each exit in a row, up to this
+RESTART_STABLE_AFTER_S = 30.0  # a run that stayed up this long resets the delay
+WATCH_INTERVAL_S = 0.2
 
 
 class DevStackError(RuntimeError):
@@ -346,6 +357,50 @@ def stop_children(children: Iterable[Child], grace: float, hurry: Callable[[], b
             child.kill()
 
 
+# -- supervision -------------------------------------------------------------------------------
+
+
+@dataclass
+class Backoff:
+    """The delay before a service's next restart: doubles per exit in a row, resets when stable."""
+
+    first: float = RESTART_FIRST_DELAY_S
+    most: float = RESTART_MAX_DELAY_S
+    stable_after: float = RESTART_STABLE_AFTER_S
+    _next: float = field(init=False, default=RESTART_FIRST_DELAY_S)
+
+    def __post_init__(self) -> None:
+        self._next = self.first
+
+    def after_exit(self, stayed_up_s: float) -> float:
+        """The delay to wait now that a run that lasted `stayed_up_s` exited."""
+        if stayed_up_s >= self.stable_after:
+            self._next = self.first
+        delay = self._next
+        self._next = min(self._next * 2, self.most)
+        return delay
+
+
+@dataclass
+class Supervised:
+    """What the dev stack knows about one running service between restarts."""
+
+    plan: PlannedService
+    backoff: Backoff
+    started_at: float
+    restarts: int = 0
+    restart_at: float | None = None  # set while it waits to be started again
+    awaiting_ready: bool = False  # started again, /readyz not yet 200
+
+
+def describe_exit(code: int | None) -> str:
+    """`code 1`, or `code -9 (SIGKILL)` for a process a signal ended."""
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"code {code} ({signal.Signals(-code).name})"
+    return f"code {code}"
+
+
 # -- the stack ---------------------------------------------------------------------------------
 
 
@@ -483,11 +538,15 @@ class DevStack:
             )
         )
 
+    def _service_env(self, plan: PlannedService) -> dict[str, str]:
+        return plan.env(self.environ, self.shared_env())
+
     def start_services(self) -> None:
         """Start `python -m <name> serve` for each service (returns at once)."""
         for plan in self.plans:
-            env = plan.env(self.environ, self.shared_env())
-            child = Child(plan.name, _service_argv(plan, "serve"), env, plan.log_path)
+            child = Child(
+                plan.name, _service_argv(plan, "serve"), self._service_env(plan), plan.log_path
+            )
             self.services.append((plan, child))  # before start: a signal in between still stops it
             child.start()
             say(f"starting {plan.name} on {plan.url} (log: {_shown(plan.log_path)})")
@@ -549,20 +608,54 @@ class DevStack:
     # -- run and stop ---------------------------------------------------------------------------
 
     def watch(self) -> None:
-        """Block until a signal arrives (StopRequested) or a service dies (DevStackError)."""
-        while True:
-            for plan, child in self.services:
-                if not child.running():
+        """Supervise until a signal arrives (StopRequested) or the broker dies (DevStackError).
+
+        A service that exits is started again after its backoff (module doc).
+        """
+        now = time.monotonic()
+        supervised = {
+            plan.name: Supervised(plan, Backoff(), started_at=now) for plan, _ in self.services
+        }
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if self.broker is not None and not self.broker.running():
                     raise DevStackError(
-                        f"{plan.name} exited with code {child.exit_code()}\n"
-                        f"--- {_shown(plan.log_path)} ---\n{child.log_tail()}"
+                        f"the broker exited with code {self.broker.exit_code()}\n"
+                        f"--- {_shown(self.broker.log_path)} ---\n{self.broker.log_tail()}"
                     )
-            if self.broker is not None and not self.broker.running():
-                raise DevStackError(
-                    f"the broker exited with code {self.broker.exit_code()}\n"
-                    f"--- {_shown(self.broker.log_path)} ---\n{self.broker.log_tail()}"
-                )
-            time.sleep(0.5)
+                for index, (plan, child) in enumerate(self.services):
+                    state = supervised[plan.name]
+                    if state.restart_at is None and not child.running():
+                        self._schedule_restart(state, child)
+                    elif state.restart_at is not None and time.monotonic() >= state.restart_at:
+                        self._restart(index, state)
+                    elif state.awaiting_ready and _ready(client, plan):
+                        state.awaiting_ready = False
+                        say(f"  {plan.name} is ready again")
+                time.sleep(WATCH_INTERVAL_S)
+
+    def _schedule_restart(self, state: Supervised, child: Child) -> None:
+        now = time.monotonic()
+        delay = state.backoff.after_exit(now - state.started_at)
+        state.restart_at = now + delay
+        state.awaiting_ready = False
+        say(
+            f"{state.plan.name} exited with {describe_exit(child.exit_code())}: restarting it in "
+            f"{delay:g}s (the other services keep serving; log: {_shown(state.plan.log_path)})"
+        )
+
+    def _restart(self, index: int, state: Supervised) -> None:
+        plan = state.plan
+        child = Child(
+            plan.name, _service_argv(plan, "serve"), self._service_env(plan), plan.log_path
+        )
+        self.services[index] = (plan, child)  # before start: a signal in between still stops it
+        state.restart_at = None
+        state.restarts += 1
+        state.started_at = time.monotonic()
+        state.awaiting_ready = True
+        child.start()
+        say(f"restarted {plan.name} (restart {state.restarts}, pid {child.pid})")
 
     def hurry(self) -> None:
         """A second signal during shutdown: stop waiting, kill what is left."""
@@ -588,6 +681,13 @@ class DevStack:
         self.wait_ready()
         self.announce()
         self.watch()
+
+
+def _ready(client: httpx.Client, plan: PlannedService) -> bool:
+    try:
+        return client.get(f"{plan.url}/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _service_argv(plan: PlannedService, command: str) -> list[str]:
