@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 3
 PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 
-.PHONY: help install lock run test test-fast lint fmt bench migrate schemas clean
+.PHONY: help install lock run test test-fast lint fmt bench migrate schemas browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ migrate: install ## apply every service's migrations to its configured database
 
 schemas: install ## regenerate the published JSON Schemas of the events (refuses breaking changes)
 	$(PY) -m revline_events.schemas --write
+
+browser: install ## install Debian's chromium (headless, for the /docs test) when it is missing
+	$(PY) -m revline_testkit.browser
 
 clean: ## remove the environment, caches and dev data
 	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache .hypothesis

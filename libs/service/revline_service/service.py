@@ -32,6 +32,7 @@ from sqlalchemy import MetaData, Table, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revline_service.auth import KeyRing, Principal, Role, require
+from revline_service.docs import install_offline_docs
 from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware, correlation_id
 from revline_service.migrations import current_revision, migration_state, upgrade
 from revline_service.problems import ProblemType, install_problem_handlers
@@ -371,10 +372,13 @@ def create_app(
         version=spec.version,
         description=spec.description,
         lifespan=lifespan,
+        docs_url=None,  # install_offline_docs: the assets come from a package, not a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.keyring = KeyRing.from_settings(settings.api_keys, settings.dev_keys_file)
     install_problem_handlers(app, {**KERNEL_PROBLEMS, **spec.problems})
+    install_offline_docs(app)
     app.include_router(operations_router(spec))
     for router in spec.routers:
         app.include_router(router)

@@ -1,0 +1,76 @@
+"""/docs (Swagger UI) and /redoc served from an installed package, never from a CDN.
+
+FastAPI's own pages load their JavaScript and CSS from a CDN, so on a machine
+without internet (a laptop on a plane, an air-gapped cluster) they stay blank.
+The assets ship in the `fastapi-offline` wheel, pinned with its hash in
+requirements.lock; every service mounts that package's `static/` folder under
+`/docs/assets/` and renders the same two pages pointing at it. Nothing on
+either page names a host: every URL is relative to the service.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+DOCS_URL = "/docs"
+REDOC_URL = "/redoc"
+ASSETS_URL = "/docs/assets"
+OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
+# Swagger UI would otherwise show a badge that asks validator.swagger.io about the spec.
+SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
+
+
+def assets_dir() -> Path:
+    """The folder of Swagger UI's and ReDoc's files inside the installed package."""
+    return Path(str(files("fastapi_offline") / "static"))
+
+
+def install_offline_docs(app: FastAPI) -> None:
+    """Serve /docs, /docs/oauth2-redirect and /redoc with assets from `assets_dir()`.
+
+    The app must be built with `docs_url=None, redoc_url=None` so FastAPI's CDN
+    pages are not registered first.
+    """
+    app.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="docs-assets")
+
+    def openapi_url(request: Request) -> str:
+        return f"{request.scope.get('root_path', '')}{app.openapi_url}"
+
+    def asset(request: Request, name: str) -> str:
+        return f"{request.scope.get('root_path', '')}{ASSETS_URL}/{name}"
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url(request),
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=OAUTH2_REDIRECT_URL,
+            swagger_js_url=asset(request, "swagger-ui-bundle.js"),
+            swagger_css_url=asset(request, "swagger-ui.css"),
+            swagger_favicon_url=asset(request, "favicon.png"),
+            swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+        )
+
+    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get(REDOC_URL, include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url(request),
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=asset(request, "redoc.standalone.js"),
+            redoc_favicon_url=asset(request, "favicon.png"),
+            with_google_fonts=False,
+        )
