@@ -2,9 +2,10 @@
 
 One service (quote) runs as a real process on SQLite and the session's Tansu
 broker. The page's HTML names no outside host, every asset it names is served
-by the service, and headless Chromium (Debian's package, installed by
-`revline_testkit.browser` when missing) renders every operation of the
-OpenAPI document while no request leaves loopback.
+by the service, the pages forbid the browser anything but the service's own
+URLs (Content-Security-Policy), and headless Chromium (Debian's package,
+installed by `revline_testkit.browser` when missing) renders every operation
+of the OpenAPI document on both pages while no request leaves loopback.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ HTML_URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 JS_STRING_URL = re.compile(r"""["'](https?://[^"']+|/[^"'\s]*)["']""")
 CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
 OPBLOCK_PATH = re.compile(r'class="opblock-summary-path"[^>]*data-path="([^"]+)"')
+REDOC_OPERATION = re.compile(r'id="tag/[^/"]+/operation/([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +62,20 @@ def is_outside(url: str, base: str) -> bool:
     return absolute.hostname not in LOOPBACK_HOSTS
 
 
-def operation_paths(base: str) -> set[str]:
-    """Every path of the service's OpenAPI document."""
+def openapi(base: str) -> dict[str, Any]:
+    """The service's OpenAPI document."""
     spec: dict[str, Any] = httpx.get(f"{base}/openapi.json").json()
-    return set(spec["paths"])
+    return spec
+
+
+def operation_ids(spec: dict[str, Any]) -> set[str]:
+    """The operationId of every operation in `spec`."""
+    return {
+        operation["operationId"]
+        for path in spec["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
@@ -88,6 +100,9 @@ def test_the_docs_html_names_no_outside_host_and_its_assets_are_served(
             css_outside = [u for u in CSS_URL.findall(served.text) if is_outside(u, asset)]
             assert css_outside == [], css_outside
     assert "/openapi.json" in html
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "img-src 'self' data:" in policy
 
 
 def test_swagger_ui_renders_every_operation_in_headless_chromium_offline(
@@ -97,6 +112,14 @@ def test_swagger_ui_renders_every_operation_in_headless_chromium_offline(
     assert page.outside_requests == [], page.outside_requests
     rendered = set(OPBLOCK_PATH.findall(page.dom))
     assert rendered, page.dom[-3000:]
-    assert rendered == operation_paths(docs_service)
+    assert rendered == set(openapi(docs_service)["paths"])
     assert 'class="opblock-summary-description"' in page.dom
     assert "Failed to load API definition" not in page.dom
+
+
+def test_redoc_renders_every_operation_in_headless_chromium_offline(docs_service: str) -> None:
+    page = dump_dom(f"{docs_service}/redoc")
+    assert page.outside_requests == [], page.outside_requests
+    rendered = set(REDOC_OPERATION.findall(page.dom))
+    assert rendered, page.dom[-3000:]
+    assert rendered == operation_ids(openapi(docs_service))

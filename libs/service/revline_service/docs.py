@@ -5,7 +5,10 @@ without internet (a laptop on a plane, an air-gapped cluster) they stay blank.
 The assets ship in the `fastapi-offline` wheel, pinned with its hash in
 requirements.lock; every service mounts that package's `static/` folder under
 `/docs/assets/` and renders the same two pages pointing at it. Nothing on
-either page names a host: every URL is relative to the service.
+either page names a host: every URL is relative to the service. The bundles
+themselves still hold a few outside URLs (ReDoc's sidebar shows its maker's
+logo from their CDN), so the pages also carry a Content-Security-Policy that
+lets the browser load nothing but the service's own URLs (and inline data).
 """
 
 from __future__ import annotations
@@ -28,11 +31,30 @@ ASSETS_URL = "/docs/assets"
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 # Swagger UI would otherwise show a badge that asks validator.swagger.io about the spec.
 SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
+# Inline script and style: FastAPI's pages start Swagger UI from an inline script, and
+# both UIs set styles inline. Workers from blob: for ReDoc's search.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+    )
+)
 
 
 def assets_dir() -> Path:
     """The folder of Swagger UI's and ReDoc's files inside the installed package."""
     return Path(str(files("fastapi_offline") / "static"))
+
+
+def self_only(page: HTMLResponse) -> HTMLResponse:
+    """`page` with a policy that keeps the browser from loading anything from elsewhere."""
+    page.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return page
 
 
 def install_offline_docs(app: FastAPI) -> None:
@@ -51,14 +73,16 @@ def install_offline_docs(app: FastAPI) -> None:
 
     @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url(request),
-            title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=OAUTH2_REDIRECT_URL,
-            swagger_js_url=asset(request, "swagger-ui-bundle.js"),
-            swagger_css_url=asset(request, "swagger-ui.css"),
-            swagger_favicon_url=asset(request, "favicon.png"),
-            swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+        return self_only(
+            get_swagger_ui_html(
+                openapi_url=openapi_url(request),
+                title=f"{app.title} - Swagger UI",
+                oauth2_redirect_url=OAUTH2_REDIRECT_URL,
+                swagger_js_url=asset(request, "swagger-ui-bundle.js"),
+                swagger_css_url=asset(request, "swagger-ui.css"),
+                swagger_favicon_url=asset(request, "favicon.png"),
+                swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+            )
         )
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
@@ -67,10 +91,12 @@ def install_offline_docs(app: FastAPI) -> None:
 
     @app.get(REDOC_URL, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url(request),
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=asset(request, "redoc.standalone.js"),
-            redoc_favicon_url=asset(request, "favicon.png"),
-            with_google_fonts=False,
+        return self_only(
+            get_redoc_html(
+                openapi_url=openapi_url(request),
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=asset(request, "redoc.standalone.js"),
+                redoc_favicon_url=asset(request, "favicon.png"),
+                with_google_fonts=False,
+            )
         )

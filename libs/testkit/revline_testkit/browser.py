@@ -51,7 +51,8 @@ QUIET_FLAGS = (
     "--disable-client-side-phishing-detection",
     "--disable-breakpad",
     "--metrics-recording-only",
-    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate,"
+    "AutofillServerCommunication",
 )
 
 
