@@ -61,7 +61,8 @@ def install_offline_docs(app: FastAPI) -> None:
     """Serve /docs, /docs/oauth2-redirect and /redoc with assets from `assets_dir()`.
 
     The app must be built with `docs_url=None, redoc_url=None` so FastAPI's CDN
-    pages are not registered first.
+    pages are not registered first. Plain routes, as FastAPI adds its own pages:
+    they are no operations of the API (route tables and role checks skip them).
     """
     app.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="docs-assets")
 
@@ -71,7 +72,6 @@ def install_offline_docs(app: FastAPI) -> None:
     def asset(request: Request, name: str) -> str:
         return f"{request.scope.get('root_path', '')}{ASSETS_URL}/{name}"
 
-    @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         return self_only(
             get_swagger_ui_html(
@@ -85,11 +85,9 @@ def install_offline_docs(app: FastAPI) -> None:
             )
         )
 
-    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
-    async def swagger_ui_redirect() -> HTMLResponse:
+    async def swagger_ui_redirect(_: Request) -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get(REDOC_URL, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         return self_only(
             get_redoc_html(
@@ -100,3 +98,7 @@ def install_offline_docs(app: FastAPI) -> None:
                 with_google_fonts=False,
             )
         )
+
+    app.add_route(DOCS_URL, swagger_ui, include_in_schema=False)
+    app.add_route(OAUTH2_REDIRECT_URL, swagger_ui_redirect, include_in_schema=False)
+    app.add_route(REDOC_URL, redoc, include_in_schema=False)
