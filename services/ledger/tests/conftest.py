@@ -14,18 +14,17 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from ledger.main import app_factory
-from ledger.settings import LedgerSettings
 from revline_testkit.broker import FAST_PRODUCER_SETTINGS, TansuBroker
-from revline_testkit.fixtures import ServiceUnderTest, live_service_fixture
+from revline_testkit.fixtures import live_service_fixture
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from fresh_ledger import LEDGER
 from ledger_feed import BillingFeed
 
 # Each ledger under test has a consumer group of its own, reading billing.events from
-# its beginning; tests work on accounts of their own.
-LEDGER = ServiceUnderTest("ledger", LedgerSettings, app_factory)
+# where the topic ended when it started (fresh_ledger.py); tests work on accounts of
+# their own.
 
 # One ledger per module on SQLite, then one on PostgreSQL.
 ledger_service = live_service_fixture(LEDGER)

@@ -17,6 +17,14 @@ from revline_service.service import RuntimeDep
 from ledger.api.csv_export import csv_response, csv_stream, wants_csv
 from ledger.api.journal_csv import HEADER as JOURNAL_CSV_HEADER
 from ledger.api.journal_csv import journal_rows
+from ledger.api.listing_csv import (
+    LEDGER_ACCOUNTS_HEADER,
+    PAYMENTS_HEADER,
+    RECEIVABLE_HEADER,
+    ledger_account_pages,
+    payment_pages,
+    receivable_pages,
+)
 from ledger.api.report_csv import (
     AGING_HEADER,
     STATEMENT_HEADER,
@@ -109,16 +117,23 @@ async def list_journal_entries(
 
 @router.get("/ledger-accounts", response_model=LedgerAccountsOut)
 async def list_ledger_accounts(
+    request: Request,
     runtime: RuntimeDep,
     _: Reader,
     as_of: Annotated[CalendarDate | None, Query()] = None,
-) -> LedgerAccountsOut:
+) -> LedgerAccountsOut | Response:
     """The chart of accounts, each with its balance per currency over entries dated on or
-    before `as_of` (default: today by the service's clock)."""
+    before `as_of` (default: today by the service's clock). As CSV: a row per account and
+    currency."""
     day = _as_of(runtime, as_of)
     async with runtime.db.session() as session:
         totals = await Journal(session).totals(day)
-    return ledger_accounts_out(day, trial_balances(day, totals))
+    report = ledger_accounts_out(day, trial_balances(day, totals))
+    if wants_csv(request):
+        return csv_pages(
+            f"ledger-accounts-{day}", LEDGER_ACCOUNTS_HEADER, ledger_account_pages(report)
+        )
+    return report
 
 
 @router.get("/reports/trial-balance", response_model=TrialBalanceReportOut)
@@ -175,9 +190,18 @@ async def receive_payment(
 
 @router.get("/payments", response_model=Page[PaymentOut])
 async def list_payments(
-    runtime: RuntimeDep, _: Reader, paging: Paging, account_id: AccountId | None = None
-) -> Page[PaymentOut]:
-    """Payments, oldest first, optionally of one account, each with its applications."""
+    request: Request,
+    runtime: RuntimeDep,
+    _: Reader,
+    paging: Paging,
+    account_id: AccountId | None = None,
+) -> Page[PaymentOut] | Response:
+    """Payments, oldest first, optionally of one account, each with its applications. As
+    CSV: every payment after `cursor`, a row per application, streamed (`limit` does not
+    apply)."""
+    if wants_csv(request):
+        pages = payment_pages(runtime, account_id=account_id, after=paging.after)
+        return csv_pages("payments", PAYMENTS_HEADER, pages)
     async with runtime.db.session() as session:
         rows = await Receivables(session).payments(
             account_id=account_id, after=paging.after, limit=paging.limit
@@ -200,12 +224,14 @@ async def receivable(
     account_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
     runtime: RuntimeDep,
     _: Reader,
+    request: Request,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     as_of: Annotated[CalendarDate | None, Query()] = None,
-) -> ReceivableOut:
+) -> ReceivableOut | Response:
     """The account's open invoices and unapplied cash in one currency as of a date
     (default today by the service's clock); `currency` may be left out when the account
-    has entries in one currency only (else a 422 naming it)."""
+    has entries in one currency only (else a 422 naming it). As CSV: a row per open
+    invoice, then the unapplied cash and the balance, streamed."""
     day = _as_of(runtime, as_of)
     async with runtime.db.session() as session:
         found = Receivables(session)
@@ -214,6 +240,12 @@ async def receivable(
             if len(known) > 1:
                 raise CurrencyRequired(account_id, known)
             currency = known[0] if known else "USD"
+        if wants_csv(request):
+            return csv_pages(
+                f"receivables-{account_id}-{currency}-{day}",
+                RECEIVABLE_HEADER,
+                receivable_pages(runtime, account_id, currency, day),
+            )
         invoices = await found.open_invoices(account_id, currency, day)
         unapplied = await found.unapplied_cash(account_id, currency, day)
     due = sum(i["amount_due"] for i in invoices)

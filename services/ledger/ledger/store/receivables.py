@@ -116,10 +116,17 @@ class Receivables(Repository):
         return sorted(await self.session.scalars(stmt))
 
     async def open_invoices(
-        self, account_id: str, currency: str, as_of: date
+        self,
+        account_id: str,
+        currency: str,
+        as_of: date,
+        *,
+        after: tuple[date, str, str] | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Invoices with an amount due as of the date, oldest first by (due_date, number):
-        `invoice_id`, `number`, `due_date`, `amount_due`."""
+        """Invoices with an amount due as of the date, oldest first by (due_date, number,
+        invoice_id): `invoice_id`, `number`, `due_date`, `amount_due`; those after the key
+        `after` only, `limit` of them at most, when given (the CSV reads them by pages)."""
         m, i = subledger_moves, ledger_invoices
         due = (
             select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
@@ -136,8 +143,12 @@ class Receivables(Repository):
             select(i.c.invoice_id, i.c.number, i.c.due_date, due.c.amount_due)
             .join(due, due.c.invoice_id == i.c.invoice_id)
             .where(due.c.amount_due != 0)
-            .order_by(i.c.due_date, i.c.number)
+            .order_by(i.c.due_date, i.c.number, i.c.invoice_id)
         )
+        if after is not None:
+            stmt = stmt.where(tuple_(i.c.due_date, i.c.number, i.c.invoice_id) > after)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [
             {**row, "amount_due": int(row["amount_due"])}
             for row in (await self.session.execute(stmt)).mappings()

@@ -16,17 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fresh_ledger import LEDGER
 from ledger.handlers.recognition import recognise_books
-from ledger.main import app_factory
 from ledger.recognition_timer import run_recognition
-from ledger.settings import LedgerSettings
 from ledger.store.locks import recognition_lock
 from ledger_feed import FINANCE, BillingFeed, billed, journal_entries, wait_for_entries, written
 from revline_events.clock import FixedClock
 from revline_testkit.broker import TansuBroker
 from revline_testkit.fixtures import (
     Backend,
-    ServiceUnderTest,
     fresh_database,
     live_service_fixture,
 )
@@ -34,7 +32,6 @@ from revline_testkit.live import LiveService, stored_events
 from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
 
-LEDGER = ServiceUnderTest("ledger", LedgerSettings, app_factory)
 TICK_S = 0.05
 
 ledger_on_a_timer = live_service_fixture(

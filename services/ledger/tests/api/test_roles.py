@@ -18,16 +18,15 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from fresh_ledger import LEDGER
 from ledger.main import app_factory
 from ledger.settings import LedgerSettings
-from revline_testkit.fixtures import ServiceUnderTest, live_service_fixture
+from revline_testkit.fixtures import live_service_fixture
 from revline_testkit.live import LiveService, auth
 from revline_testkit.topics import unique
 
 # The calls change nothing a role could see, so one ledger on SQLite serves them all.
-ledger_roles = live_service_fixture(
-    ServiceUnderTest("ledger", LedgerSettings, app_factory), backends=("sqlite",)
-)
+ledger_roles = live_service_fixture(LEDGER, backends=("sqlite",))
 
 # What a role may do on a route.
 WRITE = "write"  # finance and admin

@@ -1,0 +1,75 @@
+"""A ledger under test whose new consumer group starts at billing.events' end.
+
+The session's broker keeps every earlier test's billing events (thousands by
+the time the ledger's modules run: e2e, billing, the property tests). A ledger
+in a consumer group of its own used to read all of them before its own test's
+events showed up, and on a loaded machine (load 8 to 10, PostgreSQL mostly)
+that took longer than the 15 s its tests wait. A test's events are published
+after its ledger started, so the group may start at the topic's end as it was
+then: `FreshLedger.serving` commits those offsets for a group that has none yet
+(a group that committed keeps its offsets: a restarted ledger, or a second
+replica, reads on from where the group stands). Tests that publish before they
+start a ledger (tests/faults) use the plain `ServiceUnderTest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import OffsetAndMetadata
+from ledger.main import app_factory
+from ledger.settings import LedgerSettings
+from revline_events.clock import Clock
+from revline_testkit.fixtures import ServiceUnderTest
+from revline_testkit.live import LiveService
+from revline_testkit.topics import topic_ends
+
+BILLING_EVENTS = "billing.events"
+
+
+async def start_at_end(bootstrap: str, group: str, topic: str = BILLING_EVENTS) -> None:
+    """Commit `topic`'s current end offsets for `group` on every partition the group has
+    no offset for (a topic not created yet: nothing to skip)."""
+    ends = await topic_ends(bootstrap, topic)
+    if not ends:
+        return
+    # Assigned, not subscribed: commits without joining the group.
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    try:
+        consumer.assign(list(ends))
+        fresh = {tp: OffsetAndMetadata(end, "") for tp, end in ends.items()
+                 if await consumer.committed(tp) is None}  # fmt: skip
+        if fresh:
+            await consumer.commit(fresh)
+    finally:
+        await consumer.stop()
+
+
+class FreshLedger(ServiceUnderTest):
+    """The ledger, its new consumer group starting at billing.events' end."""
+
+    @asynccontextmanager
+    async def serving(
+        self,
+        database_url: str,
+        bootstrap: str,
+        tmp_path: Path,
+        clock: Clock | None = None,
+        **overrides: Any,
+    ) -> AsyncIterator[LiveService]:
+        """As `ServiceUnderTest.serving`, after committing the group's start offsets."""
+        settings = self.settings(database_url, bootstrap, tmp_path, **overrides)
+        assert settings.consumer_group is not None
+        await start_at_end(bootstrap, settings.consumer_group)
+        overrides = {**overrides, "consumer_group": settings.consumer_group}
+        async with super().serving(database_url, bootstrap, tmp_path, clock, **overrides) as live:
+            yield live
+
+
+LEDGER = FreshLedger("ledger", LedgerSettings, app_factory)
