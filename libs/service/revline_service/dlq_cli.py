@@ -31,7 +31,8 @@ from revline_service.migrations import upgrade
 from revline_service.service import Runtime, ServiceSpec
 from revline_service.settings import ServiceSettings
 
-# Exit codes: 0 done; 1 an entry still fails or an asked-for event id is not on the DLQ.
+# Exit codes: 0 done; 1 an entry still fails or an asked-for entry is not on the DLQ;
+# 2 the command is wrong (a topic not consumed, no entries chosen).
 OK, NOT_ALL_APPLIED = 0, 1
 
 
@@ -83,6 +84,9 @@ async def run_dlq(
     spec: ServiceSpec, settings: ServiceSettings, args: argparse.Namespace, out: TextIO
 ) -> int:
     """Run `dlq list` or `dlq replay` as parsed into `args`; returns the exit code."""
+    if args.dlq_command == "replay" and args.all == bool(args.event_ids or args.entries):
+        print("dlq replay: give --all, or --event-id / --entry (not both)", file=out)
+        return 2
     try:
         topics = dlq_topics(spec, args.topic)
     except ValueError as error:
@@ -92,9 +96,6 @@ async def run_dlq(
     if args.dlq_command == "list":
         _print_list(spec, topics, entries, out, as_json=args.json)
         return OK
-    if args.all == bool(args.event_ids or args.entries):
-        print("dlq replay: give --all, or --event-id / --entry (not both)", file=out)
-        return 2
     missing: list[str] = []
     if not args.all:
         wanted = set(args.event_ids) | set(args.entries)
