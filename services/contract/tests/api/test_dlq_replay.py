@@ -14,10 +14,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from contract.main import SPEC
-from contract_driver import accepted_quote, line, unique_account
+from contract_driver import accepted_quote, line, published_events, unique_account
 from revline_events.ids import derived_id
 from revline_service.dlq_cli import dlq_command
 from revline_testkit.waiting import eventually
+from sqlalchemy import func, select
 
 if TYPE_CHECKING:
     from contract_driver import ContractDriver
@@ -41,6 +42,15 @@ async def listed(contracts: ContractDriver, found: Any, what: str) -> dict[str, 
         return next((e for e in body["entries"] if found(e)), None)
 
     return await eventually(probe, what=what)
+
+
+async def unsent(contracts: ContractDriver) -> int:
+    """Rows of the service's outbox not yet on the broker."""
+    runtime = contracts.service.runtime
+    outbox = runtime.spec.kernel.outbox
+    async with runtime.db.session() as session:
+        query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        return int((await session.execute(query)).scalar_one())
 
 
 async def test_an_amendment_before_its_contract_is_replayed_once_after_the_contract_exists(
@@ -84,6 +94,7 @@ async def test_an_amendment_before_its_contract_is_replayed_once_after_the_contr
     assert (code, body["not_found"]) == (0, [])
     (applied,) = body["replayed"]
     assert (applied["event_id"], applied["outcome"]) == (early.event_id, "applied")
+    assert await unsent(contracts) == 0  # the command published what the replay recorded
     amended = await contracts.get(contract_id)
     assert amended["amendments"] == [
         {"quote_id": amendment.quote_id, "effective_date": "2026-03-01"}
@@ -92,6 +103,11 @@ async def test_an_amendment_before_its_contract_is_replayed_once_after_the_contr
     events = await contracts.events(contract_id)
     assert [e.type for e in events] == ["ContractCreated", "ContractAmended"]
     assert events[1].causation_id == early.event_id
+    # On the broker too (once or more: a running service's relay may race the command's).
+    published = await published_events(
+        contracts.bootstrap, {contract_id}, lambda es: len({e.event_id for e in es}) == 2
+    )
+    assert list(dict.fromkeys(e.event_id for e in published)) == [e.event_id for e in events]
 
     # A second replay of the same entry: a duplicate, and nothing changes.
     code, body = await dlq(contracts, "replay", "--event-id", early.event_id)
