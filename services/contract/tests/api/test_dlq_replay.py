@@ -74,6 +74,15 @@ async def test_an_amendment_before_its_contract_is_replayed_once_after_the_contr
     assert entry["consumer"] == "contract"
     assert entry["error"] == f"UnknownContract: no contract {contract_id}"
     assert entry["dead_lettered_at"] is not None
+    # As an operator reads it: one line per entry.
+    out = io.StringIO()
+    assert await dlq_command(SPEC, contracts.service.runtime.settings, ["list"], out) == 0
+    (printed,) = [x for x in out.getvalue().splitlines() if early.event_id in x]
+    assert printed == (
+        f"{entry['where']} from quote.events[{entry['source_partition']}]"
+        f"@{entry['source_offset']} {early.event_id} QuoteAccepted"
+        f" at {entry['dead_lettered_at']}: UnknownContract: no contract {contract_id}"
+    )
 
     # Replayed before the cause is fixed: still failing, and it stays on the DLQ once.
     code, body = await dlq(contracts, "replay", "--event-id", early.event_id)
