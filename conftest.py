@@ -23,6 +23,7 @@ LONG_MODULES = (
     "*/test_make_run.py",
     "*/test_service_properties.py",
     "*/test_report_totals.py",
+    "*/test_dlq_commands.py",
 )
 
 

@@ -353,44 +353,47 @@ class ConsumerRunner:
 
     async def handle_envelope(self, envelope: Envelope, record: ConsumerRecord[Any, Any]) -> None:
         """Route a parsed envelope: dead-letter, ignore, de-duplicate or apply it."""
-        topic = record.topic
-        if not self._catalogue.knows(envelope.type):
-            await self._dead_letter(record, f"unknown event type {envelope.type!r}")
+        outcome, reason = await self.apply_envelope(envelope, record.topic)
+        if reason is not None:
+            await self._dead_letter(record, reason)
             return
+        EVENTS_HANDLED.labels(self.service, record.topic, outcome).inc()
+
+    async def apply_envelope(self, envelope: Envelope, topic: str) -> tuple[str, str | None]:
+        """Apply one event read from `topic` exactly once, dead-lettering nothing.
+
+        Returns the outcome and, when it cannot apply, the dead-letter reason:
+        ("applied" | "duplicate" | "ignored", None) or ("refused", reason).
+        The path of handle_envelope, and of a DLQ replay (revline_events.dead_letters).
+        """
+        if not self._catalogue.knows(envelope.type):
+            return "refused", f"unknown event type {envelope.type!r}"
         handler = self._handlers.get(envelope.type) or self._one_of_batch(envelope.type)
         if handler is None:
-            EVENTS_HANDLED.labels(self.service, topic, "ignored").inc()
-            return
+            return "ignored", None
         try:
             event = self._catalogue.parse(envelope)
         except (UnknownEventType, InvalidPayload) as error:
-            await self._dead_letter(record, str(error))
-            return
+            return "refused", str(error)
         backoff = 0.1
         while True:
             try:
-                outcome = await self._apply(handler, envelope, event, topic)
+                return await self._apply(handler, envelope, event, topic), None
             except IntegrityError as error:
                 if await self._seen(envelope.event_id):
                     # Another replica recorded the same event first.
-                    outcome = "duplicate"
-                else:
-                    # A constraint of the service refused the event: it cannot apply.
-                    await self._dead_letter(record, f"IntegrityError: {error.orig}")
-                    return
+                    return "duplicate", None
+                # A constraint of the service refused the event: it cannot apply.
+                return "refused", f"IntegrityError: {error.orig}"
             except TRANSIENT_ERRORS as error:
                 if self._stopping:
                     raise
                 log.warning("%s: transient error on %s: %s", self.service, envelope.type, error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-                continue
             except Exception as error:
                 log.exception("%s: handler refused %s", self.service, envelope.event_id)
-                await self._dead_letter(record, f"{type(error).__name__}: {error}")
-                return
-            EVENTS_HANDLED.labels(self.service, topic, outcome).inc()
-            return
+                return "refused", f"{type(error).__name__}: {error}"
 
     def _one_of_batch(self, kind: str) -> Handler | None:
         """The batch handler of `kind` as a handler of one event, if it has one."""

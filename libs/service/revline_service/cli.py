@@ -1,4 +1,4 @@
-"""The command line every service shares: `python -m <service> serve|migrate|rebuild|republish`."""
+"""The command line every service shares: `python -m <service> serve|migrate|rebuild|...`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import uvicorn
 from revline_events.clock import SystemClock
 from revline_events.replay import mark_all_unsent, rebuild_projections, state_digest
 
+from revline_service.dlq_cli import add_dlq_parser, run_dlq
 from revline_service.logs import configure_logging
 from revline_service.migrations import upgrade
 from revline_service.service import Runtime, ServiceSpec, create_app
@@ -26,6 +27,7 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     sub.add_parser("rebuild", help="drop the projections and replay the event store")
     sub.add_parser("republish", help="publish the whole event store to the broker again")
     sub.add_parser("digest", help="print the state digest of the projections")
+    add_dlq_parser(sub)
     args = parser.parse_args(argv)
     settings = spec.settings_cls()  # every field from the environment
     configure_logging(spec.name, settings.log_level)
@@ -33,6 +35,8 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         app = create_app(spec, settings)
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
         return 0
+    if args.command == "dlq":
+        return asyncio.run(run_dlq(spec, settings, args, sys.stdout))
     return asyncio.run(_offline(spec, settings, args.command))
 
 
