@@ -16,6 +16,16 @@ _FACT_TYPES = [kind.event_type for kind in FACTS]
 
 
 @dataclass(frozen=True)
+class StreamHead:
+    """A book's stream as it stands: its version (every event counted) and the id of its
+    last event (None for a new book). Two heads equal only for the same history: an
+    event id is never reused, and one rolled back is never stored."""
+
+    version: int
+    last_event_id: str | None
+
+
+@dataclass(frozen=True)
 class BookHistory:
     """A book's facts in stream order, and the stream's version (every event counted)."""
 
@@ -26,17 +36,30 @@ class BookHistory:
 class Books(Repository):
     """The streams of the books, one per customer account and currency."""
 
-    async def history(self, account_id: str, currency: str) -> BookHistory:
-        """The facts of the book of `account_id` in `currency` (none for a new book)."""
+    async def head(self, account_id: str, currency: str) -> StreamHead:
+        """Take the book's lock, then read its stream's head (one row, by the stream's
+        unique (stream_id, stream_version) index)."""
         events = kernel.event_store
         stream_id = book_stream(account_id, currency)
         await self._lock(stream_id)
-        version = await self.session.scalar(
-            select(func.max(events.c.stream_version)).where(events.c.stream_id == stream_id)
+        stmt = (
+            select(events.c.stream_version, events.c.event_id)
+            .where(events.c.stream_id == stream_id)
+            .order_by(events.c.stream_version.desc())
+            .limit(1)
         )
+        found = (await self.session.execute(stmt)).first()
+        return StreamHead(0, None) if found is None else StreamHead(int(found[0]), str(found[1]))
+
+    async def facts(self, account_id: str, currency: str) -> list[Fact]:
+        """The facts of the book of `account_id` in `currency`, in stream order."""
+        events = kernel.event_store
         stmt = (
             select(events)
-            .where(events.c.stream_id == stream_id, events.c.type.in_(_FACT_TYPES))
+            .where(
+                events.c.stream_id == book_stream(account_id, currency),
+                events.c.type.in_(_FACT_TYPES),
+            )
             .order_by(events.c.stream_version)
         )
         facts: list[Fact] = []
@@ -45,7 +68,13 @@ class Books(Repository):
             if not isinstance(fact, FACTS):  # pragma: no cover - the query selects facts
                 raise TypeError(f"{type(fact).__name__} is not a fact of a book")
             facts.append(fact)
-        return BookHistory(facts, int(version or 0))
+        return facts
+
+    async def history(self, account_id: str, currency: str) -> BookHistory:
+        """The facts of the book of `account_id` in `currency` (none for a new book), read
+        under the book's lock."""
+        head = await self.head(account_id, currency)
+        return BookHistory(await self.facts(account_id, currency), head.version)
 
     async def _lock(self, stream_id: str) -> None:
         """Writers of one book take turns until their commit (the consumer and a payment
