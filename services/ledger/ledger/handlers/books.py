@@ -47,7 +47,7 @@ _kept: OrderedDict[tuple[str, str], tuple[StreamHead, AccountBook]] = OrderedDic
 
 
 def _key(uow: UnitOfWork, account_id: str, currency: str) -> tuple[str, str]:
-    return (str(uow.session.bind.sync_engine.url), book_stream(account_id, currency))
+    return (uow.repository(Books).database(), book_stream(account_id, currency))
 
 
 async def open_book(uow: UnitOfWork, account_id: str, currency: str) -> OpenBook:

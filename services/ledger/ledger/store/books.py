@@ -36,6 +36,11 @@ class BookHistory:
 class Books(Repository):
     """The streams of the books, one per customer account and currency."""
 
+    def database(self) -> str:
+        """Which database these books are in (its URL): books kept in memory
+        (handlers/books.py) are keyed by it, so two databases never share one."""
+        return str(self.session.bind.sync_engine.url)
+
     async def head(self, account_id: str, currency: str) -> StreamHead:
         """Take the book's lock, then read its stream's head (one row, by the stream's
         unique (stream_id, stream_version) index)."""
