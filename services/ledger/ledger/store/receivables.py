@@ -12,7 +12,18 @@ from datetime import date, timedelta
 from typing import Any
 
 from revline_events.repository import Repository
-from sqlalchemy import Select, case, func, literal, select, tuple_, union, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    case,
+    func,
+    literal,
+    select,
+    tuple_,
+    union,
+    union_all,
+)
 
 from ledger.domain.reports import AgingBucket, AgingRow
 from ledger.store.tables import (
@@ -128,17 +139,7 @@ class Receivables(Repository):
         invoice_id): `invoice_id`, `number`, `due_date`, `amount_due`; those after the key
         `after` only, `limit` of them at most, when given (the CSV reads them by pages)."""
         m, i = subledger_moves, ledger_invoices
-        due = (
-            select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
-            .where(
-                m.c.account_id == account_id,
-                m.c.currency == currency,
-                m.c.entry_date <= as_of,
-                m.c.target == "invoice",
-            )
-            .group_by(m.c.ref)
-            .subquery()
-        )
+        due = amounts_due(as_of, m.c.account_id == account_id, m.c.currency == currency)
         stmt = (
             select(i.c.invoice_id, i.c.number, i.c.due_date, due.c.amount_due)
             .join(due, due.c.invoice_id == i.c.invoice_id)
@@ -233,6 +234,18 @@ class Receivables(Repository):
         ]
 
 
+def amounts_due(as_of: date, *where: ColumnElement[bool]) -> Subquery:
+    """Each invoice's amount due as of the date (`invoice_id`, `amount_due`): its moves
+    dated on or before it, summed, narrowed by `where` (an account and currency, say)."""
+    m = subledger_moves
+    return (
+        select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
+        .where(m.c.entry_date <= as_of, m.c.target == "invoice", *where)
+        .group_by(m.c.ref)
+        .subquery()
+    )
+
+
 def aging_cells(as_of: date) -> Select[tuple[str, str, str, int]]:
     """AR aging as one query: (currency, account_id, cell, amount) in (currency, account)
     order, a cell a bucket of days past due (W20) or CREDIT (customer credit), zero cells
@@ -240,12 +253,7 @@ def aging_cells(as_of: date) -> Select[tuple[str, str, str, int]]:
     per invoice, the bucket a CASE on the due date; credit one grouped pass over the lots'
     moves. Ordered, so a reader pivots an account's cells as they arrive (`aging_rows`)."""
     m, i = subledger_moves, ledger_invoices
-    due = (
-        select(m.c.ref.label("invoice_id"), func.sum(m.c.amount).label("amount_due"))
-        .where(m.c.entry_date <= as_of, m.c.target == "invoice")
-        .group_by(m.c.ref)
-        .subquery()
-    )
+    due = amounts_due(as_of)
     invoices = (
         select(i.c.account_id, i.c.currency, i.c.due_date, due.c.amount_due)
         .join(due, due.c.invoice_id == i.c.invoice_id)
