@@ -18,6 +18,16 @@ def wants_csv(request: Request) -> bool:
     return CSV in accept and "application/json" not in accept.split(CSV)[0]
 
 
+def csv_download(name: str, chunks: Iterable[str] | AsyncIterable[str]) -> StreamingResponse:
+    """`chunks` of CSV text sent as they come, as the download `<name>.csv`: what every
+    CSV response of the ledger is (csv_response, csv_stream, report_csv.csv_pages)."""
+    return StreamingResponse(
+        chunks,
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
 def _lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -32,11 +42,7 @@ def csv_response(
     name: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> StreamingResponse:
     """A CSV download of `rows` under `header`, one line written at a time."""
-    return StreamingResponse(
-        _lines(header, rows),
-        media_type=f"{CSV}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+    return csv_download(name, _lines(header, rows))
 
 
 async def _lines_of(
@@ -58,8 +64,4 @@ def csv_stream(
 ) -> StreamingResponse:
     """A CSV download of rows read while it is sent (e.g. page by page from the database),
     one line written at a time."""
-    return StreamingResponse(
-        _lines_of(header, rows),
-        media_type=f"{CSV}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+    return csv_download(name, _lines_of(header, rows))

@@ -21,7 +21,7 @@ from datetime import date
 from fastapi.responses import StreamingResponse
 from revline_service.service import Runtime
 
-from ledger.api.csv_export import CSV
+from ledger.api.csv_export import csv_download
 from ledger.domain.reports import AgingBucket, AgingRow
 from ledger.store.receivables import AgingPivot, Receivables, aging_cells, aging_rows
 
@@ -53,11 +53,7 @@ def csv_pages(
     name: str, header: Sequence[str], pages: AsyncIterable[list[Row]]
 ) -> StreamingResponse:
     """A CSV download of pages of rows read while it is sent, a chunk per page."""
-    return StreamingResponse(
-        _chunks(header, pages),
-        media_type=f"{CSV}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+    return csv_download(name, _chunks(header, pages))
 
 
 async def aging_pages(runtime: Runtime, as_of: date) -> AsyncIterator[list[Row]]:
