@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from revline_events.clock import SystemClock
 from revline_events.replay import mark_all_unsent, rebuild_projections, state_digest
 
@@ -22,7 +24,13 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     """Parse the command and run it; returns the process exit code."""
     parser = argparse.ArgumentParser(prog=f"python -m {spec.name}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the HTTP API, outbox relay and consumer")
+    serve = sub.add_parser("serve", help="run the HTTP API, outbox relay and consumer")
+    serve.add_argument(
+        "--fd",
+        type=int,
+        help="listen on this inherited, bound socket instead of binding host and port "
+        "(socket activation: the supervisor holds the port, so nobody takes it in between)",
+    )
     sub.add_parser("migrate", help="apply the database migrations and exit")
     sub.add_parser("rebuild", help="drop the projections and replay the event store")
     sub.add_parser("republish", help="publish the whole event store to the broker again")
@@ -32,12 +40,22 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     settings = spec.settings_cls()  # every field from the environment
     configure_logging(spec.name, settings.log_level)
     if args.command == "serve":
-        app = create_app(spec, settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+        _serve(create_app(spec, settings), settings, args.fd)
         return 0
     if args.command == "dlq":
         return asyncio.run(run_dlq(spec, settings, args, sys.stdout))
     return asyncio.run(_offline(spec, settings, args.command))
+
+
+def _serve(app: FastAPI, settings: ServiceSettings, fd: int | None) -> None:
+    if fd is None:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+        return
+    # socket(fileno=...) reads the family and protocol back from the descriptor, so asyncio
+    # still sets TCP_NODELAY on accepted connections (uvicorn's own --fd assumes AF_UNIX).
+    listener = socket.socket(fileno=fd)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 async def _offline(spec: ServiceSpec, settings: ServiceSettings, command: str) -> int:

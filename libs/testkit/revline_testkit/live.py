@@ -32,6 +32,16 @@ def free_port() -> int:
         return port
 
 
+def _loopback_listener(port: int) -> socket.socket:
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on connections whose
+    # socket says TCP, and without it a response's body waits for the client's delayed ACK
+    # of its headers on a kept-alive connection (about 40 ms a request on Linux).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 @dataclass
 class LiveService:
     """A service answering on a real socket, with a client bound to its base URL."""
@@ -128,12 +138,7 @@ async def serve_in_process(
     The socket is bound here and handed to uvicorn, so no other process (a parallel
     test worker, say) can take the port between choosing it and listening on it.
     """
-    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on connections whose
-    # socket says TCP, and without it a response's body waits for the client's delayed ACK
-    # of its headers on a kept-alive connection (about 40 ms a request on Linux).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = _loopback_listener(0)
     port: int = sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
@@ -176,7 +181,13 @@ class ServiceProcess:
 
     def __init__(self, service: str, env: Mapping[str, str], *, log_path: Path) -> None:
         self.service = service
-        self.port = int(env.get(f"{service.upper()}_PORT") or free_port())
+        # The port is bound here and the bound socket handed to the child (`serve --fd`):
+        # a port only chosen here could be taken by a parallel test before the child binds
+        # it, and the test would then talk to somebody else's service.
+        self._listener: socket.socket | None = _loopback_listener(
+            int(env.get(f"{service.upper()}_PORT") or 0)
+        )
+        self.port: int = self._listener.getsockname()[1]
         self.env = {**os.environ, **env, f"{service.upper()}_PORT": str(self.port)}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -187,15 +198,25 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Spawn the process (returns at once; see wait_ready)."""
+        """Spawn the process (returns at once; see wait_ready).
+
+        The child owns the listening socket from here on: this process closes its copy, so
+        once the child dies its port refuses connections, as a crashed service's would.
+        """
+        listener = self._listener or _loopback_listener(self.port)
+        self._listener = None
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.service, "serve"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.service, "serve", "--fd", str(listener.fileno())],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listener.fileno(),),
+            )
+        finally:
+            log.close()
+            listener.close()
 
     async def wait_ready(self, within: float = 30.0) -> None:
         """Return when /readyz answers 200; raise with the log tail otherwise."""
@@ -214,6 +235,9 @@ class ServiceProcess:
 
     def stop(self) -> None:
         """SIGTERM and wait (graceful shutdown), then SIGKILL if it hangs."""
+        if self._listener is not None:  # never started
+            self._listener.close()
+            self._listener = None
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
