@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 3
 PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 
-.PHONY: help install lock run test test-fast lint fmt bench migrate schemas browser clean
+.PHONY: help install lock run demo test test-fast lint fmt bench migrate schemas browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lock: $(UV) ## re-resolve the workspace and export requirements.lock (uv.lock st
 
 run: install ## start the dev broker and every service on SQLite under var/
 	$(PY) -m revline_testkit.devstack
+
+demo: install ## walk a quote to a paid invoice, a trial balance and an aging report on the running stack
+	$(PY) -m revline_testkit.demo
 
 test: install lint ## lint, then every test (SQLite, throwaway PostgreSQL, real Tansu broker)
 	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

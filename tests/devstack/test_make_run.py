@@ -25,7 +25,13 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from revline_testkit.devstack import READY_LINE, discover_services, env_prefix, settings_class
+from revline_testkit.devstack import (
+    READY_LINE,
+    ROOT,
+    discover_services,
+    env_prefix,
+    settings_class,
+)
 from revline_testkit.live import free_port
 
 pytestmark = pytest.mark.skipif(
@@ -273,6 +279,39 @@ def stop_and_check_gone(stack: RunningStack, ports: Ports) -> None:
     assert busy == [], f"ports still taken after the stack stopped: {busy}"
 
 
+def readme_walkthrough() -> str:
+    """The shell block of the README's walkthrough, as a new user copies it."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Walkthrough: from a quote to a paid invoice", 1)[1]
+    block = re.search(r"^```sh\n(.*?)^```$", section, re.M | re.S)
+    assert block is not None, "no sh block in the README's walkthrough"
+    return block[1]
+
+
+def walk_through(tmp_path: Path, ports: Ports) -> None:
+    """`make demo` and the README's walkthrough, each against the running stack."""
+    env = stack_env(tmp_path, ports)
+    demo = subprocess.run([sys.executable, "-m", "revline_testkit.demo"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "invoice INV-" in demo.stdout and "USD 496.77" in demo.stdout, demo.stdout
+    assert re.search(r"billing shows invoice INV-\d+ paid", demo.stdout), demo.stdout
+    assert re.search(r"debits (USD [\d,.]+) = credits \1", demo.stdout), demo.stdout
+    assert "AR aging as of 2026-03-15: 1_30 USD 450.00" in demo.stdout, demo.stdout
+
+    walk = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", readme_walkthrough()],
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=180)  # fmt: skip
+    assert walk.returncode == 0, walk.stdout + walk.stderr
+    lines = walk.stdout.splitlines()
+    assert lines[:2] == ["WALK-SEAT", "WALK-SETUP"], walk.stdout
+    invoices = next(line for line in lines if "'INV-" in line and "'posted')" in line)
+    assert ", 49677, 'posted'), (" in invoices and ", 45000, 'posted')]" in invoices, invoices
+    assert re.search(r"^\[\('INV-\d+', 'paid', 0\)\]$", walk.stdout, re.M), walk.stdout
+    assert re.search(r"^\[\('USD', (\d+), \1\)\]$", walk.stdout, re.M), walk.stdout
+    assert "'1_30': 45000" in lines[-1], walk.stdout
+
+
 def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_twice_in_a_row(
     tmp_path: Path,
 ) -> None:
@@ -322,4 +361,6 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
             assert [p["sku"] for p in listed["data"]] == [PRODUCT["sku"]]
             bootstrap = f"127.0.0.1:{ports.broker}"
             assert asyncio.run(saw_event_on(bootstrap, "quote.events", "ProductCreated"))
+        if {"quote", "contract", "order", "billing", "ledger"} <= set(urls):
+            walk_through(tmp_path, ports)
         stop_and_check_gone(stack, ports)
