@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from fresh_ledger import start_group_at
 from ledger_feed import BILLING_EVENTS, FINANCE, journal_entries
+from revline_testkit import topics
 from revline_testkit.live import ServiceProcess, api_keys_setting
-from revline_testkit.topics import RawTopicReader
-from revline_testkit.waiting import eventually
 
 CRASHING_LEDGER = Path(__file__).parent / "faults" / "crashing_ledger.py"
 
@@ -70,25 +69,7 @@ async def ledger_process(
 
 async def group_caught_up(bootstrap: str, group: str) -> None:
     """Wait until consumer group `group` has committed everything now on billing.events."""
-    async with RawTopicReader(bootstrap, BILLING_EVENTS) as topic:
-        ends = await topic.ends()
-    # Assigned, not subscribed: reads the committed offsets without joining the group.
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                              enable_auto_commit=False)  # fmt: skip
-    await reader.start()
-    try:
-        partitions = [TopicPartition(BILLING_EVENTS, p) for p in ends]
-        reader.assign(partitions)
-
-        async def committed_to_the_end() -> bool:
-            for tp in partitions:
-                if ends[tp.partition] and (await reader.committed(tp) or 0) < ends[tp.partition]:
-                    return False
-            return True
-
-        await eventually(committed_to_the_end, within=90, what=f"group {group} caught up")
-    finally:
-        await reader.stop()
+    await topics.group_caught_up(bootstrap, group, BILLING_EVENTS, within=90)
 
 
 def fresh_currency() -> str:
