@@ -209,6 +209,20 @@ class ThrowawayPostgres:
             "30",
         )
 
+    def halt(self) -> None:
+        """Stop the server but keep its data: connections are refused until `resume`
+        (a database outage, for fault tests)."""
+        result = self._run_tool(
+            "pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "10",
+            as_owner=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise PostgresError(f"pg_ctl stop failed: {result.stdout}\n{self.log_tail()}")
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port, with the same data."""
+        self._start_server()
+
     def stop(self) -> None:
         """Stop the server (fast, then immediate) and delete its directory. Idempotent."""
         root, self._root = self._root, None
