@@ -50,7 +50,7 @@ lock: $(UV) ## re-resolve the workspace; export requirements.lock and each servi
 	        --no-emit-workspace --frozen -o services/$$service/requirements.lock; \
 	done
 
-run: install ## start the dev broker and every service on SQLite under var/
+run: install ## start the dev broker and every service on SQLite under var/ (REVLINE_DATABASE=postgresql: on PostgreSQL)
 	$(PY) -m revline_testkit.devstack
 
 test: install lint ## lint, then every test (SQLite, throwaway PostgreSQL, real Tansu broker)
