@@ -1,6 +1,7 @@
 """`make run` for real: the dev stack as a process, a service killed and restarted under it,
-stopped with Ctrl-C, twice in a row; and on PostgreSQL (`REVLINE_DATABASE=postgresql`),
-its data kept from one run to the next.
+stopped with Ctrl-C, twice in a row; `make demo` and the README walkthrough against it;
+the broker killed under it, after which every service republishes and nothing doubles;
+and on PostgreSQL (`REVLINE_DATABASE=postgresql`), its data kept from one run to the next.
 
 Every port is a free one and every file lives under the test's tmp_path (or, for
 PostgreSQL, a temporary directory its OS user can enter), so the repository's
@@ -10,6 +11,7 @@ var/ and a developer's running stack are never touched.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import re
@@ -29,8 +31,15 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from revline_testkit.devstack import READY_LINE, discover_services, env_prefix, settings_class
+from revline_testkit.devstack import (
+    READY_LINE,
+    ROOT,
+    discover_services,
+    env_prefix,
+    settings_class,
+)
 from revline_testkit.live import free_port
+from revline_testkit.topics import group_caught_up
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
@@ -279,6 +288,88 @@ def stop_and_check_gone(stack: RunningStack, ports: Ports, also: Sequence[int] =
     assert busy == [], f"ports still taken after the stack stopped: {busy}"
 
 
+def readme_walkthrough() -> str:
+    """The shell block of the README's walkthrough, as a new user copies it."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Walkthrough: from a quote to a paid invoice", 1)[1]
+    block = re.search(r"^```sh\n(.*?)^```$", section, re.M | re.S)
+    assert block is not None, "no sh block in the README's walkthrough"
+    return block[1]
+
+
+def walk_through(tmp_path: Path, ports: Ports) -> None:
+    """`make demo` and the README's walkthrough, each against the running stack."""
+    env = stack_env(tmp_path, ports)
+    demo = subprocess.run([sys.executable, "-m", "revline_testkit.demo"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "invoice INV-" in demo.stdout and "USD 496.77" in demo.stdout, demo.stdout
+    assert re.search(r"billing shows invoice INV-\d+ paid", demo.stdout), demo.stdout
+    assert re.search(r"debits (USD [\d,.]+) = credits \1", demo.stdout), demo.stdout
+    assert "AR aging as of 2026-03-15: 1_30 USD 450.00" in demo.stdout, demo.stdout
+
+    walk = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", readme_walkthrough()],
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=180)  # fmt: skip
+    assert walk.returncode == 0, walk.stdout + walk.stderr
+    lines = walk.stdout.splitlines()
+    assert lines[:2] == ["WALK-SEAT", "WALK-SETUP"], walk.stdout
+    invoices = next(line for line in lines if "'INV-" in line and "'posted')" in line)
+    assert ", 49677, 'posted'), (" in invoices and ", 45000, 'posted')]" in invoices, invoices
+    assert re.search(r"^\[\('INV-\d+', 'paid', 0\)\]$", walk.stdout, re.M), walk.stdout
+    assert re.search(r"^\[\('USD', (\d+), \1\)\]$", walk.stdout, re.M), walk.stdout
+    assert "'1_30': 45000" in lines[-1], walk.stdout
+
+
+def tansu_pid(stack: RunningStack) -> int:
+    """The Tansu process under the stack's broker wrapper."""
+    found = [
+        pid
+        for pid in descendants(stack.process.pid)
+        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"broker"]
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def digests(urls: dict[str, str], admin: dict[str, str]) -> dict[str, str]:
+    """Each service's state digest (its projection tables)."""
+    found = {}
+    for name, url in urls.items():
+        answer = httpx.get(f"{url}/v1/admin/state-digest", headers=admin)
+        assert answer.status_code == 200, answer.text
+        found[name] = answer.json()["digest"]
+    return found
+
+
+def restart_the_broker_under_the_stack(
+    stack: RunningStack, ports: Ports, admin: dict[str, str]
+) -> None:
+    """SIGKILL Tansu: the stack starts it again, every service republishes its event
+    store, every consumer reads it all again, and no service's state changes."""
+    urls = stack.urls()
+    before = digests(urls, admin)
+    os.kill(tansu_pid(stack), signal.SIGKILL)
+    wait_for_line(stack, r"^the broker exited with code .*: its log was in memory; starting it")
+    for name in urls:
+        wait_for_line(stack, rf"^  {name}: republishing \d+ events to {name}\.events$")
+
+    def drained() -> bool:
+        return all(httpx.get(f"{url}/v1/admin/consumer", headers=admin).json()["outbox_backlog"]
+                   == 0 for url in urls.values())  # fmt: skip
+
+    deadline = time.monotonic() + 60
+    while not drained():
+        assert time.monotonic() < deadline, "the services never republished everything"
+        time.sleep(0.1)
+    bootstrap = f"127.0.0.1:{ports.broker}"
+    for name in urls:
+        upstream = importlib.import_module(f"{name}.main").SPEC.upstream_topics
+        asyncio.run(group_caught_up(bootstrap, name, *upstream, within=60))
+    assert digests(urls, admin) == before, "a redelivered event changed a service's state"
+    assert stack.process.poll() is None, stack.output()
+
+
 def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_twice_in_a_row(
     tmp_path: Path,
 ) -> None:
@@ -328,6 +419,10 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
             assert [p["sku"] for p in listed["data"]] == [PRODUCT["sku"]]
             bootstrap = f"127.0.0.1:{ports.broker}"
             assert asyncio.run(saw_event_on(bootstrap, "quote.events", "ProductCreated"))
+        if {"quote", "contract", "order", "billing", "ledger"} <= set(urls):
+            walk_through(tmp_path, ports)
+            restart_the_broker_under_the_stack(stack, ports, admin)
+            walk_through(tmp_path, ports)  # and everything flows on the new broker
         stop_and_check_gone(stack, ports)
 
 

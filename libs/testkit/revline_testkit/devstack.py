@@ -28,12 +28,16 @@ What it does, in order:
    started again after a backoff (0.5 s, doubling up to 10 s, back to 0.5 s
    once a run stayed up for 30 s), with a line saying which service exited,
    its exit code and when it restarts, and another once its /readyz is 200
-   again; the other services keep serving. A service that exits before the
-   stack is first ready (a broken setting or migration), or the broker
-   exiting (its log is in memory), still stops the whole stack.
+   again; the other services keep serving. The broker is restarted the same
+   way (same backoff), and since its log was in memory, every service is then
+   asked to publish its whole event store again (``POST /v1/admin/republish``
+   with the admin key, once it serves), while it keeps serving. A service that
+   exits before the stack is first ready (a broken setting or migration), or a
+   broker that does not come back, still stops the whole stack.
    Ctrl-C, SIGTERM or SIGHUP stops the services (SIGTERM, then SIGKILL after
    a grace period), then the broker and PostgreSQL (a fast shutdown). PostgreSQL
-   exiting stops the stack as the broker's exit does.
+   exiting stops the whole stack (not restarted: it keeps its data, so a crash
+   there is worth a look at ``log/postgres.log`` before running again).
 
 Why republish on every start: the dev broker keeps its log in memory, so each
 run starts with an empty broker while the services' databases under var/ keep
@@ -76,7 +80,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 from revline_events.topics import ensure_topics, events_topic
-from revline_service.auth import KeyConfigError, dev_keys, parse_keys
+from revline_service.auth import KeyConfigError, Role, dev_keys, parse_keys
 from revline_service.settings import ServiceSettings
 
 from revline_testkit.broker import free_loopback_port
@@ -318,9 +322,11 @@ class Child:
         self.cwd = cwd
         self.stop_signal = stop_signal  # what `terminate` sends
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
 
     def start(self, *, stdout: int | None = None) -> None:
         """Spawn it; stdout goes to the log unless `stdout` (e.g. subprocess.PIPE) is given."""
+        self.started_at = time.monotonic()
         as_user: dict[str, Any] = {}
         if self.user is not None:  # the hook runs after the switch, which would clear it
             as_user = {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
@@ -427,6 +433,7 @@ class Supervised:
     restarts: int = 0
     restart_at: float | None = None  # set while it waits to be started again
     awaiting_ready: bool = False  # started again, /readyz not yet 200
+    republish: bool = False  # the broker restarted empty: ask it to publish its store again
 
 
 def describe_exit(code: int | None) -> str:
@@ -467,6 +474,7 @@ class DevStack:
         self.steps: list[Child] = []  # short-lived: republish
         self.plans: list[PlannedService] = []
         self.keys_file: Path | None = None
+        self.broker_backoff = Backoff()
         self._hurry = False
 
     @property
@@ -551,16 +559,73 @@ class DevStack:
         if created:
             say(f"  created the databases {', '.join(created)}")
 
-    def start_broker(self) -> None:
-        """Start Tansu and wait until it answers Kafka requests."""
+    def start_broker(self, *, again: bool = False) -> None:
+        """Start Tansu and wait until it answers Kafka requests (`again`: after it exited,
+        keeping the earlier run's log above the new one's)."""
         log_path = self.log_dir / "broker.log"
-        log_path.write_bytes(b"")
+        if not again:
+            log_path.write_bytes(b"")
+        seen = log_path.stat().st_size
         argv = [sys.executable, "-m", "revline_testkit.broker"]
         argv += ["--port", str(self.options.broker_port), "--host", LOOPBACK]
         self.broker = Child("broker", argv, {**self.environ, "PYTHONUNBUFFERED": "1"}, log_path)
         say(f"starting the Tansu broker on {self.bootstrap} (log: {_shown(log_path)})")
         self.broker.start()
-        _wait_for_mark(self.broker, BROKER_READY_MARK, min(self.options.ready_timeout, 30.0))
+        within = min(self.options.ready_timeout, 30.0)
+        deadline = time.monotonic() + within
+        while BROKER_READY_MARK not in log_path.read_bytes()[seen:].decode(errors="replace"):
+            if not self.broker.running():
+                raise DevStackError(
+                    f"the broker exited with code {self.broker.exit_code()}\n"
+                    f"--- {_shown(log_path)} ---\n{self.broker.log_tail()}"
+                )
+            if time.monotonic() >= deadline:
+                raise DevStackError(
+                    f"the broker did not answer within {within:.0f}s\n"
+                    f"--- {_shown(log_path)} ---\n{self.broker.log_tail()}"
+                )
+            time.sleep(0.05)
+
+    def restart_broker(self, supervised: Mapping[str, Supervised]) -> None:
+        """The broker exited: start it again after its backoff, and have every service
+        publish its whole event store again once it is ready (the log was in memory)."""
+        assert self.broker is not None
+        delay = self.broker_backoff.after_exit(time.monotonic() - self.broker.started_at)
+        say(
+            f"the broker exited with {describe_exit(self.broker.exit_code())}: its log was in "
+            f"memory; starting it again in {delay:g}s, then every service republishes"
+        )
+        time.sleep(delay)
+        self.start_broker(again=True)
+        for state in supervised.values():
+            state.republish = True
+
+    def republish_live(self, client: httpx.Client, state: Supervised) -> None:
+        """Ask a serving service to publish its event store again (POST /v1/admin/republish)."""
+        key = self.admin_key()
+        if key is None:
+            say(f"  {state.plan.name}: no admin key to ask it to republish (REVLINE_API_KEYS); "
+                f"run `python -m {state.plan.name} republish` by hand")  # fmt: skip
+            state.republish = False
+            return
+        try:
+            answer = client.post(
+                f"{state.plan.url}/v1/admin/republish", headers={"Authorization": f"Bearer {key}"}
+            )
+        except httpx.TransportError:
+            return  # not serving right now: asked again on the next pass
+        if answer.status_code == 202:
+            state.republish = False
+            say(f"  {state.plan.name}: republishing {answer.json()['queued']} events "
+                f"to {state.plan.topic}")  # fmt: skip
+
+    def admin_key(self) -> str | None:
+        """The admin key the services accept: dev-keys.json's, else REVLINE_API_KEYS's."""
+        if self.keys_file is not None:
+            key: str = json.loads(self.keys_file.read_text())["admin"]
+            return key
+        configured = parse_keys(self.environ.get("REVLINE_API_KEYS", ""))
+        return next((key for key, role in configured.items() if role is Role.ADMIN), None)
 
     def shared_env(self) -> dict[str, str]:
         """What every service gets: the broker and, unless keys are configured, the keys file."""
@@ -698,7 +763,8 @@ class DevStack:
     # -- run and stop ---------------------------------------------------------------------------
 
     def watch(self) -> None:
-        """Supervise until a signal arrives (StopRequested) or the broker dies (DevStackError).
+        """Supervise until a signal arrives (StopRequested) or the broker cannot be restarted
+        (DevStackError).
 
         A service that exits is started again after its backoff (module doc).
         """
@@ -708,12 +774,14 @@ class DevStack:
         }
         with httpx.Client(timeout=1.0) as client:
             while True:
-                for vital in (self.broker, self.postgres_server):
-                    if vital is not None and not vital.running():
-                        raise DevStackError(
-                            f"{_called(vital)} exited with code {vital.exit_code()}\n"
-                            f"--- {_shown(vital.log_path)} ---\n{vital.log_tail()}"
-                        )
+                if self.broker is not None and not self.broker.running():
+                    self.restart_broker(supervised)
+                postgres = self.postgres_server
+                if postgres is not None and not postgres.running():
+                    raise DevStackError(
+                        f"PostgreSQL exited with code {postgres.exit_code()}\n"
+                        f"--- {_shown(postgres.log_path)} ---\n{postgres.log_tail()}"
+                    )
                 for index, (plan, child) in enumerate(self.services):
                     state = supervised[plan.name]
                     if state.restart_at is None and not child.running():
@@ -723,6 +791,8 @@ class DevStack:
                     elif state.awaiting_ready and _ready(client, plan):
                         state.awaiting_ready = False
                         say(f"  {plan.name} is ready again")
+                    elif state.republish and not state.awaiting_ready and child.running():
+                        self.republish_live(client, state)
                 time.sleep(WATCH_INTERVAL_S)
 
     def _schedule_restart(self, state: Supervised, child: Child) -> None:
