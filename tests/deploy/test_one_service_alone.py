@@ -79,7 +79,7 @@ async def topics_on(bootstrap: str) -> set[str]:
 
 async def answers_alone(process: ServiceProcess, service: str, bootstrap: str) -> list[str]:
     """Ready, and the broker holds only the topics the service made; its upstream topics."""
-    await process.wait_ready(within=60.0)
+    await process.wait_ready(within=120.0)
     async with httpx.AsyncClient(base_url=process.base_url, timeout=10.0) as client:
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
