@@ -13,6 +13,7 @@ UV := .tools/bin/uv
 PY := .venv/bin/python
 STAMP := .venv/.revline-installed
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+SERVICE_NAMES := $(notdir $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml)))
 PYTEST_ARGS ?=
 # Test workers (pytest-xdist) for `make test`: each worker has its own Tansu broker,
 # PostgreSQL cluster and tmp dirs; a file's tests stay on one worker, so a service
@@ -42,11 +43,17 @@ $(STAMP): $(UV) requirements.lock $(MEMBERS)
 
 install: $(STAMP) ## install uv (if missing) and every pinned dependency
 
-lock: $(UV) ## re-resolve the workspace and export requirements.lock (uv.lock stays local)
+# Each service's image installs services/<name>/requirements.lock: its runtime closure
+# only (no dev group, no other service's deps), the same pins and hashes as requirements.lock.
+lock: $(UV) ## re-resolve the workspace; export requirements.lock and each service's (uv.lock stays local)
 	$(UV) lock
 	$(UV) export --quiet --format requirements-txt --all-groups --no-emit-workspace --frozen -o requirements.lock
+	set -e; for service in $(SERVICE_NAMES); do \
+	    $(UV) export --quiet --format requirements-txt --package revline-$$service --no-dev \
+	        --no-emit-workspace --frozen -o services/$$service/requirements.lock; \
+	done
 
-run: install ## start the dev broker and every service on SQLite under var/
+run: install ## start the dev broker and every service on SQLite under var/ (REVLINE_DATABASE=postgresql: on PostgreSQL)
 	$(PY) -m revline_testkit.devstack
 
 demo: install ## walk a quote to a paid invoice, a trial balance and an aging report on the running stack

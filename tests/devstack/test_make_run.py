@@ -1,9 +1,11 @@
 """`make run` for real: the dev stack as a process, a service killed and restarted under it,
 stopped with Ctrl-C, twice in a row; `make demo` and the README walkthrough against it;
-the broker killed under it, after which every service republishes and nothing doubles.
+the broker killed under it, after which every service republishes and nothing doubles;
+and on PostgreSQL (`REVLINE_DATABASE=postgresql`), its data kept from one run to the next.
 
-Every port is a free one and every file lives under the test's tmp_path, so
-the repository's var/ and a developer's running stack are never touched.
+Every port is a free one and every file lives under the test's tmp_path (or, for
+PostgreSQL, a temporary directory its OS user can enter), so the repository's
+var/ and a developer's running stack are never touched.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import importlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,12 +98,14 @@ def stack_env(tmp_path: Path, ports: Ports) -> dict[str, str]:
 
 
 @contextmanager
-def dev_stack(tmp_path: Path, ports: Ports) -> Iterator[RunningStack]:
+def dev_stack(
+    tmp_path: Path, ports: Ports, more_env: Mapping[str, str] | None = None
+) -> Iterator[RunningStack]:
     """Start the stack in tmp_path; make sure it is gone afterwards, whatever happened."""
     process = subprocess.Popen(
         [sys.executable, "-m", "revline_testkit.devstack"],
         cwd=tmp_path,
-        env=stack_env(tmp_path, ports),
+        env={**stack_env(tmp_path, ports), **(more_env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -271,14 +277,14 @@ def kill_one_and_see_it_restart(stack: RunningStack, victim: str, witness: str) 
     assert stack.process.poll() is None, stack.output()
 
 
-def stop_and_check_gone(stack: RunningStack, ports: Ports) -> None:
+def stop_and_check_gone(stack: RunningStack, ports: Ports, also: Sequence[int] = ()) -> None:
     children = descendants(stack.process.pid)
     # The broker wrapper, Tansu under it, and one process per service.
     assert len(children) >= len(SERVICES) + 2, children
     stack.process.send_signal(signal.SIGINT)
     assert stack.process.wait(40) == 0, stack.output()
     assert still_alive(children) == [], stack.output()
-    busy = [port for port in ports.all() if not port_is_free(port)]
+    busy = [port for port in [*ports.all(), *also] if not port_is_free(port)]
     assert busy == [], f"ports still taken after the stack stopped: {busy}"
 
 
@@ -418,3 +424,80 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
             restart_the_broker_under_the_stack(stack, ports, admin)
             walk_through(tmp_path, ports)  # and everything flows on the new broker
         stop_and_check_gone(stack, ports)
+
+
+PG_LINE = re.compile(
+    r"^Databases \(PostgreSQL 15 on 127\.0\.0\.1:(?P<port>\d+), data (?P<data>\S+),"
+)
+
+
+def postgres_port(stack: RunningStack) -> int:
+    """The port the stack says its PostgreSQL listens on; every service's database on it."""
+    found = [m for m in map(PG_LINE.match, stack.lines) if m is not None]
+    assert len(found) == 1, stack.output()
+    port = int(found[0]["port"])
+    for name in SERVICES:
+        wanted = rf"^  {name}\s+postgresql\+asyncpg://postgres@127\.0\.0\.1:{port}/{name}$"
+        assert any(re.match(wanted, line) for line in stack.lines), (name, stack.output())
+    return port
+
+
+@pytest.fixture
+def var_dir_postgres_can_enter() -> Iterator[Path]:
+    """A var dir PostgreSQL's OS user can reach: tmp_path's parents are root-only (0700),
+    and as root the stack runs the server as the `postgres` user."""
+    top = Path(tempfile.mkdtemp(prefix="revline-devstack-pg-"))
+    try:
+        top.chmod(0o755)
+        yield top / "var"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_make_run_on_postgresql_runs_its_own_server_and_keeps_the_data_between_runs(
+    tmp_path: Path, var_dir_postgres_can_enter: Path
+) -> None:
+    var = var_dir_postgres_can_enter
+    ports = Ports()
+    first_port = free_port()
+    on_postgres = {"REVLINE_DATABASE": "postgresql", "REVLINE_VAR_DIR": str(var)}
+
+    with dev_stack(
+        tmp_path, ports, {**on_postgres, "REVLINE_POSTGRES_PORT": str(first_port)}
+    ) as stack:
+        wait_ready(stack)
+        assert "creating the PostgreSQL cluster in" in stack.output()
+        assert f"created the databases {', '.join(SERVICES)}" in stack.output()
+        assert postgres_port(stack) == first_port
+        assert (var / "postgres" / "data" / "PG_VERSION").is_file()
+        assert sorted(var.glob("*.db")) == [], "a service used SQLite"
+        urls = stack.urls()
+        assert set(urls) == set(SERVICES), stack.output()
+        for name, url in urls.items():
+            assert httpx.get(f"{url}/readyz").status_code == 200, name
+        admin = {
+            "Authorization": f"Bearer {json.loads((var / 'dev-keys.json').read_text())['admin']}"
+        }
+        if "quote" in urls:
+            created = httpx.post(
+                f"{urls['quote']}/v1/products",
+                json=PRODUCT,
+                headers={**admin, "Idempotency-Key": "devstack-pg-test"},
+            )
+            assert created.status_code == 201, created.text
+        stop_and_check_gone(stack, ports, also=[first_port])
+
+    # No port given this time: a free one; the same cluster and databases, the product kept.
+    with dev_stack(tmp_path, ports, on_postgres) as stack:
+        wait_ready(stack)
+        assert "creating the PostgreSQL cluster" not in stack.output()
+        assert "created the databases" not in stack.output()
+        second_port = postgres_port(stack)
+        urls = stack.urls()
+        assert set(urls) == set(SERVICES), stack.output()
+        if "quote" in urls:
+            assert "quote: republished 1 events to quote.events" in stack.output()
+            listed = httpx.get(f"{urls['quote']}/v1/products", headers=admin).json()
+            assert [p["sku"] for p in listed["data"]] == [PRODUCT["sku"]]
+        assert sorted(var.glob("*.db")) == [], "a service used SQLite"
+        stop_and_check_gone(stack, ports, also=[second_port])
