@@ -23,22 +23,25 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from revline_testkit.devstack import (
-    READY_LINE,
     ROOT,
     discover_services,
-    env_prefix,
-    settings_class,
 )
 from revline_testkit.live import free_port
+from revline_testkit.stack_process import (
+    Ports,
+    RunningStack,
+    descendants,
+    dev_stack,
+    proc_stat,
+    stack_env,
+)
 from revline_testkit.topics import group_caught_up
 
 pytestmark = pytest.mark.skipif(
@@ -54,122 +57,6 @@ PRODUCT = {
     "charge_type": "recurring",
     "billing_period": "month",
 }
-URL_LINE = re.compile(r"^\s+(?P<name>\S+)\s+(?P<url>http://\S+)\s+docs\s")
-
-
-@dataclass
-class Ports:
-    """The ports one test gives the stack (the same for both runs)."""
-
-    broker: int = field(default_factory=free_port)
-    services: dict[str, int] = field(
-        default_factory=lambda: {name: free_port() for name in SERVICES}
-    )
-
-    def all(self) -> list[int]:
-        return [self.broker, *self.services.values()]
-
-
-@dataclass
-class RunningStack:
-    """A started `python -m revline_testkit.devstack` and what it printed."""
-
-    process: subprocess.Popen[str]
-    lines: list[str]
-    ready: threading.Event
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def urls(self) -> dict[str, str]:
-        found = (URL_LINE.match(line) for line in self.lines)
-        return {m["name"]: m["url"] for m in found if m is not None}
-
-
-def stack_env(tmp_path: Path, ports: Ports) -> dict[str, str]:
-    """The environment less anything that would point the stack elsewhere, plus the ports."""
-    prefixes = ["REVLINE_", *(env_prefix(settings_class(name)) for name in SERVICES)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(prefixes))}
-    env["REVLINE_BROKER_PORT"] = str(ports.broker)
-    env["REVLINE_VAR_DIR"] = str(tmp_path / "var")
-    for name, port in ports.services.items():
-        env[f"{env_prefix(settings_class(name))}PORT"] = str(port)
-    return env
-
-
-@contextmanager
-def dev_stack(
-    tmp_path: Path, ports: Ports, more_env: Mapping[str, str] | None = None
-) -> Iterator[RunningStack]:
-    """Start the stack in tmp_path; make sure it is gone afterwards, whatever happened."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "revline_testkit.devstack"],
-        cwd=tmp_path,
-        env={**stack_env(tmp_path, ports), **(more_env or {})},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    stack = RunningStack(process, [], threading.Event())
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            stack.lines.append(line.rstrip("\n"))
-            if READY_LINE in line:
-                stack.ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        yield stack
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()  # its children get SIGTERM from the kernel (PDEATHSIG)
-                process.wait()
-        reader.join(5)
-
-
-def wait_ready(stack: RunningStack, within: float = 120.0) -> None:
-    deadline = time.monotonic() + within
-    while not stack.ready.wait(0.05):
-        if stack.process.poll() is not None or time.monotonic() > deadline:
-            time.sleep(0.2)  # let the reader catch the last lines
-            pytest.fail(f"the dev stack never said it was ready:\n{stack.output()}")
-
-
-def proc_stat(pid: int) -> tuple[str, int, str] | None:
-    """(state, parent pid, start time) of a live process, else None."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return fields[0], int(fields[1]), fields[19]
-
-
-def descendants(root: int) -> dict[int, str]:
-    """Every process below `root` (pid -> start time, to tell a reused pid apart)."""
-    parents: dict[int, int] = {}
-    started: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := proc_stat(int(entry.name))) is not None:
-            parents[int(entry.name)] = stat[1]
-            started[int(entry.name)] = stat[2]
-    found: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in found:
-                found[pid] = started[pid]
-                frontier.append(pid)
-    return found
 
 
 def still_alive(processes: dict[int, str]) -> list[int]:
@@ -217,30 +104,6 @@ async def saw_event_on(bootstrap: str, topic: str, wanted: str, within: float = 
         await consumer.stop()
 
 
-def service_pid(stack: RunningStack, name: str) -> int:
-    """The pid of `python -m <name> serve` under the stack."""
-    found = [
-        pid
-        for pid in descendants(stack.process.pid)
-        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:4]
-        == [b"-m", name.encode(), b"serve"]
-    ]
-    assert len(found) == 1, (name, found)
-    return found[0]
-
-
-def wait_for_line(stack: RunningStack, pattern: str, within: float = 90.0) -> str:
-    """The first line of the stack's output matching `pattern`, once it is printed."""
-    wanted = re.compile(pattern)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for line in list(stack.lines):
-            if wanted.search(line):
-                return line
-        time.sleep(0.05)
-    pytest.fail(f"no line matching {pattern!r} within {within:.0f}s:\n{stack.output()}")
-
-
 def kill_one_and_see_it_restart(stack: RunningStack, victim: str, witness: str) -> None:
     """SIGKILL `victim`: the stack says so, restarts it, and `witness` answers all along."""
     urls = stack.urls()
@@ -261,14 +124,14 @@ def kill_one_and_see_it_restart(stack: RunningStack, victim: str, witness: str) 
     asker = threading.Thread(target=keep_asking, daemon=True)
     asker.start()
     try:
-        old_pid = service_pid(stack, victim)
+        old_pid = stack.service_pid(victim)
         os.kill(old_pid, signal.SIGKILL)
-        exited = wait_for_line(stack, rf"^{victim} exited with code -9 \(SIGKILL\): restarting")
+        exited = stack.wait_for_line(rf"^{victim} exited with code -9 \(SIGKILL\): restarting")
         assert "restarting it in 0.5s" in exited, exited
-        wait_for_line(stack, rf"^restarted {victim} \(restart 1, pid \d+\)")
-        wait_for_line(stack, rf"^  {victim} is ready again$")
+        stack.wait_for_line(rf"^restarted {victim} \(restart 1, pid \d+\)")
+        stack.wait_for_line(rf"^  {victim} is ready again$")
         assert httpx.get(f"{urls[victim]}/readyz").status_code == 200
-        assert service_pid(stack, victim) != old_pid
+        assert stack.service_pid(victim) != old_pid
     finally:
         watching.clear()
         asker.join(10)
@@ -321,17 +184,6 @@ def walk_through(tmp_path: Path, ports: Ports) -> None:
     assert "'1_30': 45000" in lines[-1], walk.stdout
 
 
-def tansu_pid(stack: RunningStack) -> int:
-    """The Tansu process under the stack's broker wrapper."""
-    found = [
-        pid
-        for pid in descendants(stack.process.pid)
-        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"broker"]
-    ]
-    assert len(found) == 1, found
-    return found[0]
-
-
 def digests(urls: dict[str, str], admin: dict[str, str]) -> dict[str, str]:
     """Each service's state digest (its projection tables)."""
     found = {}
@@ -349,10 +201,10 @@ def restart_the_broker_under_the_stack(
     store, every consumer reads it all again, and no service's state changes."""
     urls = stack.urls()
     before = digests(urls, admin)
-    os.kill(tansu_pid(stack), signal.SIGKILL)
-    wait_for_line(stack, r"^the broker exited with code .*: its log was in memory; starting it")
+    os.kill(stack.tansu_pid(), signal.SIGKILL)
+    stack.wait_for_line(r"^the broker exited with code .*: its log was in memory; starting it")
     for name in urls:
-        wait_for_line(stack, rf"^  {name}: republishing \d+ events to {name}\.events$")
+        stack.wait_for_line(rf"^  {name}: republishing \d+ events to {name}\.events$")
 
     def drained() -> bool:
         return all(httpx.get(f"{url}/v1/admin/consumer", headers=admin).json()["outbox_backlog"]
@@ -378,7 +230,7 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
     keys_file = tmp_path / "var" / "dev-keys.json"
 
     with dev_stack(tmp_path, ports) as stack:
-        wait_ready(stack)
+        stack.wait_ready()
         urls = stack.urls()
         assert set(urls) == set(SERVICES), stack.output()
         assert {name: url.rsplit(":", 1)[1] for name, url in urls.items()} == {
@@ -407,7 +259,7 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
 
     # Same ports, same var dir: the keys are kept and the event store goes to the new broker.
     with dev_stack(tmp_path, ports) as stack:
-        wait_ready(stack)
+        stack.wait_ready()
         assert json.loads(keys_file.read_text()) == keys
         urls = stack.urls()
         assert set(urls) == set(SERVICES), stack.output()
@@ -465,7 +317,7 @@ def test_make_run_on_postgresql_runs_its_own_server_and_keeps_the_data_between_r
     with dev_stack(
         tmp_path, ports, {**on_postgres, "REVLINE_POSTGRES_PORT": str(first_port)}
     ) as stack:
-        wait_ready(stack)
+        stack.wait_ready()
         assert "creating the PostgreSQL cluster in" in stack.output()
         assert f"created the databases {', '.join(SERVICES)}" in stack.output()
         assert postgres_port(stack) == first_port
@@ -489,7 +341,7 @@ def test_make_run_on_postgresql_runs_its_own_server_and_keeps_the_data_between_r
 
     # No port given this time: a free one; the same cluster and databases, the product kept.
     with dev_stack(tmp_path, ports, on_postgres) as stack:
-        wait_ready(stack)
+        stack.wait_ready()
         assert "creating the PostgreSQL cluster" not in stack.output()
         assert "created the databases" not in stack.output()
         second_port = postgres_port(stack)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +102,9 @@ class RunningStack:
         return found[0]
 
 
-def stack_env(tmp_path: Path, ports: Ports, **extra: str) -> dict[str, str]:
+def stack_env(
+    tmp_path: Path, ports: Ports, more_env: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The environment less anything that would point the stack elsewhere, plus the ports."""
     services = list(ports.services)
     prefixes = ["REVLINE_", *(env_prefix(settings_class(name)) for name in services)]
@@ -111,17 +113,19 @@ def stack_env(tmp_path: Path, ports: Ports, **extra: str) -> dict[str, str]:
     env["REVLINE_VAR_DIR"] = str(tmp_path / "var")
     for name, port in ports.services.items():
         env[f"{env_prefix(settings_class(name))}PORT"] = str(port)
-    env.update(extra)
+    env.update(more_env or {})
     return env
 
 
 @contextmanager
-def dev_stack(tmp_path: Path, ports: Ports, **extra_env: str) -> Iterator[RunningStack]:
+def dev_stack(
+    tmp_path: Path, ports: Ports, more_env: Mapping[str, str] | None = None
+) -> Iterator[RunningStack]:
     """Start the stack in tmp_path; make sure it is gone afterwards, whatever happened."""
     process = subprocess.Popen(
         [sys.executable, "-m", "revline_testkit.devstack"],
         cwd=tmp_path,
-        env=stack_env(tmp_path, ports, **extra_env),
+        env=stack_env(tmp_path, ports, more_env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
