@@ -18,6 +18,10 @@ arrive in order:
   without a sample here (the kernel's own upcasting through the consumer is
   covered by libs/events/tests on its toy catalogue);
 * a duplicate (the same event_id twice): applied once;
+* a type the catalogue knows and that is published on the topic, but that this
+  service has no reaction to (a payload that is not even valid): ignored,
+  neither dead-lettered nor recorded (billing reacts to every type on
+  order.events, so that case has none);
 * then a valid sentinel. Once the sentinel is in the service's inbox, everything
   before it in the partition was handled, so the read model must show exactly
   one effect per distinct valid event: the newer-minor one, the duplicated one,
@@ -71,6 +75,15 @@ def spec_of(service: str) -> ServiceSpec:
 def producer_of(kind: type[EventPayload]) -> str:
     """The service that publishes `kind` (its payload module is named after it)."""
     return kind.__module__.rsplit(".", 1)[-1]
+
+
+def published_on(topic: str) -> set[str]:
+    """Every event type of the catalogue that is published on `topic`."""
+    return {
+        model.event_type
+        for model in CATALOGUE.models().values()
+        if f"{producer_of(model)}.events" == topic
+    }
 
 
 def handled_on(service: str, topic: str) -> set[str]:
@@ -455,8 +468,15 @@ async def test_odd_events_are_dead_lettered_or_applied_once(
         if key[0] == newer.type
     ]
 
+    # A known type this service has no reaction to is none of its business: ignored, neither
+    # parked nor recorded (its payload is not even read).
+    unhandled = sorted(published_on(topic) - handled_on(name, topic))
+    ignored = [retyped(sentinel, type=kind, payload={"not": "read"}) for kind in unhandled[:1]]
+
     for bad in poison:
         await scene.send(topic, bad.value)
+    for value in ignored:
+        await scene.send(topic, value)
     await scene.send(topic, with_extra_fields(newer))
     for _, old in older:
         await scene.send(topic, old.to_bytes())
@@ -472,6 +492,8 @@ async def test_odd_events_are_dead_lettered_or_applied_once(
     assert await feed.effects(scene) == 3 + len(older)
     for event in (newer, duplicate, *(old for _, old in older)):
         assert await in_inbox(served, event.event_id), event.type
+    for value in ignored:
+        assert not await in_inbox(served, Envelope.from_bytes(value).event_id)
 
     values = {bad.value: bad for bad in poison}
 
