@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from ledger.metrics.calendar import Month, months_between
 from ledger.metrics.history import History, Snapshot
-from ledger.metrics.mrr import account_mrr
+from ledger.metrics.mrr import account_mrr, contract_mrr
 
 
 class MovementKind(StrEnum):
@@ -23,14 +23,27 @@ class MovementKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class ContractMove:
+    """A contract whose MRR differs between the two month ends: what moved the account."""
+
+    contract_id: str
+    mrr_before: int
+    mrr_after: int
+
+
+@dataclass(frozen=True)
 class AccountMovement:
-    """One account's movement in the month: m0 at the end of M-1, m1 at the end of M."""
+    """One account's movement in the month: m0 at the end of M-1, m1 at the end of M.
+
+    `contracts` are the account's contracts whose MRR changed, sorted by id.
+    """
 
     account_id: str
     kind: MovementKind
     amount: int  # > 0, minor units
     mrr_before: int
     mrr_after: int
+    contracts: tuple[ContractMove, ...]
 
 
 @dataclass(frozen=True)
@@ -79,14 +92,15 @@ def classify(before: int, after: int, was_customer: bool) -> tuple[MovementKind,
     return MovementKind.CONTRACTION, before - after
 
 
-def month_end_mrr(
-    snapshot: Snapshot, currency: str, first: Month, last: Month
-) -> dict[Month, dict[str, int]]:
-    """Per month end from `first` to `last` (inclusive), the customers' MRR by account."""
-    return {
-        month: account_mrr(snapshot, currency, month.last_day)
-        for month in months_between(first, last)
-    }
+def _contract_moves(
+    account: str, before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]
+) -> tuple[ContractMove, ...]:
+    keys = sorted(k for k in before.keys() | after.keys() if k[0] == account)
+    return tuple(
+        ContractMove(contract, before.get((owner, contract), 0), after.get((owner, contract), 0))
+        for owner, contract in keys
+        if before.get((owner, contract), 0) != after.get((owner, contract), 0)
+    )
 
 
 def movements_of(
@@ -96,19 +110,22 @@ def movements_of(
     months = list(months_between(first, last))  # raises when last < first
     start = snapshot.first_day(currency)
     origin = min(Month.of(start), first.plus(-1)) if start else first.plus(-1)
-    ends = month_end_mrr(snapshot, currency, origin, last)
+    ends = {m: account_mrr(snapshot, currency, m.last_day) for m in months_between(origin, last)}
     seen: set[str] = set()  # accounts with MRR > 0 at some month end before M-1's
     for month in months_between(origin, first.plus(-2)) if origin < first.plus(-1) else ():
         seen.update(ends[month])
     result = []
     for month in months:
         before, after = ends[month.plus(-1)], ends[month]
+        shares_before = contract_mrr(snapshot, currency, month.plus(-1).last_day)
+        shares_after = contract_mrr(snapshot, currency, month.last_day)
         moves = []
         for account in sorted(before.keys() | after.keys()):
             m0, m1 = before.get(account, 0), after.get(account, 0)
             decided = classify(m0, m1, account in seen)
             if decided is not None:
-                moves.append(AccountMovement(account, decided[0], decided[1], m0, m1))
+                contracts = _contract_moves(account, shares_before, shares_after)
+                moves.append(AccountMovement(account, *decided, m0, m1, contracts))
         totals = {kind: sum(m.amount for m in moves if m.kind is kind) for kind in MovementKind}
         result.append(
             MonthMovements(

@@ -9,7 +9,6 @@ from revline_pricing import ONE_DAY
 
 from ledger.metrics.calendar import Period
 from ledger.metrics.history import History, Snapshot, Term
-from ledger.metrics.mrr import contract_mrr
 from ledger.metrics.rate import Rate
 
 
@@ -42,8 +41,8 @@ class RenewalRate:
 
 
 def _contract_arr(snapshot: Snapshot, currency: str, contract_id: str, day: date) -> int:
-    shares = contract_mrr(snapshot, currency, day)
-    return 12 * sum(amount for (_, contract), amount in shares.items() if contract == contract_id)
+    lines = snapshot.lines_in(currency)
+    return 12 * sum(line.mrr_on(day) for line in lines if line.contract_id == contract_id)
 
 
 def _renewal_of(term: Term, terms: tuple[Term, ...]) -> Term | None:

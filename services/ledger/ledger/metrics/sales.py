@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from statistics import median
 
 from revline_pricing import round_half_up
 
@@ -78,6 +77,16 @@ def _mean_days(values: list[int]) -> Decimal | None:
     return Decimal(round_half_up(Decimal(100 * sum(values)) / Decimal(len(values)))).scaleb(-2)
 
 
+def _median_days(values: list[int]) -> Decimal | None:
+    """The middle value, or the mean of the two middle ones (exact: a whole or a half day)."""
+    if not values:
+        return None
+    ordered, middle = sorted(values), len(values) // 2
+    if len(values) % 2:
+        return Decimal(ordered[middle])
+    return Decimal(ordered[middle - 1] + ordered[middle]) / 2
+
+
 def _booking(quote: Quote) -> Booking:
     assert quote.accepted_on is not None  # only accepted quotes are bookings
     return Booking(
@@ -146,6 +155,6 @@ def sales(history: History, currency: str, period: Period, known_at: datetime) -
         _mean([b.acv for b in new]),
         _mean([b.tcv for b in new]),
         _mean_days(cycles),
-        Decimal(median(cycles)) if cycles else None,
+        _median_days(cycles),
         velocity_of(snapshot, currency, period.last),
     )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from ledger.metrics.calendar import Month
 from ledger.metrics.churn import churn
 from ledger.metrics.history import ContractEnded, TermStarted
-from ledger.metrics.movements import AccountMovement, MovementKind, movements
+from ledger.metrics.movements import AccountMovement, ContractMove, MovementKind, movements
 from ledger.metrics.mrr import mrr
 from ledger.metrics.rate import Rate
 from metrics_examples import EUR, D, at, line, m1_history
@@ -46,8 +46,10 @@ def test_the_late_termination_is_february_churn_as_corrected_since() -> None:
         Decimal("22.13"),
     )
     assert february.accounts == (
-        AccountMovement("C", MovementKind.CHURN, 15000, 15000, 0),
-        AccountMovement("D", MovementKind.CHURN, 30000, 30000, 0),
+        AccountMovement(
+            "C", MovementKind.CHURN, 15000, 15000, 0, (ContractMove("c-C1", 15000, 0),)
+        ),
+        AccountMovement("D", MovementKind.CHURN, 30000, 30000, 0, (ContractMove("c-D", 30000, 0),)),
     )
     assert mrr(HISTORY, EUR, FEB.last_day, END_OF_MARCH).mrr == 178333
 

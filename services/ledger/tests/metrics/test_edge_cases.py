@@ -22,7 +22,7 @@ from ledger.metrics.history import (
     TermStarted,
 )
 from ledger.metrics.ltv import ltv
-from ledger.metrics.movements import AccountMovement, MovementKind, movements
+from ledger.metrics.movements import AccountMovement, ContractMove, MovementKind, movements
 from ledger.metrics.mrr import mrr
 from ledger.metrics.rate import Rate
 from ledger.metrics.renewals import RenewalDue, renewals
@@ -61,7 +61,9 @@ def test_a_contiguous_renewal_at_a_higher_price_is_expansion_on_its_first_day_no
         line("X-2", "X", "c-X", "month", 12000, "2025-04-01", "2025-06-30"),
     )
     assert moves_of(history, APR) == (
-        AccountMovement("X", MovementKind.EXPANSION, 2000, 10000, 12000),
+        AccountMovement(
+            "X", MovementKind.EXPANSION, 2000, 10000, 12000, (ContractMove("c-X", 10000, 12000),)
+        ),
     )
     march = renewals(history, EUR, Period.of_month(MAR), LATER)
     assert (march.by_count, march.by_value) == (Rate(1, 1), Rate(144000, 120000))
@@ -79,7 +81,14 @@ def test_a_renewal_under_another_contract_id_follows_the_renews_link() -> None:
     march = renewals(history, EUR, Period.of_month(MAR), LATER)
     assert march.due == (RenewalDue("c-X", "X", D("2025-03-31"), 120000, "c-Y", 96000),)
     assert moves_of(history, APR) == (
-        AccountMovement("X", MovementKind.CONTRACTION, 2000, 10000, 8000),
+        AccountMovement(
+            "X",
+            MovementKind.CONTRACTION,
+            2000,
+            10000,
+            8000,
+            (ContractMove("c-X", 10000, 0), ContractMove("c-Y", 0, 8000)),
+        ),
     )
 
 
@@ -97,9 +106,13 @@ def test_removing_one_contracts_line_is_contraction_and_the_last_is_churn() -> N
         QuantityChanged(at("2025-02-20"), "X2-1", D("2025-02-20"), 0),
     )
     assert moves_of(history, Month(2025, 2)) == (
-        AccountMovement("X", MovementKind.CONTRACTION, 6000, 16000, 10000),
+        AccountMovement(
+            "X", MovementKind.CONTRACTION, 6000, 16000, 10000, (ContractMove("c-X2", 6000, 0),)
+        ),
     )
-    assert moves_of(history, APR) == (AccountMovement("X", MovementKind.CHURN, 10000, 10000, 0),)
+    assert moves_of(history, APR) == (
+        AccountMovement("X", MovementKind.CHURN, 10000, 10000, 0, (ContractMove("c-X", 10000, 0),)),
+    )
 
 
 def test_a_customer_who_joins_and_leaves_inside_a_month_is_no_movement() -> None:
@@ -130,7 +143,9 @@ def test_each_currency_is_apart_and_an_account_is_a_customer_in_each() -> None:
     )
     assert mrr(history, "USD", D("2025-01-31"), LATER).mrr == 700
     assert mrr(history, EUR, D("2025-01-31"), LATER).mrr == 10000
-    assert moves_of(history, APR) == (AccountMovement("X", MovementKind.CHURN, 10000, 10000, 0),)
+    assert moves_of(history, APR) == (
+        AccountMovement("X", MovementKind.CHURN, 10000, 10000, 0, (ContractMove("c-X", 10000, 0),)),
+    )
 
 
 def test_rates_round_half_up_to_two_decimals_and_have_no_percent_over_zero() -> None:

@@ -163,6 +163,8 @@ def test_every_month_the_movements_add_up_to_the_change_in_mrr(history: History)
                     before.get(move.account_id, 0),
                     after.get(move.account_id, 0),
                 )
+                moved = sum(c.mrr_after - c.mrr_before for c in move.contracts)
+                assert moved == move.mrr_after - move.mrr_before
                 if move.kind is MovementKind.NEW:
                     assert move.account_id not in earlier
                 if move.kind is MovementKind.REACTIVATION:

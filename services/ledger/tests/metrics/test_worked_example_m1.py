@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from ledger.metrics.calendar import Month, Period
 from ledger.metrics.churn import churn
-from ledger.metrics.movements import AccountMovement, MovementKind, movements
+from ledger.metrics.movements import AccountMovement, ContractMove, MovementKind, movements
 from ledger.metrics.mrr import AccountMrr, ContractMrr, mrr
 from ledger.metrics.rate import Rate
 from ledger.metrics.renewals import RenewalDue, renewals
@@ -76,8 +76,12 @@ def test_m1_movements_per_month() -> None:
     for m in months:
         assert m.mrr_after - m.mrr_before == m.net_change
     assert months[3].accounts == (
-        AccountMovement("A", MovementKind.CONTRACTION, 10000, 70000, 60000),
-        AccountMovement("C", MovementKind.REACTIVATION, 12000, 0, 12000),
+        AccountMovement(
+            "A", MovementKind.CONTRACTION, 10000, 70000, 60000, (ContractMove("c-A", 70000, 60000),)
+        ),
+        AccountMovement(
+            "C", MovementKind.REACTIVATION, 12000, 0, 12000, (ContractMove("c-C2", 0, 12000),)
+        ),
     )
 
 
@@ -89,8 +93,12 @@ def test_m1_logo_gross_and_net_mrr_churn() -> None:
     assert (mar.gross_mrr, mar.gross_mrr.percent) == (Rate(8333, 178333), Decimal("4.67"))
     assert (apr.gross_mrr, apr.gross_mrr.percent) == (Rate(10000, 170000), Decimal("5.88"))
     assert (apr.net_mrr, apr.net_mrr.percent) == (Rate(-2000, 170000), Decimal("-1.18"))
-    # Why did churn jump in February: the detail names C.
-    assert feb.accounts == (AccountMovement("C", MovementKind.CHURN, 15000, 15000, 0),)
+    # Why did churn jump in February: the detail names C and its contract that expired.
+    assert feb.accounts == (
+        AccountMovement(
+            "C", MovementKind.CHURN, 15000, 15000, 0, (ContractMove("c-C1", 15000, 0),)
+        ),
+    )
 
 
 def test_m1_nrr_and_grr_over_three_months() -> None:
