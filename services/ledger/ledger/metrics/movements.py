@@ -3,13 +3,15 @@ contraction, churn, netted per account so that they add up to the change in MRR.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from ledger.metrics.calendar import Month, months_between
 from ledger.metrics.history import History, Snapshot
-from ledger.metrics.mrr import account_mrr, contract_mrr
+from ledger.metrics.mrr import contract_mrr
 
 
 class MovementKind(StrEnum):
@@ -92,14 +94,21 @@ def classify(before: int, after: int, was_customer: bool) -> tuple[MovementKind,
     return MovementKind.CONTRACTION, before - after
 
 
+def _by_account(shares: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """Contract MRR (all > 0) grouped by account: the customers, contract by contract."""
+    grouped: dict[str, dict[str, int]] = defaultdict(dict)
+    for (account, contract), amount in shares.items():
+        grouped[account][contract] = amount
+    return dict(grouped)
+
+
 def _contract_moves(
-    account: str, before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]
+    before: Mapping[str, int], after: Mapping[str, int]
 ) -> tuple[ContractMove, ...]:
-    keys = sorted(k for k in before.keys() | after.keys() if k[0] == account)
     return tuple(
-        ContractMove(contract, before.get((owner, contract), 0), after.get((owner, contract), 0))
-        for owner, contract in keys
-        if before.get((owner, contract), 0) != after.get((owner, contract), 0)
+        ContractMove(contract, before.get(contract, 0), after.get(contract, 0))
+        for contract in sorted(before.keys() | after.keys())
+        if before.get(contract, 0) != after.get(contract, 0)
     )
 
 
@@ -110,29 +119,32 @@ def movements_of(
     months = list(months_between(first, last))  # raises when last < first
     start = snapshot.first_day(currency)
     origin = min(Month.of(start), first.plus(-1)) if start else first.plus(-1)
-    ends = {m: account_mrr(snapshot, currency, m.last_day) for m in months_between(origin, last)}
+    # One pass over the lines per month end: each contract's MRR, grouped by account.
+    ends = {
+        m: _by_account(contract_mrr(snapshot, currency, m.last_day))
+        for m in months_between(origin, last)
+    }
     seen: set[str] = set()  # accounts with MRR > 0 at some month end before M-1's
     for month in months_between(origin, first.plus(-2)) if origin < first.plus(-1) else ():
         seen.update(ends[month])
     result = []
     for month in months:
         before, after = ends[month.plus(-1)], ends[month]
-        shares_before = contract_mrr(snapshot, currency, month.plus(-1).last_day)
-        shares_after = contract_mrr(snapshot, currency, month.last_day)
         moves = []
         for account in sorted(before.keys() | after.keys()):
-            m0, m1 = before.get(account, 0), after.get(account, 0)
+            was, now = before.get(account, {}), after.get(account, {})
+            m0, m1 = sum(was.values()), sum(now.values())
             decided = classify(m0, m1, account in seen)
             if decided is not None:
-                contracts = _contract_moves(account, shares_before, shares_after)
+                contracts = _contract_moves(was, now)
                 moves.append(AccountMovement(account, *decided, m0, m1, contracts))
         totals = {kind: sum(m.amount for m in moves if m.kind is kind) for kind in MovementKind}
         result.append(
             MonthMovements(
                 month,
                 currency,
-                sum(before.values()),
-                sum(after.values()),
+                sum(sum(shares.values()) for shares in before.values()),
+                sum(sum(shares.values()) for shares in after.values()),
                 totals[MovementKind.NEW],
                 totals[MovementKind.EXPANSION],
                 totals[MovementKind.REACTIVATION],
