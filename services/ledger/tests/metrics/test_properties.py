@@ -175,6 +175,16 @@ def test_every_month_the_movements_add_up_to_the_change_in_mrr(history: History)
 
 
 @BOUNDED
+@given(histories, st.integers(0, 19))
+def test_a_range_starting_later_gives_the_same_months(history: History, skip: int) -> None:
+    # new or reactivation depends on month ends before the range: the range must not matter.
+    first = FIRST.plus(skip)
+    for currency in CURRENCIES:
+        whole = movements(history, currency, FIRST, LAST, LATER)
+        assert movements(history, currency, first, LAST, LATER) == whole[skip:]
+
+
+@BOUNDED
 @given(histories, st.integers(1, 12), st.integers(0, 8))
 def test_nrr_and_grr_equal_their_cohort_definitions_and_grr_is_at_most_100(
     history: History, months: int, offset: int
