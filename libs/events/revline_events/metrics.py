@@ -20,3 +20,9 @@ EVENTS_PUBLISHED = Counter(
 OUTBOX_BACKLOG = Gauge(
     "revline_outbox_backlog", "Outbox rows not yet published", ["service"]
 )  # fmt: skip
+DEAD_LETTERS = Counter(
+    "revline_dead_letters_total",
+    "Records a consumer set aside on <topic>.dlq, by source topic and reason "
+    "(unparseable, unknown_type, invalid_payload, refused)",
+    ["service", "topic", "reason"],
+)
