@@ -8,9 +8,19 @@ the outbox (revline_events.tracing) and its log lines carry the trace id (logs.p
 from __future__ import annotations
 
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 from revline_events.tracing import context_from_http, tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Where the request's span waits in the ASGI scope, for the 500 handler: Starlette runs it
+# outside every middleware (ServerErrorMiddleware), after this one has left the span.
+SCOPE_KEY = "revline.span"
+
+
+def request_span(scope: Scope) -> Span:
+    """The server span of the request of `scope` (an invalid span when there is none)."""
+    span = scope.get(SCOPE_KEY)
+    return span if isinstance(span, Span) else INVALID_SPAN
 
 
 class TracingMiddleware:
@@ -32,6 +42,7 @@ class TracingMiddleware:
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method, "url.path": scope["path"]},
         )
+        scope[SCOPE_KEY] = span
         status = 0
 
         async def noting_status(message: Message) -> None:
