@@ -244,8 +244,9 @@ async def _one_trace_per_request(spans: RecordedSpans) -> None:
 
 # On every service's /metrics (its own service-specific ones on billing and the ledger).
 EVERY_SERVICE_METRICS = (
-    "revline_http_request_seconds", "revline_events_handled_total", "revline_consumer_lag",
-    "revline_outbox_backlog", "revline_dead_letters_total",
+    "revline_http_request_seconds", "revline_events_handled_total",
+    "revline_events_applied_total", "revline_consumer_lag", "revline_outbox_backlog",
+    "revline_dead_letters_total",
 )  # fmt: skip
 OWN_METRICS = {"billing": "revline_bill_run_seconds", "ledger": "revline_ledger_posting_seconds"}
 
@@ -277,6 +278,7 @@ async def _metrics_moved(stack: Stack, account: str, before: dict[str, str]) -> 
     for name, upstream in (("contract", "quote.events"), ("order", "contract.events"),
                            ("billing", "order.events"), ("ledger", "billing.events")):  # fmt: skip
         assert moved(name, "revline_events_handled_total", service=name, topic=upstream) > 0
+        assert moved(name, "revline_events_applied_total", service=name, topic=upstream) > 0
         assert (
             f'revline_consumer_lag{{partition="0",service="{name}",topic="{upstream}"}}'
             in (after[name])

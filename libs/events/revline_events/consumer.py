@@ -14,6 +14,7 @@ the others apply once; nothing is dropped silently.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,7 +36,7 @@ from revline_events.catalogue import (
 )
 from revline_events.envelope import Envelope
 from revline_events.kafka import new_consumer, new_producer
-from revline_events.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_HANDLED
+from revline_events.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_HANDLED
 from revline_events.topics import dead_letter_topic
 from revline_events.tracing import (
     TRACEPARENT,
@@ -344,6 +345,8 @@ class ConsumerRunner:
         for span in spans.values():
             span.end()
         outcomes["applied"] = len(fresh)
+        for kind, count in collections.Counter(envelope.type for _, envelope, _ in fresh).items():
+            EVENTS_APPLIED.labels(self.service, topic, kind).inc(count)
         return outcomes
 
     def _span(self, record: ConsumerRecord[Any, Any], envelope: Envelope) -> Span:
@@ -408,6 +411,8 @@ class ConsumerRunner:
             await self._dead_letter(record, reason)
             return
         EVENTS_HANDLED.labels(self.service, record.topic, outcome).inc()
+        if outcome == "applied":
+            EVENTS_APPLIED.labels(self.service, record.topic, envelope.type).inc()
 
     async def apply_envelope(
         self, envelope: Envelope, topic: str, record: ConsumerRecord[Any, Any] | None = None

@@ -9,6 +9,11 @@ EVENTS_HANDLED = Counter(
     "Upstream events taken by a consumer, by outcome (applied, duplicate, ignored, dead_lettered)",
     ["service", "topic", "outcome"],
 )
+EVENTS_APPLIED = Counter(
+    "revline_events_applied_total",
+    "Upstream events a consumer applied (outcome applied), by event type",
+    ["service", "topic", "type"],
+)
 CONSUMER_LAG = Gauge(
     "revline_consumer_lag",
     "Records on the partition not yet handled (high watermark minus position)",
