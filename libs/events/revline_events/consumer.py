@@ -17,7 +17,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,36 +307,11 @@ class ConsumerRunner:
         if not applying:
             return outcomes
         topic = plan[0].record.topic
-        # One consumer span per event, each a child of the trace its record carries; what
-        # a handler records with an event as its cause takes that event's span context.
-        spans = {id(p): self._span(p.record, self._envelope(p)) for p in applying}
-        causes: dict[str, TraceContext] = {}
-        for p in applying:
-            if (context := trace_context_of(spans[id(p)])) is not None:
-                causes.setdefault(self._envelope(p).event_id, context)
-        # With one event the span is current too, for the logs written while it applies.
-        current = trace.use_span(spans[id(applying[0])]) if len(applying) == 1 else None
+        # One consumer span per event, each a child of the trace its record carries.
+        spans = {id(p): self._span(topic, self._envelope(p), p.record) for p in applying}
         try:
-            with handling_causes(causes), current or contextlib.nullcontext():
-                async with self._uow_factory() as uow:
-                    # The inbox rows first, in one statement: what it did not claim
-                    # is a redelivery.
-                    claimed = await uow.claim_many([self._envelope(p) for p in applying], topic)
-                    fresh: list[tuple[int, Envelope, EventPayload]] = []
-                    for index, p in enumerate(plan):
-                        if not p.applies:
-                            continue
-                        envelope = self._envelope(p)
-                        if envelope.event_id not in claimed:
-                            outcomes["duplicate"] += 1
-                            spans[id(p)].set_attribute("revline.outcome", "duplicate")
-                            continue
-                        claimed.discard(envelope.event_id)  # the same event twice in one fetch
-                        assert p.event is not None
-                        fresh.append((index, envelope, p.event))
-                    for run in _runs_of_one_type(fresh):
-                        await self._apply_run(uow, run)
-                    await uow.commit()
+            with self._handling(applying, spans):
+                fresh = await self._apply_claimed(plan, applying, topic, spans, outcomes)
         except BaseException as error:
             for span in spans.values():
                 span.set_status(Status(StatusCode.ERROR, f"batch rolled back: {error!r}"[:500]))
@@ -349,22 +324,72 @@ class ConsumerRunner:
             EVENTS_APPLIED.labels(self.service, topic, kind).inc(count)
         return outcomes
 
-    def _span(self, record: ConsumerRecord[Any, Any], envelope: Envelope) -> Span:
-        """A consumer span for handling `record`, a child of the trace context it carries."""
+    @contextlib.contextmanager
+    def _handling(self, applying: Sequence[_Planned], spans: Mapping[int, Span]) -> Iterator[None]:
+        """While a batch applies: what a handler records with an event as its cause takes
+        that event's span context; with one event, its span is current (for the logs)."""
+        causes: dict[str, TraceContext] = {}
+        for p in applying:
+            if (context := trace_context_of(spans[id(p)])) is not None:
+                causes.setdefault(self._envelope(p).event_id, context)
+        with handling_causes(causes):
+            if len(applying) == 1:
+                with trace.use_span(spans[id(applying[0])]):
+                    yield
+            else:
+                yield
+
+    async def _apply_claimed(
+        self,
+        plan: Sequence[_Planned],
+        applying: Sequence[_Planned],
+        topic: str,
+        spans: Mapping[int, Span],
+        outcomes: dict[str, int],
+    ) -> list[tuple[int, Envelope, EventPayload]]:
+        """Claim `applying` in the inbox and apply the fresh ones, in one transaction;
+        counts the duplicates in `outcomes` and returns the events applied."""
+        async with self._uow_factory() as uow:
+            # The inbox rows first, in one statement: what it did not claim is a redelivery.
+            claimed = await uow.claim_many([self._envelope(p) for p in applying], topic)
+            fresh: list[tuple[int, Envelope, EventPayload]] = []
+            for index, p in enumerate(plan):
+                if not p.applies:
+                    continue
+                envelope = self._envelope(p)
+                if envelope.event_id not in claimed:
+                    outcomes["duplicate"] += 1
+                    spans[id(p)].set_attribute("revline.outcome", "duplicate")
+                    continue
+                claimed.discard(envelope.event_id)  # the same event twice in one fetch
+                assert p.event is not None
+                fresh.append((index, envelope, p.event))
+            for run in _runs_of_one_type(fresh):
+                await self._apply_run(uow, run)
+            await uow.commit()
+        return fresh
+
+    def _span(
+        self, topic: str, envelope: Envelope, record: ConsumerRecord[Any, Any] | None
+    ) -> Span:
+        """A consumer span for handling `envelope`, a child of the trace context its record
+        carries (a root without a record: a DLQ replay)."""
+        attributes: dict[str, str | int] = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": envelope.event_id,
+            "revline.event_type": envelope.type,
+        }
+        if record is not None:
+            attributes["messaging.destination.partition.id"] = str(record.partition)
+            attributes["messaging.kafka.offset"] = record.offset
         return self._tracer.start_span(
-            f"process {record.topic}",
-            context=context_from_headers(record.headers),
+            f"process {topic}",
+            context=context_from_headers(record.headers) if record is not None else None,
             kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self.group_id,
-                "messaging.destination.partition.id": str(record.partition),
-                "messaging.kafka.offset": record.offset,
-                "messaging.message.id": envelope.event_id,
-                "revline.event_type": envelope.type,
-            },
+            attributes=attributes,
         )
 
     async def _apply_run(
@@ -476,19 +501,7 @@ class ConsumerRunner:
         topic: str,
         record: ConsumerRecord[Any, Any] | None,
     ) -> str:
-        parent = context_from_headers(record.headers) if record is not None else None
-        span = self._tracer.start_span(
-            f"process {topic}",
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": topic,
-                "messaging.message.id": envelope.event_id,
-                "revline.event_type": envelope.type,
-            },
-        )
+        span = self._span(topic, envelope, record)
         with trace.use_span(span, end_on_exit=True):
             async with self._uow_factory() as uow:
                 if not await uow.claim(envelope, topic):  # the inbox row, or a redelivery

@@ -275,11 +275,6 @@ def force_flush(timeout_millis: int = 5000) -> bool:
     return _SINKS.force_flush(timeout_millis)
 
 
-def exporting() -> bool:
-    """True while spans are recorded and go somewhere."""
-    return bool(_SINKS.processors)
-
-
 def _attach_configured_exporter() -> None:
     """The OTLP (HTTP/protobuf) exporter, once per process, when the standard environment
     variables name an endpoint; nothing is imported or started otherwise."""
