@@ -26,6 +26,7 @@ from bench import (
     ledger_posting,
     ledger_reports,
     quote_accept_latency,
+    tracing_overhead,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
     ledger_posting.NAME: (ledger_posting.run, ledger_posting.summary),
     ledger_reports.NAME: (ledger_reports.run, ledger_reports.summary),
+    tracing_overhead.NAME: (tracing_overhead.run, tracing_overhead.summary),
 }
 
 
