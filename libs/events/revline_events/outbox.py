@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -249,18 +249,7 @@ class OutboxRelay:
             for _, topic, envelope, parent in items:
                 headers = _headers(envelope.type, envelope.correlation_id)
                 if parent is not None:
-                    span = self._tracer.start_span(
-                        f"publish {topic}",
-                        context=parent.context(),
-                        kind=SpanKind.PRODUCER,
-                        attributes={
-                            "messaging.system": "kafka",
-                            "messaging.operation.type": "send",
-                            "messaging.destination.name": topic,
-                            "messaging.message.id": envelope.event_id,
-                            "revline.event_type": envelope.type,
-                        },
-                    )
+                    span = self._producer_span(topic, envelope, parent)
                     spans.append(span)
                     if (sent := trace_context_of(span)) is not None:
                         headers.extend(sent.headers())
@@ -294,6 +283,21 @@ class OutboxRelay:
         self.broker_available = True
         for _, topic, _, _ in items:
             EVENTS_PUBLISHED.labels(self._service, topic).inc()
+
+    def _producer_span(self, topic: str, envelope: Envelope, parent: TraceContext) -> Span:
+        """The span of sending `envelope`, a child of the span that queued it."""
+        return self._tracer.start_span(
+            f"publish {topic}",
+            context=parent.context(),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "messaging.message.id": envelope.event_id,
+                "revline.event_type": envelope.type,
+            },
+        )
 
     async def backlog(self) -> int:
         """Outbox rows not yet published."""
