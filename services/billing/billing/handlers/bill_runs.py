@@ -12,6 +12,7 @@ account locks, and the second finds nothing left to bill.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import date
@@ -27,10 +28,10 @@ from revline_events.unit_of_work import UnitOfWork
 
 from billing.domain.bill_run import BillRun, bill_account
 from billing.domain.invoice import BillingDocument, InvoiceStatus
-from billing.metrics import BILL_RUN_SECONDS
 from billing.store.accounts import AccountBooks
 from billing.store.bill_runs import BillRunQueue, BillRuns
 from billing.store.numbering import DocumentNumbers, NextNumbers
+from billing.timings import BILL_RUN_SECONDS
 from billing.translation import billed_lines_of
 
 
@@ -96,6 +97,25 @@ async def _bill_pending_batches(
                 return True
             await _bill_batch(uow, run, batch, payment_terms_days)
             await uow.commit()
+
+
+async def finish_bill_run(
+    uow_factory: Callable[[], UnitOfWork],
+    run_id: str,
+    *,
+    payment_terms_days: int,
+    first_pause: float = 0.01,
+    longest_pause: float = 0.25,
+) -> None:
+    """continue_bill_run until the run is complete, for an answer that promises a finished
+    run (a 201). A batch another worker holds (a concurrent request with the same
+    Idempotency-Key, another replica) is waited for, pausing `first_pause` seconds and
+    doubling up to `longest_pause`; if that worker dies, its batch is rolled back and
+    billed here. `run_id` must name a recorded run (else this never returns)."""
+    pause = first_pause
+    while not await continue_bill_run(uow_factory, run_id, payment_terms_days=payment_terms_days):
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, longest_pause)
 
 
 async def _bill_batch(

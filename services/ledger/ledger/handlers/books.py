@@ -29,8 +29,8 @@ from revline_events.unit_of_work import UnitOfWork
 
 from ledger.bookkeeping import Fact, apply_fact, book_stream, fold
 from ledger.domain.book import AccountBook, Outcome
-from ledger.metrics import POSTING_SECONDS
 from ledger.store.books import Books, StreamHead
+from ledger.timings import POSTING_SECONDS
 from ledger.translation import entry_posted, settlement_event
 
 KEPT_BOOKS = 4096

@@ -1,4 +1,4 @@
-"""Billing's own Prometheus metrics (the kernel's are in revline_events.metrics)."""
+"""Billing's own Prometheus timings (the kernel's metrics are in revline_events.metrics)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The ledger's own Prometheus metrics (the kernel's are in revline_events.metrics)."""
+"""The ledger's own Prometheus timings (the kernel's metrics are in revline_events.metrics;
+ledger.metrics is the RevOps metrics domain, not these)."""
 
 from __future__ import annotations
 
