@@ -27,6 +27,7 @@ from bench import (
     ledger_posting,
     ledger_reports,
     quote_accept_latency,
+    tracing_overhead,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     ledger_posting.NAME: (ledger_posting.run, ledger_posting.summary),
     ledger_reports.NAME: (ledger_reports.run, ledger_reports.summary),
     e2e_flow.NAME: (e2e_flow.run, e2e_flow.summary),
+    tracing_overhead.NAME: (tracing_overhead.run, tracing_overhead.summary),
 }
 
 

@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from opentelemetry.sdk.trace import ReadableSpan
 from revline_events.kafka import new_producer
 from revline_testkit.live import auth
+from revline_testkit.spans import RecordedSpans, step_of
 from revline_testkit.waiting import eventually
 
 # The `stack` fixture (tests/e2e/conftest.py): services by name, .bootstrap, .clock.
@@ -132,3 +134,46 @@ async def resend(bootstrap: str, topic: str, account: str) -> int:
     finally:
         await producer.stop()
     return len(records)
+
+
+async def handling_in_trace(
+    spans: RecordedSpans, root: ReadableSpan, service: str, event_type: str | None = None
+) -> ReadableSpan:
+    """`service`'s span of an event it applied (of `event_type`, when given) in the trace
+    that `root` starts, once it is recorded."""
+    assert root.context is not None
+
+    async def probe() -> ReadableSpan | None:
+        for span in spans.of_trace(root.context.trace_id):
+            attributes = span.attributes or {}
+            if (
+                step_of(span) == (service, "CONSUMER")
+                and event_type in (None, attributes.get("revline.event_type"))
+                and attributes.get("revline.outcome") != "duplicate"
+            ):
+                return span
+        return None
+
+    return await eventually(probe, within=30, what=f"{service}'s handling in the trace")
+
+
+def request_span(spans: RecordedSpans, name: str, path: str | None = None) -> ReadableSpan:
+    """The first server span called `name` (of the request to `path`, when given)."""
+    found = [
+        s for s in spans.named(name) if path is None or (s.attributes or {}).get("url.path") == path
+    ]
+    assert found, f"no span {name} {path or ''} among {sorted({s.name for s in spans.all()})}"
+    return found[0]
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of the sample `name` with (at least) `labels` in a /metrics text, 0 if none."""
+    total = 0.0
+    for line in metrics.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        shown, _, value = line[len(name) + 1 :].rpartition("} ")
+        found = dict(part.split("=", 1) for part in shown.split(","))
+        if all(found.get(k) == f'"{v}"' for k, v in labels.items()):
+            total += float(value)
+    return total

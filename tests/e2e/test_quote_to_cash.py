@@ -4,6 +4,10 @@ books and back, on SQLite and PostgreSQL.
 The ledger books billing's invoices as they are published; a payment posted to
 the ledger is applied to the oldest invoices and billing follows each
 application, so both services show the same amount due for every invoice.
+
+F1's run also checks what operators see of it: one trace per request that
+follows its events through every service (W3C trace context in the Kafka
+headers), and the metrics of each service's /metrics moving.
 """
 
 from __future__ import annotations
@@ -13,8 +17,21 @@ import io
 import uuid
 from typing import Any
 
-from e2e_support import ADMIN, OPS, SALES, Stack, accept, first, ok
+from e2e_support import (
+    ADMIN,
+    OPS,
+    SALES,
+    Stack,
+    accept,
+    first,
+    handling_in_trace,
+    ok,
+    request_span,
+    sample,
+)
+from revline_events.kafka import new_producer
 from revline_testkit.live import auth
+from revline_testkit.spans import RecordedSpans
 from revline_testkit.waiting import eventually
 
 FINANCE = auth("finance")
@@ -95,9 +112,10 @@ async def _f1_billed(stack: Stack, account: str) -> list[dict[str, Any]]:
 
 
 async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
-    cash_stack: Stack,
+    cash_stack: Stack, recorded_spans: RecordedSpans
 ) -> None:
     stack, account = cash_stack, f"acme-{uuid.uuid4().hex[:8]}"
+    metrics_before = await _metrics(stack)
     invoices = await _f1_billed(stack, account)
     ledger = stack["ledger"].client
 
@@ -195,6 +213,94 @@ async def test_f1_from_a_quote_to_the_payment_at_the_ledger_and_at_billing(
         ("paid", 45000, 0),
         ("partially_paid", 55323, 2856),
     ]
+    await _one_trace_per_request(recorded_spans)
+    await _metrics_moved(stack, account, metrics_before)
+
+
+async def _one_trace_per_request(spans: RecordedSpans) -> None:
+    """The accept request's trace reaches contract, order, billing (and the ledger); a bill
+    run's reaches the ledger; a payment's reaches billing; every link a recorded parent."""
+    accepted = request_span(spans, "POST /v1/quotes/{quote_id}/accept")
+    billed = await handling_in_trace(spans, accepted, "billing")
+    assert spans.path_to_root(billed) == [
+        ("billing", "CONSUMER"), ("order", "PRODUCER"), ("order", "CONSUMER"),
+        ("contract", "PRODUCER"), ("contract", "CONSUMER"), ("quote", "PRODUCER"),
+        ("quote", "SERVER"),
+    ]  # fmt: skip
+    assert accepted.context is not None
+    for span in spans.of_trace(accepted.context.trace_id):
+        assert spans.path_to_root(span)[-1] == ("quote", "SERVER")
+    bill_run = request_span(spans, "POST /v1/bill-runs")
+    booked = await handling_in_trace(spans, bill_run, "ledger", "InvoicePosted")
+    assert spans.path_to_root(booked) == [
+        ("ledger", "CONSUMER"), ("billing", "PRODUCER"), ("billing", "SERVER"),
+    ]  # fmt: skip
+    payment = request_span(spans, "POST /v1/payments")
+    followed = await handling_in_trace(spans, payment, "billing")
+    assert spans.path_to_root(followed) == [
+        ("billing", "CONSUMER"), ("ledger", "PRODUCER"), ("ledger", "SERVER"),
+    ]  # fmt: skip
+
+
+# On every service's /metrics (its own service-specific ones on billing and the ledger).
+EVERY_SERVICE_METRICS = (
+    "revline_http_request_seconds", "revline_events_handled_total",
+    "revline_events_applied_total", "revline_consumer_lag", "revline_outbox_backlog",
+    "revline_dead_letters_total",
+)  # fmt: skip
+OWN_METRICS = {"billing": "revline_bill_run_seconds", "ledger": "revline_ledger_posting_seconds"}
+
+
+async def _metrics(stack: Stack) -> dict[str, str]:
+    """Each service's /metrics text."""
+    found = {}
+    for name in stack.services:
+        answer = await stack[name].client.get("/metrics")
+        assert answer.status_code == 200, answer.text
+        found[name] = answer.text
+    return found
+
+
+async def _metrics_moved(stack: Stack, account: str, before: dict[str, str]) -> None:
+    """Every metric is on every service's /metrics, and each moved with F1 (counters are
+    per process, so compared with their values before the test); a poison record on
+    billing.events raises the ledger's dead-letter count."""
+    after = await _metrics(stack)
+    for name, text in after.items():
+        for metric in (*EVERY_SERVICE_METRICS, OWN_METRICS.get(name)):
+            assert metric is None or f"# TYPE {metric} " in text, (name, metric)
+
+    def moved(on: str, metric: str, **labels: str) -> float:
+        return sample(after[on], metric, **labels) - sample(before[on], metric, **labels)
+
+    assert moved("quote", "revline_http_request_seconds_count", service="quote",
+                 route="/v1/quotes/{quote_id}/accept") == 2  # fmt: skip
+    for name, upstream in (("contract", "quote.events"), ("order", "contract.events"),
+                           ("billing", "order.events"), ("ledger", "billing.events")):  # fmt: skip
+        assert moved(name, "revline_events_handled_total", service=name, topic=upstream) > 0
+        assert moved(name, "revline_events_applied_total", service=name, topic=upstream) > 0
+        assert (
+            f'revline_consumer_lag{{partition="0",service="{name}",topic="{upstream}"}}'
+            in (after[name])
+        )
+    assert moved("billing", "revline_bill_run_seconds_count", outcome="completed") == 3
+    assert moved("ledger", "revline_ledger_posting_seconds_count") >= 4  # 3 invoices, a payment
+    assert "revline_outbox_backlog{service=" in after["order"]
+
+    dead = {"service": "ledger", "topic": "billing.events", "reason": "unparseable"}
+    before_poison = sample(after["ledger"], "revline_dead_letters_total", **dead)
+    producer = new_producer(stack.bootstrap, "e2e-poison")
+    await producer.start()
+    try:
+        await producer.send_and_wait("billing.events", value=b"not an event", key=account.encode())
+    finally:
+        await producer.stop()
+
+    async def dead_lettered() -> bool:
+        text = (await stack["ledger"].client.get("/metrics")).text
+        return sample(text, "revline_dead_letters_total", **dead) == before_poison + 1
+
+    await eventually(dead_lettered, within=30, what="the ledger's dead-letter count to rise")
 
 
 async def _billing_invoices(stack: Stack, account: str) -> list[dict[str, Any]]:

@@ -14,13 +14,16 @@ the others apply once; nothing is dropped silently.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
@@ -33,8 +36,17 @@ from revline_events.catalogue import (
 )
 from revline_events.envelope import Envelope
 from revline_events.kafka import new_consumer, new_producer
-from revline_events.metrics import CONSUMER_LAG, EVENTS_HANDLED
+from revline_events.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_HANDLED
 from revline_events.topics import dead_letter_topic
+from revline_events.tracing import (
+    TRACEPARENT,
+    TRACESTATE,
+    TraceContext,
+    context_from_headers,
+    handling_causes,
+    trace_context_of,
+    tracer,
+)
 from revline_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -123,6 +135,7 @@ class ConsumerRunner:
         self._dlq: AIOKafkaProducer | None = None
         self._stopping = False
         self._lag: dict[TopicPartition, int] = {}
+        self._tracer = tracer(service)
         self.started = asyncio.Event()
 
     async def run(self) -> None:
@@ -294,6 +307,48 @@ class ConsumerRunner:
         if not applying:
             return outcomes
         topic = plan[0].record.topic
+        # One consumer span per event, each a child of the trace its record carries.
+        spans = {id(p): self._span(topic, self._envelope(p), p.record) for p in applying}
+        try:
+            with self._handling(applying, spans):
+                fresh = await self._apply_claimed(plan, applying, topic, spans, outcomes)
+        except BaseException as error:
+            for span in spans.values():
+                span.set_status(Status(StatusCode.ERROR, f"batch rolled back: {error!r}"[:500]))
+                span.end()
+            raise
+        for span in spans.values():
+            span.end()
+        outcomes["applied"] = len(fresh)
+        for kind, count in collections.Counter(envelope.type for _, envelope, _ in fresh).items():
+            EVENTS_APPLIED.labels(self.service, topic, kind).inc(count)
+        return outcomes
+
+    @contextlib.contextmanager
+    def _handling(self, applying: Sequence[_Planned], spans: Mapping[int, Span]) -> Iterator[None]:
+        """While a batch applies: what a handler records with an event as its cause takes
+        that event's span context; with one event, its span is current (for the logs)."""
+        causes: dict[str, TraceContext] = {}
+        for p in applying:
+            if (context := trace_context_of(spans[id(p)])) is not None:
+                causes.setdefault(self._envelope(p).event_id, context)
+        with handling_causes(causes):
+            if len(applying) == 1:
+                with trace.use_span(spans[id(applying[0])]):
+                    yield
+            else:
+                yield
+
+    async def _apply_claimed(
+        self,
+        plan: Sequence[_Planned],
+        applying: Sequence[_Planned],
+        topic: str,
+        spans: Mapping[int, Span],
+        outcomes: dict[str, int],
+    ) -> list[tuple[int, Envelope, EventPayload]]:
+        """Claim `applying` in the inbox and apply the fresh ones, in one transaction;
+        counts the duplicates in `outcomes` and returns the events applied."""
         async with self._uow_factory() as uow:
             # The inbox rows first, in one statement: what it did not claim is a redelivery.
             claimed = await uow.claim_many([self._envelope(p) for p in applying], topic)
@@ -304,6 +359,7 @@ class ConsumerRunner:
                 envelope = self._envelope(p)
                 if envelope.event_id not in claimed:
                     outcomes["duplicate"] += 1
+                    spans[id(p)].set_attribute("revline.outcome", "duplicate")
                     continue
                 claimed.discard(envelope.event_id)  # the same event twice in one fetch
                 assert p.event is not None
@@ -311,8 +367,30 @@ class ConsumerRunner:
             for run in _runs_of_one_type(fresh):
                 await self._apply_run(uow, run)
             await uow.commit()
-        outcomes["applied"] = len(fresh)
-        return outcomes
+        return fresh
+
+    def _span(
+        self, topic: str, envelope: Envelope, record: ConsumerRecord[Any, Any] | None
+    ) -> Span:
+        """A consumer span for handling `envelope`, a child of the trace context its record
+        carries (a root without a record: a DLQ replay)."""
+        attributes: dict[str, str | int] = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": envelope.event_id,
+            "revline.event_type": envelope.type,
+        }
+        if record is not None:
+            attributes["messaging.destination.partition.id"] = str(record.partition)
+            attributes["messaging.kafka.offset"] = record.offset
+        return self._tracer.start_span(
+            f"process {topic}",
+            context=context_from_headers(record.headers) if record is not None else None,
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+        )
 
     async def _apply_run(
         self, uow: UnitOfWork, run: Sequence[tuple[int, Envelope, EventPayload]]
@@ -353,18 +431,23 @@ class ConsumerRunner:
 
     async def handle_envelope(self, envelope: Envelope, record: ConsumerRecord[Any, Any]) -> None:
         """Route a parsed envelope: dead-letter, ignore, de-duplicate or apply it."""
-        outcome, reason = await self.apply_envelope(envelope, record.topic)
+        outcome, reason = await self.apply_envelope(envelope, record.topic, record)
         if reason is not None:
             await self._dead_letter(record, reason)
             return
         EVENTS_HANDLED.labels(self.service, record.topic, outcome).inc()
+        if outcome == "applied":
+            EVENTS_APPLIED.labels(self.service, record.topic, envelope.type).inc()
 
-    async def apply_envelope(self, envelope: Envelope, topic: str) -> tuple[str, str | None]:
+    async def apply_envelope(
+        self, envelope: Envelope, topic: str, record: ConsumerRecord[Any, Any] | None = None
+    ) -> tuple[str, str | None]:
         """Apply one event read from `topic` exactly once, dead-lettering nothing.
 
         Returns the outcome and, when it cannot apply, the dead-letter reason:
         ("applied" | "duplicate" | "ignored", None) or ("refused", reason).
         The path of handle_envelope, and of a DLQ replay (revline_events.dead_letters).
+        With the `record` it came in, the handling span continues the record's trace.
         """
         if not self._catalogue.knows(envelope.type):
             return "refused", f"unknown event type {envelope.type!r}"
@@ -378,7 +461,7 @@ class ConsumerRunner:
         backoff = 0.1
         while True:
             try:
-                return await self._apply(handler, envelope, event, topic), None
+                return await self._apply(handler, envelope, event, topic, record), None
             except IntegrityError as error:
                 if await self._seen(envelope.event_id):
                     # Another replica recorded the same event first.
@@ -411,29 +494,68 @@ class ConsumerRunner:
             return await uow.seen(event_id)
 
     async def _apply(
-        self, handler: Handler, envelope: Envelope, event: EventPayload, topic: str
+        self,
+        handler: Handler,
+        envelope: Envelope,
+        event: EventPayload,
+        topic: str,
+        record: ConsumerRecord[Any, Any] | None,
     ) -> str:
-        async with self._uow_factory() as uow:
-            if not await uow.claim(envelope, topic):  # the inbox row, or a redelivery
-                return "duplicate"
-            await handler(uow, envelope, event)
-            await uow.commit()
+        span = self._span(topic, envelope, record)
+        with trace.use_span(span, end_on_exit=True):
+            async with self._uow_factory() as uow:
+                if not await uow.claim(envelope, topic):  # the inbox row, or a redelivery
+                    span.set_attribute("revline.outcome", "duplicate")
+                    return "duplicate"
+                await handler(uow, envelope, event)
+                await uow.commit()
         return "applied"
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
-        log.error("%s: dead-lettering %s@%s: %s", self.service, record.topic, record.offset, reason)
-        assert self._dlq is not None
-        headers = [
-            ("error", reason.encode()[:4000]),
-            ("source_topic", record.topic.encode()),
-            ("source_partition", str(record.partition).encode()),
-            ("source_offset", str(record.offset).encode()),
-            ("consumer", self.service.encode()),
-        ]
-        await self._dlq.send_and_wait(
-            dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
+        kind = dead_letter_reason(reason)
+        span = self._tracer.start_span(
+            f"dead-letter {record.topic}",
+            context=context_from_headers(record.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.offset": record.offset,
+                "revline.dead_letter.reason": kind,
+            },
         )
+        span.set_status(Status(StatusCode.ERROR, reason[:500]))
+        with trace.use_span(span, end_on_exit=True):
+            log.error(
+                "%s: dead-lettering %s@%s: %s", self.service, record.topic, record.offset, reason
+            )
+            assert self._dlq is not None
+            headers = [
+                ("error", reason.encode()[:4000]),
+                ("source_topic", record.topic.encode()),
+                ("source_partition", str(record.partition).encode()),
+                ("source_offset", str(record.offset).encode()),
+                ("consumer", self.service.encode()),
+            ]
+            # The record's own trace context goes along: a replay can be followed back.
+            headers += [(k, v) for k, v in record.headers or () if k in (TRACEPARENT, TRACESTATE)]
+            await self._dlq.send_and_wait(
+                dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
+            )
         EVENTS_HANDLED.labels(self.service, record.topic, "dead_lettered").inc()
+        DEAD_LETTERS.labels(self.service, record.topic, kind).inc()
+
+
+def dead_letter_reason(reason: str) -> str:
+    """The kind of a dead-letter reason, for the metric: unparseable, unknown_type,
+    invalid_payload or refused (a handler or a constraint refused the event)."""
+    if reason.startswith("unparseable"):
+        return "unparseable"
+    if reason.startswith(("unknown event type", "no event ")):  # UnknownEventType
+        return "unknown_type"
+    if reason.startswith("payload of "):  # InvalidPayload
+        return "invalid_payload"
+    return "refused"
 
 
 def _runs_of_one_type(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from revline_events.catalogue import utc
 from revline_events.envelope import Envelope
 from revline_events.tables import KernelTables
+from revline_events.tracing import TraceContext, trace_context_for
 
 
 class ConcurrencyConflict(Exception):
@@ -33,6 +34,7 @@ class Queued:
     outbox_id: int
     topic: str
     envelope: Envelope
+    trace: TraceContext | None = None  # of the request or handler that queued it
 
 
 class EventStore:
@@ -137,11 +139,24 @@ class EventStore:
         await conn.execute(self._insert_events, rows[0] if len(rows) == 1 else rows)
 
     async def _queue(self, session: AsyncSession, events: Sequence[Envelope]) -> list[Queued]:
-        """Outbox rows for the relay, keyed by account (per-key order on the topic)."""
-        rows = [{"event_id": e.event_id, "topic": self.topic, "key": e.account_id} for e in events]
+        """Outbox rows for the relay, keyed by account (per-key order on the topic), each
+        with the trace context of the request or handler that decided it."""
+        traces = [trace_context_for(e) for e in events]
+        rows = [
+            {
+                "event_id": e.event_id,
+                "topic": self.topic,
+                "key": e.account_id,
+                "traceparent": t.traceparent if t is not None else None,
+                "tracestate": t.tracestate if t is not None else None,
+            }
+            for e, t in zip(events, traces, strict=True)
+        ]
         conn = await session.connection()
         ids = await conn.scalars(self._insert_outbox, rows[0] if len(rows) == 1 else rows)
-        return [Queued(id_, self.topic, e) for id_, e in zip(ids, events, strict=True)]
+        return [
+            Queued(id_, self.topic, e, t) for id_, e, t in zip(ids, events, traces, strict=True)
+        ]
 
     def _row(self, envelope: Envelope) -> dict[str, Any]:
         row = envelope.model_dump(mode="python")

@@ -31,8 +31,10 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,8 +46,12 @@ from revline_events.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from revline_events.replay import mark_all_unsent
 from revline_events.tables import KernelTables
 from revline_events.topics import ensure_topics
+from revline_events.tracing import TraceContext, trace_context_of, tracer
 
 log = logging.getLogger(__name__)
+
+# What the relay publishes: (outbox id, topic, envelope, trace context of its write).
+Outgoing = tuple[int, str, Envelope, TraceContext | None]
 
 # One publisher per service database on PostgreSQL: replicas race for this
 # advisory lock, and whoever holds it publishes, so per-key order holds.
@@ -104,6 +110,7 @@ class OutboxRelay:
             .values(sent_at=bindparam("at"))
         )  # built once, run on a plain connection: no session machinery per publish
         self._handed: list[Queued] = []
+        self._tracer = tracer(service)
         self._caught_up = False
         self._last_read = time.monotonic()
         self.broker_available = False
@@ -174,7 +181,7 @@ class OutboxRelay:
             batch = self._handed[: self._batch_size]
             del self._handed[: len(batch)]
             try:
-                await self._publish([(q.outbox_id, q.topic, q.envelope) for q in batch])
+                await self._publish([(q.outbox_id, q.topic, q.envelope, q.trace) for q in batch])
             except BaseException:
                 self._caught_up = False  # the next pass reads what is still unsent
                 raise
@@ -183,7 +190,9 @@ class OutboxRelay:
         outbox, store = self._t.outbox, self._t.event_store
         async with self._db.session() as session:
             stmt = (
-                select(outbox.c.id, outbox.c.topic, store)
+                select(
+                    outbox.c.id, outbox.c.topic, outbox.c.traceparent, outbox.c.tracestate, store
+                )
                 .join(store, store.c.event_id == outbox.c.event_id)
                 .where(outbox.c.sent_at.is_(None))
                 .order_by(outbox.c.id)
@@ -198,7 +207,9 @@ class OutboxRelay:
             self._handed = [q for q in self._handed if q.outbox_id > newest]
         else:
             OUTBOX_BACKLOG.labels(self._service).set(0)
-        await self._publish([(row["id"], row["topic"], envelope_from_row(row)) for row in rows])
+        await self._publish(
+            [(row["id"], row["topic"], envelope_from_row(row), _trace_of(row)) for row in rows]
+        )
         # Everything unsent at the read is on the broker: from here on, what this
         # process commits is the oldest unsent and can go out without a read.
         self._caught_up = self._hands_over and len(rows) < self._batch_size
@@ -209,11 +220,15 @@ class OutboxRelay:
         # busy, for rows another process wrote (a republish).
         return time.monotonic() - self._last_read < self._idle_poll
 
-    async def _publish(self, items: list[tuple[int, str, Envelope]]) -> None:
-        """Send (outbox id, topic, envelope) in order, then mark those rows sent."""
+    async def _publish(self, items: list[Outgoing]) -> None:
+        """Send (outbox id, topic, envelope, trace) in order, then mark those rows sent.
+
+        An event whose write was traced gets a producer span, a child of that write's
+        span, whose context travels in the record's `traceparent` header.
+        """
         if not items:
             return
-        topics = sorted({topic for _, topic, _ in items})
+        topics = sorted({topic for _, topic, _, _ in items})
         producer = await self._ensure_producer()
         if self._still_listed(producer, topics):
             missing = []
@@ -229,18 +244,33 @@ class OutboxRelay:
             await self._drop_producer()  # its metadata still shows the lost topics
             producer = await self._ensure_producer()
         futures = []
-        for _, topic, envelope in items:
-            futures.append(
-                await producer.send(
-                    topic,
-                    value=envelope.to_bytes(),
-                    key=envelope.account_id.encode(),
-                    headers=_headers(envelope.type, envelope.correlation_id),
+        spans = []
+        try:
+            for _, topic, envelope, parent in items:
+                headers = _headers(envelope.type, envelope.correlation_id)
+                if parent is not None:
+                    span = self._producer_span(topic, envelope, parent)
+                    spans.append(span)
+                    if (sent := trace_context_of(span)) is not None:
+                        headers.extend(sent.headers())
+                futures.append(
+                    await producer.send(
+                        topic,
+                        value=envelope.to_bytes(),
+                        key=envelope.account_id.encode(),
+                        headers=headers,
+                    )
                 )
-            )
-        await producer.flush()
-        for future in futures:
-            future.result()  # raises if the broker refused a record
+            await producer.flush()
+            for future in futures:
+                future.result()  # raises if the broker refused a record
+        except BaseException as error:
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                span.end()
+            raise
+        for span in spans:
+            span.end()
         if not self._still_listed(producer, topics) and (
             missing := await self._missing_topics(producer, topics)
         ):
@@ -248,11 +278,26 @@ class OutboxRelay:
         async with self._db.engine.begin() as conn:
             await conn.execute(
                 self._mark_sent,
-                {"ids": [outbox_id for outbox_id, _, _ in items], "at": datetime.now(UTC)},
+                {"ids": [outbox_id for outbox_id, _, _, _ in items], "at": datetime.now(UTC)},
             )
         self.broker_available = True
-        for _, topic, _ in items:
+        for _, topic, _, _ in items:
             EVENTS_PUBLISHED.labels(self._service, topic).inc()
+
+    def _producer_span(self, topic: str, envelope: Envelope, parent: TraceContext) -> Span:
+        """The span of sending `envelope`, a child of the span that queued it."""
+        return self._tracer.start_span(
+            f"publish {topic}",
+            context=parent.context(),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "messaging.message.id": envelope.event_id,
+                "revline.event_type": envelope.type,
+            },
+        )
 
     async def backlog(self) -> int:
         """Outbox rows not yet published."""
@@ -330,6 +375,12 @@ def _connections(producer: AIOKafkaProducer) -> frozenset[object] | None:
         return None
     live = frozenset(conn for conn in conns.values() if conn.connected())
     return live or None
+
+
+def _trace_of(row: Any) -> TraceContext | None:
+    """The trace context stored with an outbox row, if its write was traced."""
+    parent = row["traceparent"]
+    return TraceContext(parent, row["tracestate"]) if parent else None
 
 
 def _headers(event_type: str, correlation_id: str) -> list[tuple[str, bytes]]:

@@ -8,6 +8,8 @@ alembic migration.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -59,6 +61,10 @@ class KernelTables:
             Column("topic", String(200), nullable=False),
             Column("key", String(64), nullable=False),
             Column("sent_at", DateTime(timezone=True), nullable=True),
+            # The W3C trace context of the request or handler that queued the event,
+            # for the relay's producer span and the record's headers (revline_events.tracing).
+            Column("traceparent", String(55), nullable=True),
+            Column("tracestate", String(512), nullable=True),
             Index("ix_outbox_unsent", "sent_at", "id"),
         )
         self.inbox = Table(
@@ -79,6 +85,14 @@ class KernelTables:
             Column("response_body", Text, nullable=False),
             Column("created_at", DateTime(timezone=True), nullable=False),
         )
+
+    # Columns added to the kernel tables after services first created them, by the step
+    # that adds them: a service's first migration creates the tables without them
+    # (revline_service.migrations.create_kernel_tables) and a later migration of the
+    # service adds them (add_kernel_columns), so old and new databases end up equal.
+    ADDED_COLUMNS: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {
+        "outbox_trace_context": (("outbox", "traceparent"), ("outbox", "tracestate")),
+    }
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""JSON logs that carry the request's correlation id."""
+"""JSON logs that carry the request's correlation id, and the trace and span ids of the
+span current when the line was written (an HTTP request's, an event's handling)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -19,7 +21,8 @@ CORRELATION_HEADER = "x-correlation-id"
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, correlation id, service."""
+    """One JSON object per line: time, level, logger, message, correlation id, service,
+    and `trace_id`/`span_id` (W3C hex) when a span is current."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -35,6 +38,10 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "correlation_id": correlation_id.get(),
         }
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = f"{span.trace_id:032x}"
+            entry["span_id"] = f"{span.span_id:016x}"
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -17,7 +17,13 @@ from pathlib import Path
 from alembic import command, context
 from alembic.config import Config
 from alembic.operations import Operations
-from alembic.operations.ops import CreateIndexOp, CreateTableOp, DropIndexOp, DropTableOp
+from alembic.operations.ops import (
+    AddColumnOp,
+    CreateIndexOp,
+    CreateTableOp,
+    DropIndexOp,
+    DropTableOp,
+)
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from revline_events.tables import KernelTables
@@ -99,23 +105,28 @@ def kernel_tables() -> list[Table]:
     return [kernel.metadata.tables[name] for name in kernel.names]
 
 
+def _added_later() -> set[tuple[str, str]]:
+    return {column for step in KernelTables.ADDED_COLUMNS.values() for column in step}
+
+
 def create_kernel_tables(op: Operations) -> None:
     """Create the kernel's tables and their indexes, in a service's first migration.
 
     The DDL comes from KernelTables' own Table objects, as alembic's autogenerate
-    would render them: columns, primary keys, unique constraints, then indexes.
-    A later change to KernelTables changes what this creates on a new database,
-    so it must come with a migration of its own for existing databases (the
-    schema test of each service fails until it does).
+    would render them: columns, primary keys, unique constraints, then indexes;
+    without the columns of `KernelTables.ADDED_COLUMNS`, which a later migration of
+    each service adds (`add_kernel_columns`), so every database takes the same steps.
+    A later change to KernelTables must come as such a step, with a migration of its
+    own in every service (the schema test of each service fails until it does).
     """
+    later = _added_later()
     for table in kernel_tables():
+        columns = [c for c in table.columns if (table.name, c.name) not in later]
         # Constraints in autogenerate's order (primary key, then the others by
         # their columns): SQLite keeps the CREATE TABLE text, and names its
         # automatic unique indexes in that order.
         constraints = sorted(table.constraints, key=_constraint_order)
-        op.invoke(
-            CreateTableOp(table.name, [*table.columns, *constraints], _constraints_included=True)
-        )
+        op.invoke(CreateTableOp(table.name, [*columns, *constraints], _constraints_included=True))
         for index in sorted(table.indexes, key=lambda index: str(index.name)):
             op.invoke(CreateIndexOp.from_index(index))
 
@@ -127,6 +138,22 @@ def _constraint_order(constraint: Constraint) -> tuple[bool, str, tuple[str, ...
         type(constraint).__name__,
         tuple(column.name for column in columns),
     )
+
+
+def add_kernel_columns(op: Operations, step: str) -> None:
+    """Add the kernel columns of `step` (a key of `KernelTables.ADDED_COLUMNS`), as
+    KernelTables declares them, in a service's migration for that step."""
+    tables = {table.name: table for table in kernel_tables()}
+    for table_name, column_name in KernelTables.ADDED_COLUMNS[step]:
+        column = tables[table_name].c[column_name]
+        op.invoke(AddColumnOp(table_name, column._copy()))
+
+
+def drop_kernel_columns(op: Operations, step: str) -> None:
+    """Drop what add_kernel_columns(op, step) added (its migration, downgraded)."""
+    for table_name, column_name in reversed(KernelTables.ADDED_COLUMNS[step]):
+        with op.batch_alter_table(table_name) as batch:
+            batch.drop_column(column_name)
 
 
 def drop_kernel_tables(op: Operations) -> None:

@@ -16,8 +16,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from revline_events.consumer import TRANSIENT_ERRORS
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from revline_service.tracing import request_span
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +164,9 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
         return on_business
 
     async def on_bug(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Logged under the request's span: the line carries the request's trace id.
+        with trace.use_span(request_span(request.scope)):
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500, "Internal error", "an unexpected error occurred; it has been logged", slug="bug"
         )

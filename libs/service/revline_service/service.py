@@ -27,6 +27,7 @@ from revline_events.reactions import Reactions
 from revline_events.replay import state_digest
 from revline_events.tables import KernelTables
 from revline_events.topics import dead_letter_topic, ensure_topics, events_topic
+from revline_events.tracing import force_flush
 from revline_events.unit_of_work import Projector, UnitOfWork
 from sqlalchemy import MetaData, Table, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +38,7 @@ from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware, cor
 from revline_service.migrations import current_revision, migration_state, upgrade
 from revline_service.problems import ProblemType, install_problem_handlers
 from revline_service.settings import ServiceSettings
+from revline_service.tracing import TracingMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +252,7 @@ class Runtime:
         self._tasks.clear()
         await self.relay.close()
         await self.db.dispose()
+        await asyncio.to_thread(force_flush)  # the spans an OTLP exporter still holds
 
     async def readiness(self) -> dict[str, Any]:
         """Database, migrations and broker, each ok or the reason it is not."""
@@ -398,4 +401,6 @@ def create_app(
     app.add_middleware(RequestLatencyMiddleware, service=spec.name)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationMiddleware)
+    # Outermost: the span covers every answer, a refused body's 413 included.
+    app.add_middleware(TracingMiddleware, service=spec.name)
     return app

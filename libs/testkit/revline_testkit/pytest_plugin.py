@@ -10,6 +10,8 @@ Loaded by the root ``conftest.py`` (``pytest_plugins``). Fixtures:
   SQLAlchemy async URL and drops it afterwards.
 * ``sqlite_url`` (function): ``sqlite+aiosqlite:///<tmp_path>/test.db``.
 * ``db_url`` (function, parametrised ``sqlite``/``postgresql``): one of the two.
+* ``recorded_spans`` (function): :class:`RecordedSpans`, every in-process service's
+  finished spans while the test runs (an in-memory exporter).
 
 It also loads the ``revline`` Hypothesis profile: no per-example deadline and no
 too-slow health check. Both are timings, which a loaded machine or a parallel
@@ -28,6 +30,7 @@ from hypothesis import HealthCheck, settings
 
 from revline_testkit.broker import TansuBroker
 from revline_testkit.postgres import PostgresError, ThrowawayPostgres
+from revline_testkit.spans import RecordedSpans
 
 settings.register_profile("revline", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("revline")
@@ -71,3 +74,10 @@ def db_url(request: pytest.FixtureRequest) -> str:
     fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture
+def recorded_spans() -> Iterator[RecordedSpans]:
+    """Every in-process service's finished spans during the test (in memory)."""
+    with RecordedSpans() as spans:
+        yield spans

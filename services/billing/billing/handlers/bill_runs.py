@@ -13,6 +13,7 @@ account locks, and the second finds nothing left to bill.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import date
 
@@ -30,6 +31,7 @@ from billing.domain.invoice import BillingDocument, InvoiceStatus
 from billing.store.accounts import AccountBooks
 from billing.store.bill_runs import BillRunQueue, BillRuns
 from billing.store.numbering import DocumentNumbers, NextNumbers
+from billing.timings import BILL_RUN_SECONDS
 from billing.translation import billed_lines_of
 
 
@@ -64,7 +66,18 @@ async def continue_bill_run(
     payment_terms_days: int,
 ) -> bool:
     """Bill the run's pending batches one transaction each; complete the run when none
-    is left. Returns True when the run is complete (False: another worker holds a batch)."""
+    is left. Returns True when the run is complete (False: another worker holds a batch).
+    The time it took is observed in BILL_RUN_SECONDS."""
+    started = time.perf_counter()
+    complete = await _bill_pending_batches(uow_factory, run_id, payment_terms_days)
+    outcome = "completed" if complete else "shared"
+    BILL_RUN_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+    return complete
+
+
+async def _bill_pending_batches(
+    uow_factory: Callable[[], UnitOfWork], run_id: str, payment_terms_days: int
+) -> bool:
     while True:
         async with uow_factory() as uow:
             runs, queue = uow.repository(BillRuns), uow.repository(BillRunQueue)
