@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from revline_service.fields import CalendarDate
+from revline_service.fields import CalendarDate, Currency
 
 from ledger.domain.accounts import LedgerAccount
 from ledger.domain.reports import AgingBucket, AgingReport, RevenueReport, TrialBalance
@@ -173,9 +173,12 @@ def trial_balance_out(as_of: date, balances: dict[str, TrialBalance]) -> TrialBa
     )
 
 
+# The largest amount one payment or refund may carry, as for every Revline amount: the
+# sums stay exact in a 64-bit column.
+MAX_AMOUNT = 10**15
+
 # -- payments and receivables ------------------------------------------------------------------
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
 CustomerAccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
@@ -185,7 +188,7 @@ class PaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: CustomerAccountId
-    amount: StrictInt = Field(gt=0, description="minor units, > 0")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, 1 to 10^15")
     currency: Currency
     received_on: CalendarDate
     reference: str = Field(min_length=1, max_length=200)
@@ -407,7 +410,7 @@ class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: CustomerAccountId
-    amount: StrictInt = Field(gt=0, description="minor units, > 0")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, 1 to 10^15")
     currency: Currency
     refunded_on: CalendarDate
     reference: str = Field(min_length=1, max_length=200)
