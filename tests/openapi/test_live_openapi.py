@@ -31,7 +31,7 @@ SERVICES = ("quote", "contract", "order", "billing", "ledger")
 SEED = 20261203
 # Examples per operation and phase: enough to reach every operation's error answers and
 # the stateful links, small enough for the suite's time budget.
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 10
 RUN_TIMEOUT = 240.0
 
 
