@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from revline_service.fields import CalendarDate, Currency
+from revline_service.fields import CalendarDate
 
 from ledger.domain.accounts import LedgerAccount
 from ledger.domain.reports import AgingBucket, AgingReport, RevenueReport, TrialBalance
@@ -179,6 +179,8 @@ MAX_AMOUNT = 10**15
 
 # -- payments and receivables ------------------------------------------------------------------
 
+# The ledger books whatever currency billing invoiced in: any three capitals.
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
 CustomerAccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
