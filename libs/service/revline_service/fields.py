@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from revline_events.money import CURRENCY_EXPONENTS, is_currency
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -55,10 +55,17 @@ BUSINESS_DATE_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}$"
 
 BusinessDate = Annotated[
     CalendarDate,
-    Field(
-        ge=FIRST_BUSINESS_DAY,
-        le=LAST_BUSINESS_DAY,
-        json_schema_extra={"pattern": BUSINESS_DATE_PATTERN},
+    Field(ge=FIRST_BUSINESS_DAY, le=LAST_BUSINESS_DAY),
+    # The whole schema, not an extra on the field: a query parameter's Query(...) replaces
+    # the field's extras, and pydantic would show the bounds as non-standard keywords.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": BUSINESS_DATE_PATTERN,
+            "examples": ["2026-01-15"],
+            "description": "YYYY-MM-DD, 1900-01-01 to 2999-12-31",
+        }
     ),
 ]
 """A request date a business step takes (a start, an as-of, an effective date):
