@@ -173,7 +173,56 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             operation = paths.get(route.path_format, {}).get(method.lower())
             if operation is not None:
                 _document_operation(operation, route, method)
+    add_id_links(document)
     return document
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        resolved: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        return resolved
+    return schema
+
+
+def _collection(path: str) -> str:
+    return path.split("/{", 1)[0]
+
+
+def add_id_links(document: dict[str, Any]) -> None:
+    """Link each answer that carries a resource's `id` to the operations on that resource.
+
+    Revline's convention: `POST /v1/quotes` (or any step on `/v1/quotes/{quote_id}/...`)
+    answers the quote with its `id`, and `/v1/quotes/{quote_id}...` takes it. A client
+    generator (and schemathesis' stateful phase) can then follow a created resource.
+    """
+    paths: dict[str, Any] = document.get("paths", {})
+    by_collection: dict[str, list[tuple[str, str]]] = {}
+    for path, operations in paths.items():
+        head, sep, rest = path.partition("/{")
+        if not sep:
+            continue
+        name, _, tail = rest.partition("}")
+        if "{" in tail:
+            continue  # a second parameter this link could not fill
+        for operation in operations.values():
+            by_collection.setdefault(head, []).append((operation["operationId"], name))
+    for path, operations in paths.items():
+        targets = by_collection.get(_collection(path), [])
+        for operation in operations.values():
+            for status, answer in operation.get("responses", {}).items():
+                if not status.startswith("2"):
+                    continue
+                schema = answer.get("content", {}).get("application/json", {}).get("schema")
+                if not schema or "id" not in _resolve(document, schema).get("properties", {}):
+                    continue
+                answer["links"] = {
+                    operation_id: {
+                        "operationId": operation_id,
+                        "parameters": {name: "$response.body#/id"},
+                    }
+                    for operation_id, name in targets
+                }
 
 
 def install_openapi(app: FastAPI) -> None:

@@ -187,7 +187,20 @@ CustomerAccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"
 class PaymentIn(BaseModel):
     """POST /v1/payments: money received from a customer account."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "acme",
+                    "amount": 49677,
+                    "currency": "USD",
+                    "received_on": "2026-01-20",
+                    "reference": "wire 4711",
+                }
+            ]
+        },
+    )
 
     account_id: CustomerAccountId
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, 1 to 10^15")

@@ -55,6 +55,22 @@ def _percent(value: str) -> str:
 class ProductIn(Strict):
     """POST /v1/products."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku": "SEAT",
+                    "name": "Seat",
+                    "currency": "USD",
+                    "unit_price": 5000,
+                    "charge_type": "recurring",
+                    "billing_period": "month",
+                }
+            ]
+        },
+    )
+
     sku: Sku
     name: ProductName
     currency: Currency
@@ -92,6 +108,24 @@ class LineIn(Strict):
 class QuoteIn(Strict):
     """POST /v1/quotes."""
 
+    # A whole request as the document's example (a client generator shows it; schemathesis
+    # sends it, so a generated run creates a quote it can follow through its links).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "acme",
+                    "currency": "USD",
+                    "start_date": "2026-01-15",
+                    "term_months": 12,
+                    "bill_cycle_day": 1,
+                    "lines": [{"sku": "SEAT", "quantity": 10, "discount_percent": "10"}],
+                }
+            ]
+        },
+    )
+
     account_id: AccountId
     currency: Currency
     kind: Kind = "new"
@@ -106,6 +140,13 @@ class QuoteIn(Strict):
 
 class QuotePatch(Strict):
     """PATCH /v1/quotes/{id}: draft only; lines, when given, replace all lines."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"term_months": 24, "lines": [{"sku": "SEAT", "quantity": 12}]}]
+        },
+    )
 
     start_date: StartDate | None = None
     term_months: TermMonths | None = None
