@@ -13,6 +13,7 @@ UV := .tools/bin/uv
 PY := .venv/bin/python
 STAMP := .venv/.revline-installed
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+SERVICE_NAMES := $(notdir $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml)))
 PYTEST_ARGS ?=
 # Test workers (pytest-xdist) for `make test`: each worker has its own Tansu broker,
 # PostgreSQL cluster and tmp dirs; a file's tests stay on one worker, so a service
@@ -20,7 +21,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 3
 PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 
-.PHONY: help install lock run test test-fast lint fmt bench migrate schemas browser clean
+.PHONY: help install lock run demo test test-fast lint fmt bench migrate schemas browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,21 +31,33 @@ $(UV):
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 # Install exactly what requirements.lock pins (hashes checked), then put the
-# workspace members on the path the way an editable install would.
+# workspace members on the path the way an editable install would. Bytecode is
+# compiled at install: this machine sets PYTHONDONTWRITEBYTECODE, so otherwise every
+# process (each test worker, each service the tests start as a process) compiled
+# SQLAlchemy, alembic, FastAPI... from source again, about 2 s of CPU each.
 $(STAMP): $(UV) requirements.lock $(MEMBERS)
 	[ -x $(PY) ] || $(UV) venv --quiet .venv
-	$(UV) pip sync --quiet --require-hashes --python $(PY) requirements.lock
+	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python $(PY) requirements.lock
 	$(PY) scripts/link_workspace.py
 	touch $(STAMP)
 
 install: $(STAMP) ## install uv (if missing) and every pinned dependency
 
-lock: $(UV) ## re-resolve the workspace and export requirements.lock (uv.lock stays local)
+# Each service's image installs services/<name>/requirements.lock: its runtime closure
+# only (no dev group, no other service's deps), the same pins and hashes as requirements.lock.
+lock: $(UV) ## re-resolve the workspace; export requirements.lock and each service's (uv.lock stays local)
 	$(UV) lock
 	$(UV) export --quiet --format requirements-txt --all-groups --no-emit-workspace --frozen -o requirements.lock
+	set -e; for service in $(SERVICE_NAMES); do \
+	    $(UV) export --quiet --format requirements-txt --package revline-$$service --no-dev \
+	        --no-emit-workspace --frozen -o services/$$service/requirements.lock; \
+	done
 
-run: install ## start the dev broker and every service on SQLite under var/
+run: install ## start the dev broker and every service on SQLite under var/ (REVLINE_DATABASE=postgresql: on PostgreSQL)
 	$(PY) -m revline_testkit.devstack
+
+demo: install ## walk a quote to a paid invoice, a trial balance and an aging report on the running stack
+	$(PY) -m revline_testkit.demo
 
 test: install lint ## lint, then every test (SQLite, throwaway PostgreSQL, real Tansu broker)
 	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

@@ -21,6 +21,7 @@ from bench import (
     billing_run,
     consumer_ingest,
     contract_order_flow,
+    e2e_flow,
     hop_latency,
     kernel_append_publish,
     ledger_posting,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
     ledger_posting.NAME: (ledger_posting.run, ledger_posting.summary),
     ledger_reports.NAME: (ledger_reports.run, ledger_reports.summary),
+    e2e_flow.NAME: (e2e_flow.run, e2e_flow.summary),
 }
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
+import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from revline_events.topics import ensure_topics
+from revline_testkit import devstack
 from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 
 # How long a benchmark waits for an outcome before it gives up (a failure, not a figure).
@@ -64,6 +67,41 @@ def rate(count: int, seconds: float) -> float:
 def ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator to three decimals."""
     return round(numerator / denominator, 3) if denominator > 0 else math.nan
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports nothing listens on now (all bound at once, then released)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ (the settings classes read it) and restore it after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+@contextlib.contextmanager
+def step_timeout(seconds: float) -> Iterator[None]:
+    """Let each of the dev stack's start-up steps take up to `seconds`."""
+    saved = devstack.STEP_TIMEOUT_S
+    devstack.STEP_TIMEOUT_S = max(saved, seconds)
+    try:
+        yield
+    finally:
+        devstack.STEP_TIMEOUT_S = saved
 
 
 @dataclass

@@ -33,23 +33,21 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import httpx
-from revline_testkit import devstack
 from revline_testkit.devstack import DevStack, Options
 from revline_testkit.live import api_keys_setting, auth
 
-from bench.common import DEADLINE_S, distribution_ms
+from bench.common import DEADLINE_S, distribution_ms, environment, free_ports, step_timeout
 
 NAME = "hop_latency"
 SERVICES = ("quote", "contract", "order", "billing")
@@ -94,41 +92,6 @@ def _quote_body(account: str, i: int) -> dict[str, Any]:
         "lines": [{"sku": "SEAT", "quantity": 10 + i % 7, "discount_percent": "10"},
                   {"sku": "SETUP", "quantity": 1}],
     }  # fmt: skip
-
-
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct ports nothing listens on now (all bound at once, then released)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-
-
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set `values` in os.environ (the settings classes read it) and restore it after."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
-
-
-@contextlib.contextmanager
-def _step_timeout(seconds: float) -> Iterator[None]:
-    """Let each of the dev stack's start-up steps take up to `seconds`."""
-    saved = devstack.STEP_TIMEOUT_S
-    devstack.STEP_TIMEOUT_S = max(saved, seconds)
-    try:
-        yield
-    finally:
-        devstack.STEP_TIMEOUT_S = saved
 
 
 # -- process CPU -------------------------------------------------------------------------------
@@ -388,7 +351,7 @@ def run(quick: bool) -> dict[str, Any]:
     sizes = QUICK if quick else FULL
     result: dict[str, Any] = dict(sizes)
     with tempfile.TemporaryDirectory(prefix="revline-bench-hops-") as tmp:
-        broker_port, *service_ports = _free_ports(1 + len(SERVICES))
+        broker_port, *service_ports = free_ports(1 + len(SERVICES))
         ports = {
             f"{name.upper()}_PORT": str(port)
             for name, port in zip(SERVICES, service_ports, strict=True)
@@ -398,7 +361,7 @@ def run(quick: bool) -> dict[str, Any]:
             "REVLINE_BROKER_PORT": str(broker_port),
             "REVLINE_API_KEYS": api_keys_setting(),
         }
-        with _environment(env):
+        with environment(env):
             options = Options(var_dir=Path(tmp), broker_port=int(env["REVLINE_BROKER_PORT"]),
                               ready_timeout=60.0)  # fmt: skip
             stack = DevStack(options, dict(os.environ))
@@ -406,7 +369,7 @@ def run(quick: bool) -> dict[str, Any]:
                 stack.prepare()
                 stack.plans = [plan for plan in stack.plans if plan.name in SERVICES]
                 stack.start_broker()
-                with _step_timeout(REPUBLISH_TIMEOUT_S):
+                with step_timeout(REPUBLISH_TIMEOUT_S):
                     stack.republish()
                 stack.start_services()
                 stack.wait_ready()

@@ -372,3 +372,84 @@ def test_service_readme_documents_every_setting(service: str) -> None:
         if f"`{prefix}{name.upper()}`" not in readme and f"`REVLINE_{name.upper()}`" not in readme
     ]
     assert missing == [], f"services/{service}/README.md does not document {missing}"
+
+
+# -- what the issue lists, checked one by one ------------------------------------------------
+
+
+def init_script_databases() -> list[str]:
+    init_script = (DEPLOY / "postgres" / "init.sh").read_text()
+    created = re.search(r'^REVLINE_DATABASES="([^"]*)"', init_script, re.MULTILINE)
+    assert created is not None
+    return created[1].split()
+
+
+def test_compose_runs_every_service_and_postgres_makes_a_role_for_each() -> None:
+    services = compose()["services"]
+    assert {*SERVICES, *(f"{name}-migrate" for name in SERVICES)} <= set(services)
+    assert sorted(init_script_databases()) == sorted(SERVICES), "one database per service"
+    # init.sh refuses to create a role whose <NAME>_DB_PASSWORD is unset.
+    postgres_env = services["postgres"]["environment"]
+    assert [
+        f"{name.upper()}_DB_PASSWORD"
+        for name in init_script_databases()
+        if f"{name.upper()}_DB_PASSWORD" not in postgres_env
+    ] == []
+
+
+def secret_keys(service: str) -> dict[str, str]:
+    """The keys of deploy/k8s/<service>/secrets.env.example (the Secret the operator makes)."""
+    path = DEPLOY / "k8s" / service / "secrets.env.example"
+    assert path.is_file(), f"no {path.relative_to(ROOT)}"
+    pairs = [
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return {key: value for key, value in pairs}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_secret_holds_the_database_url_and_keys_and_the_config_none(service: str) -> None:
+    documents = manifests(service)
+    secrets = secret_keys(service)
+    prefix = env_prefix(settings_class(service))
+    assert set(secrets) == {f"{prefix}DATABASE_URL", "REVLINE_API_KEYS"}
+    assert unknown_settings(service, list(secrets)) == []
+    assert database_of(secrets[f"{prefix}DATABASE_URL"]) == (service, service)
+    config = one(documents, "ConfigMap")
+    assert not set(config["data"]) & set(secrets), "a secret in the ConfigMap"
+    secret_ref = {"secretRef": {"name": f"{service}-secrets"}}
+    deployment = one(documents, "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert secret_ref in container["envFrom"]
+    (migrate,) = one(documents, "Job")["spec"]["template"]["spec"]["containers"]
+    assert secret_ref in migrate["envFrom"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_pods_have_a_startup_probe_resources_and_run_as_non_root(service: str) -> None:
+    documents = manifests(service)
+    for kind in ("Deployment", "Job"):
+        pod = one(documents, kind)["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, kind
+        assert pod["securityContext"]["runAsUser"] != 0, kind
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False, kind
+        for bound in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(container["resources"][bound]), (kind, bound)
+    deployment = one(documents, "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    startup = container["startupProbe"]["httpGet"]
+    assert startup["path"] == "/healthz"
+    assert container_port(container, startup["port"]) == default_port(service)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_variable_the_dockerfile_sets_for_the_service_is_a_setting(service: str) -> None:
+    envs = " ".join(rest for keyword, rest in dockerfile_instructions(service) if keyword == "ENV")
+    names = [pair.split("=", 1)[0] for pair in envs.split() if "=" in pair]
+    prefix = env_prefix(settings_class(service))
+    ours = [name for name in names if name.startswith((prefix, "REVLINE_"))]
+    assert f"{prefix}PORT" in ours
+    assert unknown_settings(service, [n for n in ours if n != "REVLINE_SERVICE"]) == []

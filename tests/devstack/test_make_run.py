@@ -1,32 +1,48 @@
 """`make run` for real: the dev stack as a process, a service killed and restarted under it,
-stopped with Ctrl-C, twice in a row.
+stopped with Ctrl-C, twice in a row; `make demo` and the README walkthrough against it;
+the broker killed under it, after which every service republishes and nothing doubles;
+and on PostgreSQL (`REVLINE_DATABASE=postgresql`), its data kept from one run to the next.
 
-Every port is a free one and every file lives under the test's tmp_path, so
-the repository's var/ and a developer's running stack are never touched.
+Every port is a free one and every file lives under the test's tmp_path (or, for
+PostgreSQL, a temporary directory its OS user can enter), so the repository's
+var/ and a developer's running stack are never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from revline_testkit.devstack import READY_LINE, discover_services, env_prefix, settings_class
+from revline_testkit.devstack import (
+    ROOT,
+    discover_services,
+)
 from revline_testkit.live import free_port
+from revline_testkit.stack_process import (
+    Ports,
+    RunningStack,
+    descendants,
+    dev_stack,
+    proc_stat,
+    stack_env,
+)
+from revline_testkit.topics import group_caught_up
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
@@ -41,120 +57,6 @@ PRODUCT = {
     "charge_type": "recurring",
     "billing_period": "month",
 }
-URL_LINE = re.compile(r"^\s+(?P<name>\S+)\s+(?P<url>http://\S+)\s+docs\s")
-
-
-@dataclass
-class Ports:
-    """The ports one test gives the stack (the same for both runs)."""
-
-    broker: int = field(default_factory=free_port)
-    services: dict[str, int] = field(
-        default_factory=lambda: {name: free_port() for name in SERVICES}
-    )
-
-    def all(self) -> list[int]:
-        return [self.broker, *self.services.values()]
-
-
-@dataclass
-class RunningStack:
-    """A started `python -m revline_testkit.devstack` and what it printed."""
-
-    process: subprocess.Popen[str]
-    lines: list[str]
-    ready: threading.Event
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def urls(self) -> dict[str, str]:
-        found = (URL_LINE.match(line) for line in self.lines)
-        return {m["name"]: m["url"] for m in found if m is not None}
-
-
-def stack_env(tmp_path: Path, ports: Ports) -> dict[str, str]:
-    """The environment less anything that would point the stack elsewhere, plus the ports."""
-    prefixes = ["REVLINE_", *(env_prefix(settings_class(name)) for name in SERVICES)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(prefixes))}
-    env["REVLINE_BROKER_PORT"] = str(ports.broker)
-    env["REVLINE_VAR_DIR"] = str(tmp_path / "var")
-    for name, port in ports.services.items():
-        env[f"{env_prefix(settings_class(name))}PORT"] = str(port)
-    return env
-
-
-@contextmanager
-def dev_stack(tmp_path: Path, ports: Ports) -> Iterator[RunningStack]:
-    """Start the stack in tmp_path; make sure it is gone afterwards, whatever happened."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "revline_testkit.devstack"],
-        cwd=tmp_path,
-        env=stack_env(tmp_path, ports),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    stack = RunningStack(process, [], threading.Event())
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            stack.lines.append(line.rstrip("\n"))
-            if READY_LINE in line:
-                stack.ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        yield stack
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()  # its children get SIGTERM from the kernel (PDEATHSIG)
-                process.wait()
-        reader.join(5)
-
-
-def wait_ready(stack: RunningStack, within: float = 120.0) -> None:
-    deadline = time.monotonic() + within
-    while not stack.ready.wait(0.05):
-        if stack.process.poll() is not None or time.monotonic() > deadline:
-            time.sleep(0.2)  # let the reader catch the last lines
-            pytest.fail(f"the dev stack never said it was ready:\n{stack.output()}")
-
-
-def proc_stat(pid: int) -> tuple[str, int, str] | None:
-    """(state, parent pid, start time) of a live process, else None."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return fields[0], int(fields[1]), fields[19]
-
-
-def descendants(root: int) -> dict[int, str]:
-    """Every process below `root` (pid -> start time, to tell a reused pid apart)."""
-    parents: dict[int, int] = {}
-    started: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := proc_stat(int(entry.name))) is not None:
-            parents[int(entry.name)] = stat[1]
-            started[int(entry.name)] = stat[2]
-    found: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in found:
-                found[pid] = started[pid]
-                frontier.append(pid)
-    return found
 
 
 def still_alive(processes: dict[int, str]) -> list[int]:
@@ -202,30 +104,6 @@ async def saw_event_on(bootstrap: str, topic: str, wanted: str, within: float = 
         await consumer.stop()
 
 
-def service_pid(stack: RunningStack, name: str) -> int:
-    """The pid of `python -m <name> serve` under the stack."""
-    found = [
-        pid
-        for pid in descendants(stack.process.pid)
-        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:4]
-        == [b"-m", name.encode(), b"serve"]
-    ]
-    assert len(found) == 1, (name, found)
-    return found[0]
-
-
-def wait_for_line(stack: RunningStack, pattern: str, within: float = 90.0) -> str:
-    """The first line of the stack's output matching `pattern`, once it is printed."""
-    wanted = re.compile(pattern)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for line in list(stack.lines):
-            if wanted.search(line):
-                return line
-        time.sleep(0.05)
-    pytest.fail(f"no line matching {pattern!r} within {within:.0f}s:\n{stack.output()}")
-
-
 def kill_one_and_see_it_restart(stack: RunningStack, victim: str, witness: str) -> None:
     """SIGKILL `victim`: the stack says so, restarts it, and `witness` answers all along."""
     urls = stack.urls()
@@ -246,14 +124,14 @@ def kill_one_and_see_it_restart(stack: RunningStack, victim: str, witness: str) 
     asker = threading.Thread(target=keep_asking, daemon=True)
     asker.start()
     try:
-        old_pid = service_pid(stack, victim)
+        old_pid = stack.service_pid(victim)
         os.kill(old_pid, signal.SIGKILL)
-        exited = wait_for_line(stack, rf"^{victim} exited with code -9 \(SIGKILL\): restarting")
+        exited = stack.wait_for_line(rf"^{victim} exited with code -9 \(SIGKILL\): restarting")
         assert "restarting it in 0.5s" in exited, exited
-        wait_for_line(stack, rf"^restarted {victim} \(restart 1, pid \d+\)")
-        wait_for_line(stack, rf"^  {victim} is ready again$")
+        stack.wait_for_line(rf"^restarted {victim} \(restart 1, pid \d+\)")
+        stack.wait_for_line(rf"^  {victim} is ready again$")
         assert httpx.get(f"{urls[victim]}/readyz").status_code == 200
-        assert service_pid(stack, victim) != old_pid
+        assert stack.service_pid(victim) != old_pid
     finally:
         watching.clear()
         asker.join(10)
@@ -262,15 +140,86 @@ def kill_one_and_see_it_restart(stack: RunningStack, victim: str, witness: str) 
     assert stack.process.poll() is None, stack.output()
 
 
-def stop_and_check_gone(stack: RunningStack, ports: Ports) -> None:
+def stop_and_check_gone(stack: RunningStack, ports: Ports, also: Sequence[int] = ()) -> None:
     children = descendants(stack.process.pid)
     # The broker wrapper, Tansu under it, and one process per service.
     assert len(children) >= len(SERVICES) + 2, children
     stack.process.send_signal(signal.SIGINT)
     assert stack.process.wait(40) == 0, stack.output()
     assert still_alive(children) == [], stack.output()
-    busy = [port for port in ports.all() if not port_is_free(port)]
+    busy = [port for port in [*ports.all(), *also] if not port_is_free(port)]
     assert busy == [], f"ports still taken after the stack stopped: {busy}"
+
+
+def readme_walkthrough() -> str:
+    """The shell block of the README's walkthrough, as a new user copies it."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Walkthrough: from a quote to a paid invoice", 1)[1]
+    block = re.search(r"^```sh\n(.*?)^```$", section, re.M | re.S)
+    assert block is not None, "no sh block in the README's walkthrough"
+    return block[1]
+
+
+def walk_through(tmp_path: Path, ports: Ports) -> None:
+    """`make demo` and the README's walkthrough, each against the running stack."""
+    env = stack_env(tmp_path, ports)
+    demo = subprocess.run([sys.executable, "-m", "revline_testkit.demo"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "invoice INV-" in demo.stdout and "USD 496.77" in demo.stdout, demo.stdout
+    assert re.search(r"billing shows invoice INV-\d+ paid", demo.stdout), demo.stdout
+    assert re.search(r"debits (USD [\d,.]+) = credits \1", demo.stdout), demo.stdout
+    assert "AR aging as of 2026-03-15: 1_30 USD 450.00" in demo.stdout, demo.stdout
+
+    walk = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", readme_walkthrough()],
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=180)  # fmt: skip
+    assert walk.returncode == 0, walk.stdout + walk.stderr
+    lines = walk.stdout.splitlines()
+    assert lines[:2] == ["WALK-SEAT", "WALK-SETUP"], walk.stdout
+    invoices = next(line for line in lines if "'INV-" in line and "'posted')" in line)
+    assert ", 49677, 'posted'), (" in invoices and ", 45000, 'posted')]" in invoices, invoices
+    assert re.search(r"^\[\('INV-\d+', 'paid', 0\)\]$", walk.stdout, re.M), walk.stdout
+    assert re.search(r"^\[\('USD', (\d+), \1\)\]$", walk.stdout, re.M), walk.stdout
+    assert "'1_30': 45000" in lines[-1], walk.stdout
+
+
+def digests(urls: dict[str, str], admin: dict[str, str]) -> dict[str, str]:
+    """Each service's state digest (its projection tables)."""
+    found = {}
+    for name, url in urls.items():
+        answer = httpx.get(f"{url}/v1/admin/state-digest", headers=admin)
+        assert answer.status_code == 200, answer.text
+        found[name] = answer.json()["digest"]
+    return found
+
+
+def restart_the_broker_under_the_stack(
+    stack: RunningStack, ports: Ports, admin: dict[str, str]
+) -> None:
+    """SIGKILL Tansu: the stack starts it again, every service republishes its event
+    store, every consumer reads it all again, and no service's state changes."""
+    urls = stack.urls()
+    before = digests(urls, admin)
+    os.kill(stack.tansu_pid(), signal.SIGKILL)
+    stack.wait_for_line(r"^the broker exited with code .*: its log was in memory; starting it")
+    for name in urls:
+        stack.wait_for_line(rf"^  {name}: republishing \d+ events to {name}\.events$")
+
+    def drained() -> bool:
+        return all(httpx.get(f"{url}/v1/admin/consumer", headers=admin).json()["outbox_backlog"]
+                   == 0 for url in urls.values())  # fmt: skip
+
+    deadline = time.monotonic() + 60
+    while not drained():
+        assert time.monotonic() < deadline, "the services never republished everything"
+        time.sleep(0.1)
+    bootstrap = f"127.0.0.1:{ports.broker}"
+    for name in urls:
+        upstream = importlib.import_module(f"{name}.main").SPEC.upstream_topics
+        asyncio.run(group_caught_up(bootstrap, name, *upstream, within=60))
+    assert digests(urls, admin) == before, "a redelivered event changed a service's state"
+    assert stack.process.poll() is None, stack.output()
 
 
 def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_twice_in_a_row(
@@ -281,7 +230,7 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
     keys_file = tmp_path / "var" / "dev-keys.json"
 
     with dev_stack(tmp_path, ports) as stack:
-        wait_ready(stack)
+        stack.wait_ready()
         urls = stack.urls()
         assert set(urls) == set(SERVICES), stack.output()
         assert {name: url.rsplit(":", 1)[1] for name, url in urls.items()} == {
@@ -310,7 +259,7 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
 
     # Same ports, same var dir: the keys are kept and the event store goes to the new broker.
     with dev_stack(tmp_path, ports) as stack:
-        wait_ready(stack)
+        stack.wait_ready()
         assert json.loads(keys_file.read_text()) == keys
         urls = stack.urls()
         assert set(urls) == set(SERVICES), stack.output()
@@ -322,4 +271,85 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
             assert [p["sku"] for p in listed["data"]] == [PRODUCT["sku"]]
             bootstrap = f"127.0.0.1:{ports.broker}"
             assert asyncio.run(saw_event_on(bootstrap, "quote.events", "ProductCreated"))
+        if {"quote", "contract", "order", "billing", "ledger"} <= set(urls):
+            walk_through(tmp_path, ports)
+            restart_the_broker_under_the_stack(stack, ports, admin)
+            walk_through(tmp_path, ports)  # and everything flows on the new broker
         stop_and_check_gone(stack, ports)
+
+
+PG_LINE = re.compile(
+    r"^Databases \(PostgreSQL 15 on 127\.0\.0\.1:(?P<port>\d+), data (?P<data>\S+),"
+)
+
+
+def postgres_port(stack: RunningStack) -> int:
+    """The port the stack says its PostgreSQL listens on; every service's database on it."""
+    found = [m for m in map(PG_LINE.match, stack.lines) if m is not None]
+    assert len(found) == 1, stack.output()
+    port = int(found[0]["port"])
+    for name in SERVICES:
+        wanted = rf"^  {name}\s+postgresql\+asyncpg://postgres@127\.0\.0\.1:{port}/{name}$"
+        assert any(re.match(wanted, line) for line in stack.lines), (name, stack.output())
+    return port
+
+
+@pytest.fixture
+def var_dir_postgres_can_enter() -> Iterator[Path]:
+    """A var dir PostgreSQL's OS user can reach: tmp_path's parents are root-only (0700),
+    and as root the stack runs the server as the `postgres` user."""
+    top = Path(tempfile.mkdtemp(prefix="revline-devstack-pg-"))
+    try:
+        top.chmod(0o755)
+        yield top / "var"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_make_run_on_postgresql_runs_its_own_server_and_keeps_the_data_between_runs(
+    tmp_path: Path, var_dir_postgres_can_enter: Path
+) -> None:
+    var = var_dir_postgres_can_enter
+    ports = Ports()
+    first_port = free_port()
+    on_postgres = {"REVLINE_DATABASE": "postgresql", "REVLINE_VAR_DIR": str(var)}
+
+    with dev_stack(
+        tmp_path, ports, {**on_postgres, "REVLINE_POSTGRES_PORT": str(first_port)}
+    ) as stack:
+        stack.wait_ready()
+        assert "creating the PostgreSQL cluster in" in stack.output()
+        assert f"created the databases {', '.join(SERVICES)}" in stack.output()
+        assert postgres_port(stack) == first_port
+        assert (var / "postgres" / "data" / "PG_VERSION").is_file()
+        assert sorted(var.glob("*.db")) == [], "a service used SQLite"
+        urls = stack.urls()
+        assert set(urls) == set(SERVICES), stack.output()
+        for name, url in urls.items():
+            assert httpx.get(f"{url}/readyz").status_code == 200, name
+        admin = {
+            "Authorization": f"Bearer {json.loads((var / 'dev-keys.json').read_text())['admin']}"
+        }
+        if "quote" in urls:
+            created = httpx.post(
+                f"{urls['quote']}/v1/products",
+                json=PRODUCT,
+                headers={**admin, "Idempotency-Key": "devstack-pg-test"},
+            )
+            assert created.status_code == 201, created.text
+        stop_and_check_gone(stack, ports, also=[first_port])
+
+    # No port given this time: a free one; the same cluster and databases, the product kept.
+    with dev_stack(tmp_path, ports, on_postgres) as stack:
+        stack.wait_ready()
+        assert "creating the PostgreSQL cluster" not in stack.output()
+        assert "created the databases" not in stack.output()
+        second_port = postgres_port(stack)
+        urls = stack.urls()
+        assert set(urls) == set(SERVICES), stack.output()
+        if "quote" in urls:
+            assert "quote: republished 1 events to quote.events" in stack.output()
+            listed = httpx.get(f"{urls['quote']}/v1/products", headers=admin).json()
+            assert [p["sku"] for p in listed["data"]] == [PRODUCT["sku"]]
+        assert sorted(var.glob("*.db")) == [], "a service used SQLite"
+        stop_and_check_gone(stack, ports, also=[second_port])

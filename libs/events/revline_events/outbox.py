@@ -41,6 +41,7 @@ from revline_events.envelope import Envelope
 from revline_events.event_store import Queued, envelope_from_row
 from revline_events.kafka import new_producer
 from revline_events.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from revline_events.replay import mark_all_unsent
 from revline_events.tables import KernelTables
 from revline_events.topics import ensure_topics
 
@@ -115,6 +116,18 @@ class OutboxRelay:
     def notify(self) -> None:
         """Called after a commit that queued events: publish them now."""
         self._wake.set()
+
+    async def republish_all(self) -> int:
+        """Queue the whole event store for publishing again, oldest first (the broker lost
+        its log: the dev broker keeps it in memory). Returns how many rows were queued.
+
+        The relay then reads the outbox before anything handed over, so every key's
+        events go out in their order; consumers de-duplicate by event_id.
+        """
+        queued = await mark_all_unsent(self._db, self._t)
+        self._caught_up = False
+        self._wake.set()
+        return queued
 
     def committed(self, queued: Sequence[Queued]) -> None:
         """Called after a commit with the outbox rows it queued: publish them now,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from broker_io import (
     create_topics,
+    event_ids_by_key,
     fast_runner,
     reading,
     relay_running,
@@ -14,7 +15,7 @@ from broker_io import (
 )
 from prometheus_client import REGISTRY
 from revline_events.outbox import OutboxRelay
-from revline_events.replay import mark_all_unsent, rebuild_projections, state_digest
+from revline_events.replay import rebuild_projections, state_digest
 from revline_events.topics import dead_letter_topic
 from revline_testkit.broker import TansuBroker
 from revline_testkit.waiting import eventually
@@ -99,8 +100,9 @@ async def test_the_digest_depends_on_every_projected_value(toy: Toy) -> None:
 async def test_republishing_the_whole_store_doubles_nothing_downstream(
     toy: Toy, tansu: TansuBroker, second_db_url: str
 ) -> None:
-    """After the broker lost its log: mark_all_unsent, the relay sends it all again, and a
-    consumer that already applied the events de-duplicates them by event_id."""
+    """After the broker lost its log: the relay sends the whole store again (what
+    POST /v1/admin/republish asks for), and a consumer that already applied the events
+    de-duplicates them by event_id."""
     mirror = Toy(second_db_url, unique("mirror.events"))
     await mirror.create_tables()
     await create_topics(tansu.bootstrap, dead_letter_topic(toy.topic))
@@ -120,13 +122,18 @@ async def test_republishing_the_whole_store_doubles_nothing_downstream(
             await record_history(toy)
             await eventually(lambda: mirrored(mirror, "a", 7), what="the mirror caught up")
 
-            assert await mark_all_unsent(toy.db, kernel) == 5
-            relay.notify()
+            assert await relay.republish_all() == 5
             # Same account key, so read after the republished events on its partition.
-            await toy.record([increment("a", 10, version=4)], expected_version=3)
+            sentinel = increment("a", 10, version=4)
+            await toy.record([sentinel], expected_version=3)
             await eventually(lambda: mirrored(mirror, "a", 17), what="the sentinel mirrored")
             async with reading(tansu.bootstrap, toy.topic) as reader:
                 records = await reader.until_count(11)
+        # The whole store again, in its order, before what was committed after the request
+        # (on SQLite the relay is handed that commit, and must not send it first).
+        [in_order] = event_ids_by_key(records).values()
+        assert in_order[5:10] == in_order[:5]
+        assert in_order[10:] == [sentinel.event_id]
         duplicates = REGISTRY.get_sample_value(
             "revline_events_handled_total",
             {"service": runner.service, "topic": toy.topic, "outcome": "duplicate"},

@@ -24,8 +24,8 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     """Parse the command and run it; returns the process exit code."""
     parser = argparse.ArgumentParser(prog=f"python -m {spec.name}")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP API, outbox relay and consumer")
-    serve.add_argument(
+    serving = sub.add_parser("serve", help="run the HTTP API, outbox relay and consumer")
+    serving.add_argument(
         "--fd",
         type=int,
         help="listen on this inherited, bound socket instead of binding host and port "
@@ -40,14 +40,15 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     settings = spec.settings_cls()  # every field from the environment
     configure_logging(spec.name, settings.log_level)
     if args.command == "serve":
-        _serve(create_app(spec, settings), settings, args.fd)
+        serve(create_app(spec, settings), settings, args.fd)
         return 0
     if args.command == "dlq":
         return asyncio.run(run_dlq(spec, settings, args, sys.stdout))
     return asyncio.run(_offline(spec, settings, args.command))
 
 
-def _serve(app: FastAPI, settings: ServiceSettings, fd: int | None) -> None:
+def serve(app: FastAPI, settings: ServiceSettings, fd: int | None = None) -> None:
+    """Run `app` under uvicorn on settings' host and port, or on the inherited socket `fd`."""
     if fd is None:
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
         return

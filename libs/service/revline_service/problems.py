@@ -1,7 +1,9 @@
 """RFC 9457 problem+json: the one place exceptions become HTTP error bodies.
 
 A service registers its business exceptions with a status; validation errors
-name each bad field; anything unmapped is a 500 and a bug, logged as such.
+name each bad field; a database that cannot be reached is a 503 with Retry-After
+(nothing was written: a request is one transaction); anything unmapped is a 500
+and a bug, logged as such.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from revline_events.consumer import TRANSIENT_ERRORS
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
@@ -210,4 +213,15 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
     app.add_exception_handler(StarletteHTTPException, on_http)
     for exc_class, problem_type in mapping.items():
         app.add_exception_handler(exc_class, business(problem_type))
+
+    async def on_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, error)
+        return problem_response(
+            503, "Service unavailable",
+            "the database cannot be reached; nothing was written, retry with the same "
+            "Idempotency-Key", slug="unavailable", headers={"Retry-After": "1"},
+        )  # fmt: skip
+
+    for transient in TRANSIENT_ERRORS:
+        app.add_exception_handler(transient, on_unavailable)
     app.add_exception_handler(Exception, on_bug)

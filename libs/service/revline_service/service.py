@@ -296,7 +296,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def operations_router(spec: ServiceSpec) -> APIRouter:
-    """/healthz, /readyz, /metrics (no key) and /v1/admin/state-digest (admin)."""
+    """/healthz, /readyz, /metrics (no key); /v1/admin/state-digest, /v1/admin/republish and
+    /v1/admin/consumer (admin)."""
     router = APIRouter()
 
     @router.get("/healthz", tags=["operations"])
@@ -347,6 +348,16 @@ def operations_router(spec: ServiceSpec) -> APIRouter:
             "digest": value,
             "tables": sorted(t.name for t in runtime.spec.projections),
         }
+
+    @router.post("/v1/admin/republish", tags=["operations"], status_code=202)
+    async def republish(
+        runtime: RuntimeDep, _: Annotated[Principal, Depends(require(Role.ADMIN))]
+    ) -> dict[str, Any]:
+        """Publish the whole event store again, oldest first, while serving: after the
+        broker lost its log (`make run` asks each service when the dev broker restarts).
+        Consumers de-duplicate by event id, so asking twice doubles nothing."""
+        queued = await runtime.relay.republish_all()
+        return {"service": spec.name, "queued": queued}
 
     @router.get("/v1/admin/consumer", tags=["operations"])
     async def consumer_state(

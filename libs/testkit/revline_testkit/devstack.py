@@ -1,4 +1,5 @@
-"""`make run`: the dev broker (Tansu) and every service on SQLite under var/.
+"""`make run`: the dev broker (Tansu) and every service on SQLite under var/, or on a
+PostgreSQL the stack runs itself under var/ (``REVLINE_DATABASE=postgresql``).
 
 Usage: ``python -m revline_testkit.devstack [--var-dir DIR] [--ready-timeout S]``.
 
@@ -8,12 +9,18 @@ What it does, in order:
    the folder name is the package, so ``python -m <name>`` runs it) and plans each one from its own
    settings class: port and host (the settings defaults are the dev ports,
    ``<NAME>_PORT`` / ``<NAME>_HOST`` override them) and database
-   (``sqlite+aiosqlite:///<var>/<name>.db`` unless ``<NAME>_DATABASE_URL`` is set).
+   (``sqlite+aiosqlite:///<var>/<name>.db`` unless ``<NAME>_DATABASE_URL`` is set;
+   with ``REVLINE_DATABASE=postgresql``, database ``<name>`` of the stack's PostgreSQL).
    A port that is taken, or wanted twice, stops it before anything starts.
 2. Creates ``<var>/dev-keys.json`` once (a random key per role) unless
    ``REVLINE_API_KEYS`` is set, and points every service at it.
-3. Starts Tansu on ``REVLINE_BROKER_PORT`` (default 9092) through
-   ``python -m revline_testkit.broker``.
+3. With ``REVLINE_DATABASE=postgresql`` (default ``sqlite``): starts PostgreSQL 15
+   on 127.0.0.1 and ``REVLINE_POSTGRES_PORT`` (default: a free port, so the URLs
+   change between runs; they are printed), as one of its processes, from the
+   cluster kept in ``<var>/postgres`` (made by initdb on the first run, as the
+   ``postgres`` OS user when run as root, reused after), and creates each
+   service's database when it is missing (``KeptPostgres``). Then starts Tansu on
+   ``REVLINE_BROKER_PORT`` (default 9092) through ``python -m revline_testkit.broker``.
 4. Republishes every service's event store (see below), then starts each
    service as ``python -m <name> serve`` and waits until its ``/readyz`` is 200.
 5. Prints the URLs and the API keys, then supervises. A service that exits on
@@ -21,11 +28,16 @@ What it does, in order:
    started again after a backoff (0.5 s, doubling up to 10 s, back to 0.5 s
    once a run stayed up for 30 s), with a line saying which service exited,
    its exit code and when it restarts, and another once its /readyz is 200
-   again; the other services keep serving. A service that exits before the
-   stack is first ready (a broken setting or migration), or the broker
-   exiting (its log is in memory), still stops the whole stack.
+   again; the other services keep serving. The broker is restarted the same
+   way (same backoff), and since its log was in memory, every service is then
+   asked to publish its whole event store again (``POST /v1/admin/republish``
+   with the admin key, once it serves), while it keeps serving. A service that
+   exits before the stack is first ready (a broken setting or migration), or a
+   broker that does not come back, still stops the whole stack.
    Ctrl-C, SIGTERM or SIGHUP stops the services (SIGTERM, then SIGKILL after
-   a grace period), then the broker.
+   a grace period), then the broker and PostgreSQL (a fast shutdown). PostgreSQL
+   exiting stops the whole stack (not restarted: it keeps its data, so a crash
+   there is worth a look at ``log/postgres.log`` before running again).
 
 Why republish on every start: the dev broker keeps its log in memory, so each
 run starts with an empty broker while the services' databases under var/ keep
@@ -39,7 +51,8 @@ Consumers de-duplicate by event_id, so nothing doubles. It runs before
 and it applies the migrations first, so a broken migration shows up here.
 
 Every path is under the var dir (``--var-dir``, else ``REVLINE_VAR_DIR``, else
-``var``): databases, ``log/<name>.log``, ``log/broker.log``, ``dev-keys.json``.
+``var``): databases (``postgres/`` on PostgreSQL), ``log/<name>.log``,
+``log/broker.log``, ``log/postgres.log``, ``dev-keys.json``.
 Each run truncates the logs.
 """
 
@@ -52,6 +65,7 @@ import ctypes
 import importlib
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -66,8 +80,12 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 from revline_events.topics import ensure_topics, events_topic
-from revline_service.auth import KeyConfigError, dev_keys, parse_keys
+from revline_service.auth import KeyConfigError, Role, dev_keys, parse_keys
 from revline_service.settings import ServiceSettings
+
+from revline_testkit.broker import free_loopback_port
+from revline_testkit.postgres import READY_MARK as POSTGRES_READY_MARK
+from revline_testkit.postgres import KeptPostgres, PostgresError
 
 ROOT = Path(__file__).resolve().parents[3]
 # Services start (and are listed) in the order events flow; others follow by name.
@@ -78,6 +96,8 @@ READY_LINE = "Revline dev stack is ready"
 BROKER_READY_MARK = "tansu listening on"
 SERVICE_GRACE_S = 20.0  # a service finishes the event in hand, commits, stops
 BROKER_GRACE_S = 15.0  # the broker wrapper stops Tansu within 10 s
+POSTGRES_GRACE_S = 30.0  # a fast shutdown writes a checkpoint
+DATABASES = ("sqlite", "postgresql")  # REVLINE_DATABASE
 STEP_TIMEOUT_S = 60.0  # republish of one service's event store
 LOG_TAIL_LINES = 40
 RESTART_FIRST_DELAY_S = 0.5  # a service that exited starts again after this ...
@@ -176,11 +196,15 @@ class PlannedService:
         }
 
 
-def plan_service(name: str, var_dir: Path, environ: Mapping[str, str]) -> PlannedService:
+def plan_service(
+    name: str, var_dir: Path, environ: Mapping[str, str], database_url: str | None = None
+) -> PlannedService:
     """Resolve a service's settings as its process will see them; DevStackError if invalid.
 
     The settings class reads this process's environment, so `environ` must be
     that environment (or a copy): it only decides whether the database is ours.
+    Ours is `database_url` when given (the stack's PostgreSQL), else a SQLite file
+    in `var_dir`.
     """
     try:
         cls = settings_class(name)
@@ -189,7 +213,7 @@ def plan_service(name: str, var_dir: Path, environ: Mapping[str, str]) -> Planne
     prefix = env_prefix(cls)
     overrides: dict[str, Any] = {}
     if f"{prefix}DATABASE_URL" not in environ:
-        overrides["database_url"] = f"sqlite+aiosqlite:///{var_dir / f'{name}.db'}"
+        overrides["database_url"] = database_url or f"sqlite+aiosqlite:///{var_dir / f'{name}.db'}"
     try:
         settings = cls(**overrides)
     except ValidationError as error:
@@ -280,25 +304,43 @@ class Child:
     """
 
     def __init__(
-        self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        user: pwd.struct_passwd | None = None,
+        cwd: Path | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = dict(env)
         self.log_path = log_path
+        self.user = user  # run as this OS user (PostgreSQL, when the stack runs as root)
+        self.cwd = cwd
+        self.stop_signal = stop_signal  # what `terminate` sends
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
 
     def start(self, *, stdout: int | None = None) -> None:
         """Spawn it; stdout goes to the log unless `stdout` (e.g. subprocess.PIPE) is given."""
+        self.started_at = time.monotonic()
+        as_user: dict[str, Any] = {}
+        if self.user is not None:  # the hook runs after the switch, which would clear it
+            as_user = {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.argv,
                 env=self.env,
+                cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log if stdout is None else stdout,
                 stderr=log,
                 process_group=0,
                 preexec_fn=_die_with_parent(os.getpid()),
+                **as_user,
             )
 
     @property
@@ -315,11 +357,11 @@ class Child:
         return self.process is not None and self.process.poll() is None
 
     def terminate(self) -> None:
-        """Ask it to stop (SIGTERM to the process only)."""
+        """Ask it to stop (its stop signal, SIGTERM unless told, to the process only)."""
         process = self.process
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
+                os.kill(process.pid, self.stop_signal)
 
     def kill(self) -> None:
         """SIGKILL its whole process group (the broker wrapper's Tansu too) and reap it."""
@@ -391,6 +433,7 @@ class Supervised:
     restarts: int = 0
     restart_at: float | None = None  # set while it waits to be started again
     awaiting_ready: bool = False  # started again, /readyz not yet 200
+    republish: bool = False  # the broker restarted empty: ask it to publish its store again
 
 
 def describe_exit(code: int | None) -> str:
@@ -411,6 +454,8 @@ class Options:
     var_dir: Path
     broker_port: int
     ready_timeout: float
+    database: str = "sqlite"  # or "postgresql": the stack runs PostgreSQL under var_dir
+    postgres_port: int | None = None  # None: a free loopback port
 
 
 class DevStack:
@@ -423,10 +468,13 @@ class DevStack:
         self.var_dir = options.var_dir
         self.log_dir = self.var_dir / "log"
         self.broker: Child | None = None
+        self.postgres: KeptPostgres | None = None  # REVLINE_DATABASE=postgresql
+        self.postgres_server: Child | None = None
         self.services: list[tuple[PlannedService, Child]] = []
         self.steps: list[Child] = []  # short-lived: republish
         self.plans: list[PlannedService] = []
         self.keys_file: Path | None = None
+        self.broker_backoff = Backoff()
         self._hurry = False
 
     @property
@@ -441,9 +489,17 @@ class DevStack:
         names = discover_services(self.root)
         if not names:
             raise DevStackError(f"no services found under {self.root / 'services'}")
-        self.plans = [plan_service(name, self.var_dir, self.environ) for name in names]
+        if self.options.database == "postgresql":
+            port = self.options.postgres_port or free_loopback_port(LOOPBACK)
+            self.postgres = KeptPostgres(self.var_dir / "postgres", port)
+        self.plans = [
+            plan_service(name, self.var_dir, self.environ, self._database_url(name))
+            for name in names
+        ]
         wanted = [(p.name, p.host, p.port, f"{p.prefix}PORT") for p in self.plans]
         wanted.insert(0, ("the broker", LOOPBACK, self.options.broker_port, "REVLINE_BROKER_PORT"))
+        if self.postgres is not None:
+            wanted.insert(1, ("PostgreSQL", LOOPBACK, self.postgres.port, "REVLINE_POSTGRES_PORT"))
         check_ports(wanted)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         api_keys = self.environ.get("REVLINE_API_KEYS")
@@ -458,10 +514,58 @@ class DevStack:
             self.keys_file = self.keys_file.resolve()
             dev_keys(self.keys_file)  # created once, kept across runs
 
-    def start_broker(self) -> None:
-        """Start Tansu and wait until it answers Kafka requests."""
-        log_path = self.log_dir / "broker.log"
+    def _database_url(self, name: str) -> str | None:
+        """The service's database on the stack's PostgreSQL; None on SQLite."""
+        return None if self.postgres is None else self.postgres.url(name)
+
+    def _own_databases(self) -> list[str]:
+        """The services' databases the stack's PostgreSQL holds (no <NAME>_DATABASE_URL set)."""
+        postgres = self.postgres
+        assert postgres is not None
+        return [plan.name for plan in self.plans if plan.database_url == postgres.url(plan.name)]
+
+    def start_postgres(self) -> None:
+        """Create the kept cluster on first use, start the server, create missing databases."""
+        postgres = self.postgres
+        if postgres is None:
+            return
+        log_path = self.log_dir / "postgres.log"
         log_path.write_bytes(b"")
+        shown = _shown(postgres.data_dir)
+        try:
+            if not postgres.exists():
+                say(f"creating the PostgreSQL cluster in {shown} (kept between runs)")
+            postgres.prepare()
+        except (PostgresError, OSError, KeyError) as error:
+            raise DevStackError(f"PostgreSQL: {error}") from error
+        env = {**self.environ, "LC_ALL": "C"}
+        self.postgres_server = Child(
+            "postgres",
+            postgres.server_argv(),
+            env,
+            log_path,
+            user=postgres.os_user(),
+            cwd=postgres.root,
+            stop_signal=signal.SIGINT,  # a fast shutdown: the services are gone by then
+        )
+        address = f"{LOOPBACK}:{postgres.port}"
+        say(f"starting PostgreSQL on {address} (data: {shown}, log: {_shown(log_path)})")
+        self.postgres_server.start()
+        _wait_for_mark(self.postgres_server, POSTGRES_READY_MARK, self.options.ready_timeout)
+        try:
+            created = postgres.ensure_databases(self._own_databases())
+        except PostgresError as error:
+            raise DevStackError(f"PostgreSQL: {error}") from error
+        if created:
+            say(f"  created the databases {', '.join(created)}")
+
+    def start_broker(self, *, again: bool = False) -> None:
+        """Start Tansu and wait until it answers Kafka requests (`again`: after it exited,
+        keeping the earlier run's log above the new one's)."""
+        log_path = self.log_dir / "broker.log"
+        if not again:
+            log_path.write_bytes(b"")
+        seen = log_path.stat().st_size
         argv = [sys.executable, "-m", "revline_testkit.broker"]
         argv += ["--port", str(self.options.broker_port), "--host", LOOPBACK]
         self.broker = Child("broker", argv, {**self.environ, "PYTHONUNBUFFERED": "1"}, log_path)
@@ -469,7 +573,7 @@ class DevStack:
         self.broker.start()
         within = min(self.options.ready_timeout, 30.0)
         deadline = time.monotonic() + within
-        while BROKER_READY_MARK not in log_path.read_text(errors="replace"):
+        while BROKER_READY_MARK not in log_path.read_bytes()[seen:].decode(errors="replace"):
             if not self.broker.running():
                 raise DevStackError(
                     f"the broker exited with code {self.broker.exit_code()}\n"
@@ -481,6 +585,47 @@ class DevStack:
                     f"--- {_shown(log_path)} ---\n{self.broker.log_tail()}"
                 )
             time.sleep(0.05)
+
+    def restart_broker(self, supervised: Mapping[str, Supervised]) -> None:
+        """The broker exited: start it again after its backoff, and have every service
+        publish its whole event store again once it is ready (the log was in memory)."""
+        assert self.broker is not None
+        delay = self.broker_backoff.after_exit(time.monotonic() - self.broker.started_at)
+        say(
+            f"the broker exited with {describe_exit(self.broker.exit_code())}: its log was in "
+            f"memory; starting it again in {delay:g}s, then every service republishes"
+        )
+        time.sleep(delay)
+        self.start_broker(again=True)
+        for state in supervised.values():
+            state.republish = True
+
+    def republish_live(self, client: httpx.Client, state: Supervised) -> None:
+        """Ask a serving service to publish its event store again (POST /v1/admin/republish)."""
+        key = self.admin_key()
+        if key is None:
+            say(f"  {state.plan.name}: no admin key to ask it to republish (REVLINE_API_KEYS); "
+                f"run `python -m {state.plan.name} republish` by hand")  # fmt: skip
+            state.republish = False
+            return
+        try:
+            answer = client.post(
+                f"{state.plan.url}/v1/admin/republish", headers={"Authorization": f"Bearer {key}"}
+            )
+        except httpx.TransportError:
+            return  # not serving right now: asked again on the next pass
+        if answer.status_code == 202:
+            state.republish = False
+            say(f"  {state.plan.name}: republishing {answer.json()['queued']} events "
+                f"to {state.plan.topic}")  # fmt: skip
+
+    def admin_key(self) -> str | None:
+        """The admin key the services accept: dev-keys.json's, else REVLINE_API_KEYS's."""
+        if self.keys_file is not None:
+            key: str = json.loads(self.keys_file.read_text())["admin"]
+            return key
+        configured = parse_keys(self.environ.get("REVLINE_API_KEYS", ""))
+        return next((key for key, role in configured.items() if role is Role.ADMIN), None)
 
     def shared_env(self) -> dict[str, str]:
         """What every service gets: the broker and, unless keys are configured, the keys file."""
@@ -595,6 +740,16 @@ class DevStack:
                 f"  log {_shown(plan.log_path)}"
             )
         say("")
+        if self.postgres is not None:
+            say(
+                f"Databases (PostgreSQL 15 on {LOOPBACK}:{self.postgres.port}, "
+                f"data {_shown(self.postgres.data_dir)}, kept between runs):"
+            )
+        else:
+            say("Databases (SQLite, kept between runs):")
+        for plan in self.plans:
+            say(f"  {plan.name.ljust(width)}  {plan.database_url}")
+        say("")
         if self.keys_file is None:
             say("API keys: from REVLINE_API_KEYS (send 'Authorization: Bearer <key>')")
         else:
@@ -608,7 +763,8 @@ class DevStack:
     # -- run and stop ---------------------------------------------------------------------------
 
     def watch(self) -> None:
-        """Supervise until a signal arrives (StopRequested) or the broker dies (DevStackError).
+        """Supervise until a signal arrives (StopRequested) or the broker cannot be restarted
+        (DevStackError).
 
         A service that exits is started again after its backoff (module doc).
         """
@@ -619,9 +775,12 @@ class DevStack:
         with httpx.Client(timeout=1.0) as client:
             while True:
                 if self.broker is not None and not self.broker.running():
+                    self.restart_broker(supervised)
+                postgres = self.postgres_server
+                if postgres is not None and not postgres.running():
                     raise DevStackError(
-                        f"the broker exited with code {self.broker.exit_code()}\n"
-                        f"--- {_shown(self.broker.log_path)} ---\n{self.broker.log_tail()}"
+                        f"PostgreSQL exited with code {postgres.exit_code()}\n"
+                        f"--- {_shown(postgres.log_path)} ---\n{postgres.log_tail()}"
                     )
                 for index, (plan, child) in enumerate(self.services):
                     state = supervised[plan.name]
@@ -632,6 +791,8 @@ class DevStack:
                     elif state.awaiting_ready and _ready(client, plan):
                         state.awaiting_ready = False
                         say(f"  {plan.name} is ready again")
+                    elif state.republish and not state.awaiting_ready and child.running():
+                        self.republish_live(client, state)
                 time.sleep(WATCH_INTERVAL_S)
 
     def _schedule_restart(self, state: Supervised, child: Child) -> None:
@@ -662,18 +823,22 @@ class DevStack:
         self._hurry = True
 
     def stop(self) -> None:
-        """Stop the services (gracefully, all at once), then the broker. Idempotent."""
+        """Stop the services (gracefully, all at once), then the broker and PostgreSQL (at
+        once). Idempotent."""
         children = [*self.steps, *(child for _, child in self.services)]
         if any(child.running() for child in children):
             say("stopping the services ...")
         stop_children(children, SERVICE_GRACE_S, lambda: self._hurry)
-        if self.broker is not None and self.broker.running():
-            say("stopping the broker ...")
-        stop_children([self.broker] if self.broker else [], BROKER_GRACE_S, lambda: self._hurry)
+        backing = [child for child in (self.broker, self.postgres_server) if child is not None]
+        if any(child.running() for child in backing):
+            say(f"stopping {' and '.join(_called(child) for child in backing)} ...")
+        grace = POSTGRES_GRACE_S if self.postgres_server is not None else BROKER_GRACE_S
+        stop_children(backing, grace, lambda: self._hurry)
 
     def run(self) -> None:
         """Start everything, announce it, and block until told to stop (see `main`)."""
         self.prepare()
+        self.start_postgres()
         self.start_broker()
         say("republishing each service's event store to the fresh broker")
         self.republish()
@@ -681,6 +846,27 @@ class DevStack:
         self.wait_ready()
         self.announce()
         self.watch()
+
+
+def _wait_for_mark(child: Child, mark: str, within: float) -> None:
+    """Return once `mark` is in the child's log; DevStackError if it exits or takes too long."""
+    deadline = time.monotonic() + within
+    while mark not in child.log_path.read_text(errors="replace"):
+        if not child.running():
+            raise DevStackError(
+                f"{_called(child)} exited with code {child.exit_code()}\n"
+                f"--- {_shown(child.log_path)} ---\n{child.log_tail()}"
+            )
+        if time.monotonic() >= deadline:
+            raise DevStackError(
+                f"{_called(child)} did not answer within {within:.0f}s\n"
+                f"--- {_shown(child.log_path)} ---\n{child.log_tail()}"
+            )
+        time.sleep(0.05)
+
+
+def _called(child: Child) -> str:
+    return "the broker" if child.name == "broker" else "PostgreSQL"
 
 
 def _ready(client: httpx.Client, plan: PlannedService) -> bool:
@@ -737,8 +923,20 @@ def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Opt
     raw_port = environ.get("REVLINE_BROKER_PORT") or str(DEFAULT_BROKER_PORT)
     if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
         parser.error(f"REVLINE_BROKER_PORT must be a port number, got {raw_port!r}")
+    database = environ.get("REVLINE_DATABASE") or "sqlite"
+    if database not in DATABASES:
+        parser.error(f"REVLINE_DATABASE must be one of {', '.join(DATABASES)}, got {database!r}")
+    raw_pg_port = environ.get("REVLINE_POSTGRES_PORT") or None
+    if raw_pg_port is not None and (
+        not raw_pg_port.isdigit() or not 1 <= int(raw_pg_port) <= 65535
+    ):
+        parser.error(f"REVLINE_POSTGRES_PORT must be a port number, got {raw_pg_port!r}")
     return Options(
-        var_dir=args.var_dir.resolve(), broker_port=int(raw_port), ready_timeout=args.ready_timeout
+        var_dir=args.var_dir.resolve(),
+        broker_port=int(raw_port),
+        ready_timeout=args.ready_timeout,
+        database=database,
+        postgres_port=int(raw_pg_port) if raw_pg_port is not None else None,
     )
 
 

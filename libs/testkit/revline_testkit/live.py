@@ -197,6 +197,10 @@ class ServiceProcess:
         """Where the service answers."""
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        """The child's command line, before `--fd N`."""
+        return [sys.executable, "-m", self.service, "serve"]
+
     def start(self) -> None:
         """Spawn the process (returns at once; see wait_ready).
 
@@ -208,7 +212,7 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", self.service, "serve", "--fd", str(listener.fileno())],
+                [*self.command(), "--fd", str(listener.fileno())],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL 15 cluster in a temporary directory, for tests.
+"""A throwaway PostgreSQL 15 cluster in a temporary directory, for tests; and a kept one
+under var/ for `make run` on PostgreSQL (KeptPostgres).
 
 initdb and pg_ctl refuse to run as root, so when this process is root they
 run as the ``postgres`` OS user (through ``runuser``) on a directory owned by
@@ -209,6 +210,20 @@ class ThrowawayPostgres:
             "30",
         )
 
+    def halt(self) -> None:
+        """Stop the server but keep its data: connections are refused until `resume`
+        (a database outage, for fault tests)."""
+        result = self._run_tool(
+            "pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "10",
+            as_owner=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise PostgresError(f"pg_ctl stop failed: {result.stdout}\n{self.log_tail()}")
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port, with the same data."""
+        self._start_server()
+
     def stop(self) -> None:
         """Stop the server (fast, then immediate) and delete its directory. Idempotent."""
         root, self._root = self._root, None
@@ -278,22 +293,171 @@ class ThrowawayPostgres:
             )
 
     def _run_tool(self, tool: str, *args: str, as_owner: bool) -> subprocess.CompletedProcess[str]:
-        command = [str(self.bindir / tool), *args]
-        if as_owner and _is_root():
-            command = ["runuser", "-u", _OS_USER, "--", *command]
-        env = {k: v for k, v in os.environ.items() if k not in _LIBPQ_ENV_VARS}
-        env["LC_ALL"] = "C"
-        return subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=self._root or tempfile.gettempdir(),
-            check=False,
-            timeout=60,
+        return _run_tool(
+            self.bindir, tool, *args, as_owner=as_owner, cwd=self._root or tempfile.gettempdir()
         )
+
+
+class KeptPostgres:
+    """A PostgreSQL 15 cluster kept in a directory across runs: `make run` on PostgreSQL.
+
+    Unlike ThrowawayPostgres it is never removed and keeps the server's durability
+    (only ``synchronous_commit`` is off: a crash may lose the last commits, never
+    corrupts). The dev stack supervises the server as one of its processes:
+    ``prepare()`` creates the cluster in ``<root>/data`` on first use (initdb, as
+    the ``postgres`` OS user when this process is root), ``server_argv()`` is the
+    foreground server (run it as ``os_user()``; stop it with SIGINT, a fast
+    shutdown), and once its log says READY_MARK, ``ensure_databases()`` creates
+    the databases that are missing. Trust authentication on 127.0.0.1 only: for
+    development on one's own machine.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        port: int,
+        *,
+        bindir: str | os.PathLike[str] | None = None,
+        max_connections: int = 200,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.port = port
+        self.host = "127.0.0.1"
+        self.max_connections = max_connections
+        self._bindir = Path(bindir) if bindir is not None else None
+
+    @property
+    def bindir(self) -> Path:
+        """Directory holding initdb, postgres, psql and createdb."""
+        if self._bindir is None:
+            self._bindir = find_bindir()
+        return self._bindir
+
+    @property
+    def data_dir(self) -> Path:
+        """The cluster's data directory."""
+        return self.root / "data"
+
+    def exists(self) -> bool:
+        """True once initdb has made the cluster."""
+        return (self.data_dir / "PG_VERSION").is_file()
+
+    @staticmethod
+    def os_user() -> pwd.struct_passwd | None:
+        """The OS user the server runs as: ``postgres`` when this process is root, else None
+        (the current user)."""
+        return pwd.getpwnam(_OS_USER) if _is_root() else None
+
+    def prepare(self) -> bool:
+        """Create the cluster unless it exists; True when it was created now."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        owner = self.os_user()
+        if owner is not None:
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+        if self.exists():
+            return False
+        # initdb writes into a directory of its own, renamed once complete: a run stopped
+        # half-way leaves no data directory that looks made and is not.
+        making = self.root / "data.initdb"
+        shutil.rmtree(making, ignore_errors=True)
+        result = _run_tool(
+            self.bindir,
+            "initdb",
+            "-D",
+            str(making),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-instructions",
+            as_owner=True,
+            cwd=self.root,
+        )
+        if result.returncode != 0:
+            hint = ""
+            if owner is not None:
+                hint = (
+                    f"\n(initdb runs as the {_OS_USER} OS user: every directory above "
+                    f"{self.root} must let it in)"
+                )
+            raise PostgresError(f"initdb failed (exit {result.returncode}):\n{result.stdout}{hint}")
+        making.rename(self.data_dir)
+        return True
+
+    def server_argv(self) -> list[str]:
+        """The server in the foreground on 127.0.0.1:port, TCP only (no Unix socket)."""
+        settings = {
+            "listen_addresses": self.host,
+            "port": str(self.port),
+            "unix_socket_directories": "",
+            "synchronous_commit": "off",
+            "max_connections": str(self.max_connections),
+        }
+        argv = [str(self.bindir / "postgres"), "-D", str(self.data_dir)]
+        for name, value in settings.items():
+            argv += ["-c", f"{name}={value}"]
+        return argv
+
+    def ensure_databases(self, names: list[str]) -> list[str]:
+        """Create each database of `names` that does not exist yet; the ones created."""
+        for name in names:
+            _check_name(name)
+        listed = self._client("psql", "-d", "postgres", "-Atc", "SELECT datname FROM pg_database")
+        existing = set(listed.split())
+        created = [name for name in names if name not in existing]
+        for name in created:
+            self._client("createdb", name)
+        return created
+
+    def url(self, dbname: str) -> str:
+        """SQLAlchemy async URL of database `dbname`."""
+        _check_name(dbname)
+        return f"postgresql+asyncpg://{SUPERUSER}@{self.host}:{self.port}/{dbname}"
+
+    def _client(self, tool: str, *args: str) -> str:
+        result = _run_tool(
+            self.bindir,
+            tool,
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            *args,
+            as_owner=False,
+            cwd=self.root,
+        )
+        if result.returncode != 0:
+            raise PostgresError(f"{tool} {' '.join(args)} failed:\n{result.stdout}")
+        return result.stdout
+
+
+# What the server logs once it accepts connections (PostgreSQL 15).
+READY_MARK = "database system is ready to accept connections"
+
+
+def _run_tool(
+    bindir: Path, tool: str, *args: str, as_owner: bool, cwd: Path | str
+) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL binary; `as_owner`: as the postgres OS user when this process is root."""
+    command = [str(bindir / tool), *args]
+    if as_owner and _is_root():
+        command = ["runuser", "-u", _OS_USER, "--", *command]
+    env = {k: v for k, v in os.environ.items() if k not in _LIBPQ_ENV_VARS}
+    env["LC_ALL"] = "C"
+    return subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
+        timeout=60,
+    )
 
 
 def _is_root() -> bool:

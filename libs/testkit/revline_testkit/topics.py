@@ -112,15 +112,22 @@ async def caught_up(service: LiveService, *topics: str) -> None:
     """Wait until the service's consumer group has committed everything now on `topics`
     (default: every topic its consumer reads): every event so far is handled and in its
     database."""
-    bootstrap = service.runtime.settings.kafka_bootstrap
     consumer = service.runtime.consumer
     assert consumer is not None
-    ends = await topic_ends(bootstrap, *(topics or consumer.topics))
+    await group_caught_up(
+        service.runtime.settings.kafka_bootstrap, consumer.group_id, *(topics or consumer.topics)
+    )
+
+
+async def group_caught_up(
+    bootstrap: str, group_id: str, *topics: str, within: float = 30.0
+) -> None:
+    """Wait until consumer group `group_id` has committed everything now on `topics`."""
+    ends = await topic_ends(bootstrap, *topics)
     # Assigned, not subscribed: it reads the group's committed offsets without joining
     # the group (which would take partitions from the service).
-    group = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=consumer.group_id, enable_auto_commit=False
-    )
+    group = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id,
+                             enable_auto_commit=False)  # fmt: skip
     await group.start()
     try:
         group.assign(list(ends))
@@ -131,6 +138,6 @@ async def caught_up(service: LiveService, *topics: str) -> None:
                     return False
             return True
 
-        await eventually(committed_to_the_end, what=f"{consumer.group_id} caught up")
+        await eventually(committed_to_the_end, within=within, what=f"{group_id} caught up")
     finally:
         await group.stop()

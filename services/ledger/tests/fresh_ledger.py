@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from ledger.main import app_factory
 from ledger.settings import LedgerSettings
 from revline_events.clock import Clock
@@ -34,16 +34,20 @@ BILLING_EVENTS = "billing.events"
 async def start_at_end(bootstrap: str, group: str, topic: str = BILLING_EVENTS) -> None:
     """Commit `topic`'s current end offsets for `group` on every partition the group has
     no offset for (a topic not created yet: nothing to skip)."""
-    ends = await topic_ends(bootstrap, topic)
-    if not ends:
+    await start_group_at(bootstrap, group, await topic_ends(bootstrap, topic))
+
+
+async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commit `offsets` for `group` on every partition it has no offset for yet."""
+    if not offsets:
         return
     # Assigned, not subscribed: commits without joining the group.
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
                                 enable_auto_commit=False)  # fmt: skip
     await consumer.start()
     try:
-        consumer.assign(list(ends))
-        fresh = {tp: OffsetAndMetadata(end, "") for tp, end in ends.items()
+        consumer.assign(list(offsets))
+        fresh = {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()
                  if await consumer.committed(tp) is None}  # fmt: skip
         if fresh:
             await consumer.commit(fresh)

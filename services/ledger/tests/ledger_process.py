@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import string
-import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -18,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
+from fresh_ledger import start_group_at
 from ledger_feed import BILLING_EVENTS, FINANCE, journal_entries
+from revline_testkit import topics
 from revline_testkit.live import ServiceProcess, api_keys_setting
-from revline_testkit.topics import RawTopicReader
-from revline_testkit.waiting import eventually
 
 CRASHING_LEDGER = Path(__file__).parent / "faults" / "crashing_ledger.py"
 
@@ -46,14 +45,9 @@ def ledger_env(database_url: str, bootstrap: str, tmp_path: Path, group: str) ->
 class CrashingLedgerProcess(ServiceProcess):
     """faults/crashing_ledger.py as a child process (the ledger's app, crash on cue)."""
 
-    def start(self) -> None:
-        """Spawn the process (returns at once; see wait_ready)."""
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, str(CRASHING_LEDGER)], env=self.env, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()
+    def command(self) -> list[str]:
+        """`python crashing_ledger.py` (it takes `--fd N` as `serve` does)."""
+        return [sys.executable, str(CRASHING_LEDGER)]
 
 
 @asynccontextmanager
@@ -75,25 +69,7 @@ async def ledger_process(
 
 async def group_caught_up(bootstrap: str, group: str) -> None:
     """Wait until consumer group `group` has committed everything now on billing.events."""
-    async with RawTopicReader(bootstrap, BILLING_EVENTS) as topic:
-        ends = await topic.ends()
-    # Assigned, not subscribed: reads the committed offsets without joining the group.
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                              enable_auto_commit=False)  # fmt: skip
-    await reader.start()
-    try:
-        partitions = [TopicPartition(BILLING_EVENTS, p) for p in ends]
-        reader.assign(partitions)
-
-        async def committed_to_the_end() -> bool:
-            for tp in partitions:
-                if ends[tp.partition] and (await reader.committed(tp) or 0) < ends[tp.partition]:
-                    return False
-            return True
-
-        await eventually(committed_to_the_end, within=90, what=f"group {group} caught up")
-    finally:
-        await reader.stop()
+    await topics.group_caught_up(bootstrap, group, BILLING_EVENTS, within=90)
 
 
 def fresh_currency() -> str:
@@ -102,9 +78,13 @@ def fresh_currency() -> str:
     return "Q" + "".join(random.choices(string.ascii_uppercase, k=2))
 
 
-def new_group() -> str:
-    """A consumer group of its own: it reads billing.events from the beginning."""
-    return f"ledger-fault-{uuid.uuid4().hex[:12]}"
+async def new_group(bootstrap: str, start: dict[TopicPartition, int]) -> str:
+    """A consumer group of its own that reads billing.events from `start` (the topic's
+    ends, taken before the test published), not from the beginning: by the time the fault
+    tests run, the session's earlier tests left thousands of events there."""
+    group = f"ledger-fault-{uuid.uuid4().hex[:12]}"
+    await start_group_at(bootstrap, group, start)
+    return group
 
 
 async def _ok(client: httpx.AsyncClient, path: str, **params: str) -> Any:

@@ -53,6 +53,8 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/metrics"): Call(OPEN, 200),
     ("GET", "/v1/admin/state-digest"): Call(ADMIN, 200),
     ("GET", "/v1/admin/consumer"): Call(ADMIN, 200),
+    # Queues the event store for publishing again: harmless, consumers de-duplicate.
+    ("POST", "/v1/admin/republish"): Call(ADMIN, 202),
     ("GET", "/v1/journal-entries"): Call(READ, 200, params={"account_id": ACCOUNT}),
     ("GET", "/v1/ledger-accounts"): Call(READ, 200),
     ("GET", "/v1/reports/trial-balance"): Call(READ, 200),

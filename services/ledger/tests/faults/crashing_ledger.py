@@ -1,7 +1,7 @@
 """`python -m ledger serve`, with a way to die on cue between a database commit and an
 offset commit.
 
-    python crashing_ledger.py        (settings from LEDGER_* as for `python -m ledger serve`)
+    python crashing_ledger.py [--fd N]   (settings from LEDGER_* as for `python -m ledger serve`)
 
 The app is the service's own (ledger.main.SPEC, create_app, uvicorn); only the
 consumer's units of work are swapped. With CRASH_AFTER_COMMIT_OF=<event_id> in
@@ -13,15 +13,16 @@ inbox absorbs is logged on stdout as `redelivered <event_id>`.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
 
-import uvicorn
 from ledger.main import SPEC
 from ledger.settings import LedgerSettings
 from revline_events.envelope import Envelope
 from revline_events.unit_of_work import UnitOfWork
+from revline_service.cli import serve
 from revline_service.logs import configure_logging, correlation_id
 from revline_service.service import Runtime, create_app
 
@@ -74,10 +75,12 @@ def arm(runtime: Runtime) -> None:
 
 def main() -> int:
     """Serve the ledger as `python -m ledger serve` does."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fd", type=int, help="the inherited listening socket, as for serve")
+    args = parser.parse_args()
     settings = LedgerSettings()
     configure_logging("ledger", settings.log_level)
-    app = create_app(SPEC, settings, on_runtime=arm)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    serve(create_app(SPEC, settings, on_runtime=arm), settings, args.fd)
     return 0
 
 

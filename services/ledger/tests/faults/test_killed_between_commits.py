@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from ledger.main import app_factory
 from ledger.settings import LedgerSettings
-from ledger_feed import BillingFeed, billed, f1_invoices
+from ledger_feed import BILLING_EVENTS, BillingFeed, billed, f1_invoices
 from ledger_process import (
     CrashingLedgerProcess,
     books_state,
@@ -33,7 +33,7 @@ from ledger_process import (
 from revline_events.envelope import Envelope
 from revline_testkit.broker import TansuBroker
 from revline_testkit.fixtures import Backend, ServiceUnderTest, fresh_database
-from revline_testkit.topics import unique
+from revline_testkit.topics import topic_ends, unique
 from revline_testkit.waiting import eventually
 
 LEDGER = ServiceUnderTest("ledger", LedgerSettings, app_factory)
@@ -88,6 +88,7 @@ async def test_killed_after_each_kind_of_commit_restarts_with_nothing_doubled_or
     feed: BillingFeed,
     tmp_path: Path,
 ) -> None:
+    start = await topic_ends(tansu.bootstrap, BILLING_EVENTS)
     currency = fresh_currency()
     accounts = [unique("killed") for _ in range(6)]
     events = {a: account_events(feed, a, currency) for a in accounts}
@@ -104,7 +105,7 @@ async def test_killed_after_each_kind_of_commit_restarts_with_nothing_doubled_or
     ]  # fmt: skip
 
     with fresh_database(request, backend, tmp_path, "ledger") as url:
-        env = ledger_env(url, tansu.bootstrap, tmp_path, new_group())
+        env = ledger_env(url, tansu.bootstrap, tmp_path, await new_group(tansu.bootstrap, start))
         logs = [tmp_path / f"ledger-{n}.log" for n in range(len(rounds) + 1)]
         for n, (publish, doomed) in enumerate(rounds):
             for account in publish:
@@ -124,8 +125,9 @@ async def test_killed_after_each_kind_of_commit_restarts_with_nothing_doubled_or
 
     # A fault-free run of the same events.
     with fresh_database(request, backend, tmp_path, "reference") as url:
-        async with LEDGER.serving(url, tansu.bootstrap, tmp_path,
-                                  recognition_interval_s=0) as reference:  # fmt: skip
+        reference_group = await new_group(tansu.bootstrap, start)
+        async with LEDGER.serving(url, tansu.bootstrap, tmp_path, recognition_interval_s=0,
+                                  consumer_group=reference_group) as reference:  # fmt: skip
             group = reference.runtime.settings.consumer_group
             assert group is not None
             await group_caught_up(tansu.bootstrap, group)

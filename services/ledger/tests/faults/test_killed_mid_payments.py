@@ -25,7 +25,7 @@ import httpx
 import pytest
 from ledger.main import app_factory
 from ledger.settings import LedgerSettings
-from ledger_feed import FINANCE, BillingFeed, f1_invoices
+from ledger_feed import BILLING_EVENTS, FINANCE, BillingFeed, f1_invoices
 from ledger_process import (
     books_state,
     fresh_currency,
@@ -36,7 +36,7 @@ from ledger_process import (
 )
 from revline_testkit.broker import TansuBroker
 from revline_testkit.fixtures import Backend, ServiceUnderTest, fresh_database
-from revline_testkit.topics import unique
+from revline_testkit.topics import topic_ends, unique
 from revline_testkit.waiting import eventually
 
 LEDGER = ServiceUnderTest("ledger", LedgerSettings, app_factory)
@@ -77,6 +77,7 @@ async def test_killed_during_a_burst_of_payments_each_retried_key_pays_once(
     feed: BillingFeed,
     tmp_path: Path,
 ) -> None:
+    start = await topic_ends(tansu.bootstrap, BILLING_EVENTS)
     currency = fresh_currency()
     accounts = [unique("paying") for _ in range(4)]
     for account in accounts:
@@ -85,7 +86,7 @@ async def test_killed_during_a_burst_of_payments_each_retried_key_pays_once(
     sent = payments(accounts, currency)
 
     with fresh_database(request, backend, tmp_path, "ledger") as url:
-        env = ledger_env(url, tansu.bootstrap, tmp_path, new_group())
+        env = ledger_env(url, tansu.bootstrap, tmp_path, await new_group(tansu.bootstrap, start))
         first_answers: dict[str, httpx.Response] = {}
         lost: list[str] = []
         async with ledger_process(env, tmp_path / "ledger-1.log") as (first, client):
@@ -123,8 +124,9 @@ async def test_killed_during_a_burst_of_payments_each_retried_key_pays_once(
 
     # The same payments, one by one, on a ledger that does not die.
     with fresh_database(request, backend, tmp_path, "reference") as url:
-        async with LEDGER.serving(url, tansu.bootstrap, tmp_path,
-                                  recognition_interval_s=0) as reference:  # fmt: skip
+        reference_group = await new_group(tansu.bootstrap, start)
+        async with LEDGER.serving(url, tansu.bootstrap, tmp_path, recognition_interval_s=0,
+                                  consumer_group=reference_group) as reference:  # fmt: skip
             group = reference.runtime.settings.consumer_group
             assert group is not None
             await group_caught_up(tansu.bootstrap, group)
