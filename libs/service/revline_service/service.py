@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revline_service.auth import KeyRing, Principal, Role, require
 from revline_service.docs import install_offline_docs
+from revline_service.idempotency import checked_key
 from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware, correlation_id
 from revline_service.migrations import current_revision, migration_state, upgrade
 from revline_service.openapi import install_openapi
@@ -403,6 +404,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # install_offline_docs: the assets come from a package, not a CDN
         redoc_url=None,
+        dependencies=[Depends(checked_key)],
     )
     app.state.runtime = runtime
     app.state.keyring = KeyRing.from_settings(settings.api_keys, settings.dev_keys_file)
