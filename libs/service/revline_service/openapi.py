@@ -5,6 +5,7 @@ errors are RFC 9457 problems (problems.py), so the document is finished here, on
 for every service, from what each route has:
 
 - a key requirement (`auth.require`): 401 and 403, and the `bearer` security scheme;
+  503 too (such an operation uses the database, which may be unreachable);
 - a path parameter: 404 (an unknown id);
 - a request body: 400 (not JSON), 404 (it names something unknown), 413 (over the size
   limit), 415 (not JSON media);
@@ -45,6 +46,8 @@ DESCRIPTIONS: dict[int, str] = {
     422: "A field is invalid (each is named in `errors`), or a rule the schema cannot state "
     "refused the request (a date order, a reference to something unknown, an "
     "Idempotency-Key reused with another body).",
+    503: "The database cannot be reached; nothing was written. Retry (after `Retry-After` "
+    "seconds) with the same Idempotency-Key.",
 }
 
 
@@ -90,7 +93,8 @@ def error_statuses(route: APIRoute, method: str) -> list[int]:
     dependant = route.dependant
     has_body = route.body_field is not None
     if requires_key(dependant):
-        statuses |= {401, 403}
+        # Everything behind a key reads or writes the database: 503 while it is unreachable.
+        statuses |= {401, 403, 503}
     if _has(dependant, "path_params"):
         statuses.add(404)
     if has_body:
@@ -128,6 +132,7 @@ def _document_operation(operation: dict[str, Any], route: APIRoute, method: str)
     for status in error_statuses(route, method):
         if str(status) not in own:
             responses[str(status)] = _problem_response(status)
+    operation["responses"] = dict(sorted(responses.items()))
     if requires_key(route.dependant):
         operation["security"] = [{BEARER: []}]
     if method == "POST":

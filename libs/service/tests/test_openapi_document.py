@@ -76,9 +76,19 @@ async def test_each_operation_declares_the_problems_its_route_can_answer(
     service: LiveService,
 ) -> None:
     paths = (await _document(service))["paths"]
-    assert _problem_statuses(paths["/things"]["get"]) == {401, 403}
-    assert _problem_statuses(paths["/things"]["post"]) == {400, 401, 403, 404, 409, 413, 415, 422}
-    assert _problem_statuses(paths["/things/{thing_id}"]["get"]) == {401, 403, 404, 422}
+    assert _problem_statuses(paths["/things"]["get"]) == {401, 403, 503}
+    assert _problem_statuses(paths["/things"]["post"]) == {
+        400,
+        401,
+        403,
+        404,
+        409,
+        413,
+        415,
+        422,
+        503,
+    }
+    assert _problem_statuses(paths["/things/{thing_id}"]["get"]) == {401, 403, 404, 422, 503}
     assert _problem_statuses(paths["/readyz"]["get"]) == set()
 
 
