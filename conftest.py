@@ -24,6 +24,7 @@ LONG_MODULES = (
     "*/test_service_properties.py",
     "*/test_report_totals.py",
     "*/test_dlq_commands.py",
+    "*/load/*",
 )
 
 

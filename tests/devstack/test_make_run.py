@@ -1,6 +1,6 @@
 """`make run` for real: the dev stack as a process, a service killed and restarted under it,
-stopped with Ctrl-C, twice in a row; `make demo` and the README walkthrough against it;
-the broker killed under it, after which every service republishes and nothing doubles;
+stopped with Ctrl-C, twice in a row; `make demo` and the README walkthrough against it
+(tests/faults kills the broker and every service under it mid-burst);
 and on PostgreSQL (`REVLINE_DATABASE=postgresql`), its data kept from one run to the next.
 
 Every port is a free one and every file lives under the test's tmp_path (or, for
@@ -11,7 +11,6 @@ var/ and a developer's running stack are never touched.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 import re
@@ -42,7 +41,6 @@ from revline_testkit.stack_process import (
     proc_stat,
     stack_env,
 )
-from revline_testkit.topics import group_caught_up
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="finds the stack's child processes in /proc"
@@ -184,44 +182,6 @@ def walk_through(tmp_path: Path, ports: Ports) -> None:
     assert "'1_30': 45000" in lines[-1], walk.stdout
 
 
-def digests(urls: dict[str, str], admin: dict[str, str]) -> dict[str, str]:
-    """Each service's state digest (its projection tables)."""
-    found = {}
-    for name, url in urls.items():
-        answer = httpx.get(f"{url}/v1/admin/state-digest", headers=admin)
-        assert answer.status_code == 200, answer.text
-        found[name] = answer.json()["digest"]
-    return found
-
-
-def restart_the_broker_under_the_stack(
-    stack: RunningStack, ports: Ports, admin: dict[str, str]
-) -> None:
-    """SIGKILL Tansu: the stack starts it again, every service republishes its event
-    store, every consumer reads it all again, and no service's state changes."""
-    urls = stack.urls()
-    before = digests(urls, admin)
-    os.kill(stack.tansu_pid(), signal.SIGKILL)
-    stack.wait_for_line(r"^the broker exited with code .*: its log was in memory; starting it")
-    for name in urls:
-        stack.wait_for_line(rf"^  {name}: republishing \d+ events to {name}\.events$")
-
-    def drained() -> bool:
-        return all(httpx.get(f"{url}/v1/admin/consumer", headers=admin).json()["outbox_backlog"]
-                   == 0 for url in urls.values())  # fmt: skip
-
-    deadline = time.monotonic() + 60
-    while not drained():
-        assert time.monotonic() < deadline, "the services never republished everything"
-        time.sleep(0.1)
-    bootstrap = f"127.0.0.1:{ports.broker}"
-    for name in urls:
-        upstream = importlib.import_module(f"{name}.main").SPEC.upstream_topics
-        asyncio.run(group_caught_up(bootstrap, name, *upstream, within=60))
-    assert digests(urls, admin) == before, "a redelivered event changed a service's state"
-    assert stack.process.poll() is None, stack.output()
-
-
 def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_twice_in_a_row(
     tmp_path: Path,
 ) -> None:
@@ -273,8 +233,6 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
             assert asyncio.run(saw_event_on(bootstrap, "quote.events", "ProductCreated"))
         if {"quote", "contract", "order", "billing", "ledger"} <= set(urls):
             walk_through(tmp_path, ports)
-            restart_the_broker_under_the_stack(stack, ports, admin)
-            walk_through(tmp_path, ports)  # and everything flows on the new broker
         stop_and_check_gone(stack, ports)
 
 

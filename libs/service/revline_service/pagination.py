@@ -69,11 +69,11 @@ def _plain_key_part(part: Any) -> bool:
     return isinstance(part, int) and not isinstance(part, bool)
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> PageRequest:
-    """FastAPI dependency: the validated page request."""
+    """FastAPI dependency: the validated page request (async: no thread-pool hop)."""
     return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
 
 

@@ -287,8 +287,9 @@ async def _reachable(bootstrap: str) -> bool:
     return True
 
 
-def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the running service's Runtime."""
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the running service's Runtime (async: FastAPI runs a plain
+    `def` dependency in its thread pool, a thread hop per request for an attribute read)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

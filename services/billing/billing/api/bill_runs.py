@@ -80,18 +80,18 @@ async def create_bill_run(
     if started.status_code != 201:
         return started.response()
     run_id: str = started.body["id"]
-    billing = runs.continue_bill_run(
-        runtime.uow,
-        run_id,
-        payment_terms_days=settings.payment_terms_days,
-    )
     headers = {"Idempotent-Replayed": "true"} if started.replayed else {}
     if prefer is not None and "respond-async" in prefer.lower():
         shown = jsonable_encoder(await _bill_run(runtime, run_id))
+        billing = runs.continue_bill_run(
+            runtime.uow, run_id, payment_terms_days=settings.payment_terms_days
+        )
         runtime.spawn(f"bill run {run_id}", billing)
         headers |= {"Location": f"/v1/bill-runs/{run_id}", "Preference-Applied": "respond-async"}
         return JSONResponse(shown, status_code=202, headers=headers)
-    await billing
+    # A 201 promises a finished run: a batch another request holds (the same key sent
+    # twice at once, say) is waited for.
+    await runs.finish_bill_run(runtime.uow, run_id, payment_terms_days=settings.payment_terms_days)
     return JSONResponse(jsonable_encoder(await _bill_run(runtime, run_id)), 201, headers=headers)
 
 

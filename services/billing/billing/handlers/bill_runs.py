@@ -12,6 +12,7 @@ account locks, and the second finds nothing left to bill.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 
@@ -83,6 +84,25 @@ async def continue_bill_run(
                 return True
             await _bill_batch(uow, run, batch, payment_terms_days)
             await uow.commit()
+
+
+async def finish_bill_run(
+    uow_factory: Callable[[], UnitOfWork],
+    run_id: str,
+    *,
+    payment_terms_days: int,
+    first_pause: float = 0.01,
+    longest_pause: float = 0.25,
+) -> None:
+    """continue_bill_run until the run is complete, for an answer that promises a finished
+    run (a 201). A batch another worker holds (a concurrent request with the same
+    Idempotency-Key, another replica) is waited for, pausing `first_pause` seconds and
+    doubling up to `longest_pause`; if that worker dies, its batch is rolled back and
+    billed here. `run_id` must name a recorded run (else this never returns)."""
+    pause = first_pause
+    while not await continue_bill_run(uow_factory, run_id, payment_terms_days=payment_terms_days):
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, longest_pause)
 
 
 async def _bill_batch(

@@ -82,6 +82,32 @@ async def test_a_rerun_and_concurrent_runs_bill_nothing_twice(
     ]
 
 
+async def test_the_same_key_sent_twice_at_once_answers_the_finished_run_twice(
+    billing_service: LiveService, feed: OrderFeed
+) -> None:
+    # Found by the write-burst load test: the replayed request found the run's only
+    # batch held by the first request (SKIP LOCKED) and answered 201 while it ran,
+    # with no invoice ids, though a 201 promises a finished run.
+    accounts = [unique("acct") for _ in range(3)]
+    for account in accounts:
+        await feed.order(account, [item(unique("sub"), quantity=2, unit_price=3000,
+                                        start=YEAR_START, end=YEAR_END)])  # fmt: skip
+    for account in accounts:
+        await wait_for_schedules(billing_service, account, 1)
+    client = billing_service.client
+
+    for account in accounts:
+        key = {"Idempotency-Key": unique("run")}
+        first, second = await asyncio.gather(
+            bill_run(client, date(2026, 1, 1), account, **key),
+            bill_run(client, date(2026, 1, 1), account, **key),
+        )
+
+        (invoice,) = await invoices(client, account)
+        assert first == second
+        assert (first["status"], first["invoice_ids"]) == ("completed", [invoice["id"]])
+
+
 async def test_a_run_asked_to_respond_async_answers_202_and_bills_in_the_background(
     billing_service: LiveService, feed: OrderFeed
 ) -> None:

@@ -1,0 +1,103 @@
+"""MRR(D), ARR(D), customers and ARPA(D) per currency (METRICS.md), with the accounts behind."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from revline_pricing import round_half_up
+
+from ledger.metrics.history import History, Snapshot
+
+
+@dataclass(frozen=True)
+class ContractMrr:
+    """One contract's share of an account's MRR on the day."""
+
+    contract_id: str
+    mrr: int
+
+
+@dataclass(frozen=True)
+class AccountMrr:
+    """A customer's MRR on the day (> 0), contract by contract."""
+
+    account_id: str
+    mrr: int
+    contracts: tuple[ContractMrr, ...]
+
+
+@dataclass(frozen=True)
+class MrrFigures:
+    """MRR, ARR, customers and ARPA of one currency on `on`, in minor units.
+
+    `arpa` is MRR / customers rounded half-up, None without customers; `accounts`
+    is the detail, one row per customer, sorted by account id.
+    """
+
+    on: date
+    currency: str
+    mrr: int
+    arr: int
+    customers: int
+    arpa: int | None
+    accounts: tuple[AccountMrr, ...]
+
+
+def contract_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[tuple[str, str], int]:
+    """MRR on `day` per (account, contract) in `currency`: each line rounded once, then added."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for line in snapshot.lines_in(currency):
+        amount = line.mrr_on(day)
+        if amount:
+            totals[(line.account_id, line.contract_id)] += amount
+    return dict(totals)
+
+
+def account_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[str, int]:
+    """MRR on `day` per account in `currency`, only the accounts above 0 (the customers).
+
+    Several contracts of one account add up first; a line priced 0 adds 0.
+    """
+    totals: dict[str, int] = defaultdict(int)
+    for (account_id, _), amount in contract_mrr(snapshot, currency, day).items():
+        totals[account_id] += amount
+    return {account: amount for account, amount in totals.items() if amount > 0}
+
+
+def arpa(total: int, customers: int) -> int | None:
+    """MRR per customer, rounded half-up; None without customers."""
+    if customers == 0:
+        return None
+    return round_half_up(Decimal(total) / Decimal(customers))
+
+
+def mrr_figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
+    """MRR(D) and what follows from it, from a snapshot (see mrr)."""
+    by_contract = contract_mrr(snapshot, currency, on)
+    by_account = account_mrr(snapshot, currency, on)
+    total = sum(by_account.values())
+    rows = tuple(
+        AccountMrr(
+            account,
+            amount,
+            tuple(
+                ContractMrr(contract, share)
+                for (owner, contract), share in sorted(by_contract.items())
+                if owner == account
+            ),
+        )
+        for account, amount in sorted(by_account.items())
+    )
+    return MrrFigures(on, currency, total, 12 * total, len(rows), arpa(total, len(rows)), rows)
+
+
+def mrr(history: History, currency: str, on: date, known_at: datetime) -> MrrFigures:
+    """MRR(D) of `currency` on day `on`, as known at `known_at`.
+
+    The sum over recurring lines active on D (start <= D <= end, inclusive) of
+    round_half_up(unit_price x quantity_on(D) / n). ARR = 12 x MRR.
+    """
+    return mrr_figures(history.as_known_at(known_at), currency, on)

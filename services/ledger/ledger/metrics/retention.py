@@ -1,0 +1,64 @@
+"""NRR and GRR over k months, cohort-based (METRICS.md): two snapshots, GRR never above 100%."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.metrics.calendar import Month
+from ledger.metrics.errors import InvalidMetricQuery
+from ledger.metrics.history import History
+from ledger.metrics.mrr import account_mrr
+from ledger.metrics.rate import Rate
+
+
+@dataclass(frozen=True)
+class CohortAccount:
+    """An account of the cohort: its MRR at the end of M-k and at the end of M."""
+
+    account_id: str
+    mrr_start: int
+    mrr_end: int
+
+
+@dataclass(frozen=True)
+class Retention:
+    """NRR and GRR of the cohort of `month` - `months`, in one currency.
+
+    C = accounts with MRR > 0 at the end of M-k. NRR = sum of their MRR(end M) /
+    sum of their MRR(end M-k); GRR = sum of min(MRR(end M), MRR(end M-k)) / the same.
+    """
+
+    month: Month
+    months: int
+    currency: str
+    nrr: Rate
+    grr: Rate
+    cohort: tuple[CohortAccount, ...]
+
+
+def retention(
+    history: History, currency: str, month: Month, known_at: datetime, months: int = 12
+) -> Retention:
+    """NRR and GRR from the end of `month` - `months` to the end of `month`, as known then.
+
+    Raises InvalidMetricQuery when months < 1.
+    """
+    if months < 1:
+        raise InvalidMetricQuery("months", f"must be at least 1, not {months}")
+    snapshot = history.as_known_at(known_at)
+    start = account_mrr(snapshot, currency, month.plus(-months).last_day)
+    end = account_mrr(snapshot, currency, month.last_day)
+    cohort = tuple(
+        CohortAccount(account, amount, end.get(account, 0))
+        for account, amount in sorted(start.items())
+    )
+    base = sum(a.mrr_start for a in cohort)
+    return Retention(
+        month,
+        months,
+        currency,
+        Rate(sum(a.mrr_end for a in cohort), base),
+        Rate(sum(min(a.mrr_end, a.mrr_start) for a in cohort), base),
+        cohort,
+    )
