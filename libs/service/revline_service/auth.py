@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
@@ -98,6 +99,23 @@ def _fingerprint(key: str) -> str:
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
+# Each dependency `require` made, with the roles it admits: the OpenAPI document asks
+# which routes need a key (roles_of). Weak keys: a dependency lives as long as its routes.
+_ROLE_CHECKS: weakref.WeakKeyDictionary[Callable[..., Any], frozenset[Role]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def roles_of(dependency: Callable[..., Any] | None) -> frozenset[Role] | None:
+    """The roles `dependency` admits when `require` made it, else None."""
+    if dependency is None:
+        return None
+    try:
+        return _ROLE_CHECKS.get(dependency)
+    except TypeError:  # not weak-referenceable, so not one of ours
+        return None
+
+
 def require(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """A FastAPI dependency admitting the given roles (and admin); 401 or 403 otherwise."""
     allowed = {Role.ADMIN, *roles}
@@ -124,4 +142,5 @@ def require(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]
         request.state.principal = principal
         return principal
 
+    _ROLE_CHECKS[dependency] = frozenset(allowed)
     return dependency

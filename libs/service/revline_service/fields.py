@@ -10,7 +10,8 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from revline_events.money import CURRENCY_EXPONENTS, is_currency
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -45,3 +46,42 @@ CalendarDate = Annotated[
     Field(examples=["2026-01-15"]),
 ]
 """A request date: a `YYYY-MM-DD` string (a real calendar day), nothing else."""
+
+# The years a business date may fall in, as a pattern too: pydantic does not put a date's
+# bounds into its JSON Schema, and a client generator should know them.
+FIRST_BUSINESS_DAY = date(1900, 1, 1)
+LAST_BUSINESS_DAY = date(2999, 12, 31)
+BUSINESS_DATE_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}$"
+
+BusinessDate = Annotated[
+    CalendarDate,
+    Field(ge=FIRST_BUSINESS_DAY, le=LAST_BUSINESS_DAY),
+    # The whole schema, not an extra on the field: a query parameter's Query(...) replaces
+    # the field's extras, and pydantic would show the bounds as non-standard keywords.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": BUSINESS_DATE_PATTERN,
+            "examples": ["2026-01-15"],
+            "description": "YYYY-MM-DD, 1900-01-01 to 2999-12-31",
+        }
+    ),
+]
+"""A request date a business step takes (a start, an as-of, an effective date):
+`YYYY-MM-DD` from 1900-01-01 to 2999-12-31, wide enough for any contract, narrow enough
+that a long term stays in the calendar."""
+
+
+def _currency(value: str) -> str:
+    if not is_currency(value):
+        raise ValueError("not an ISO 4217 currency code Revline accepts (e.g. USD, EUR, JPY)")
+    return value
+
+
+Currency = Annotated[
+    str,
+    AfterValidator(_currency),
+    Field(examples=["USD"], json_schema_extra={"enum": sorted(CURRENCY_EXPONENTS)}),
+]
+"""A request currency: an ISO 4217 code Revline knows (the document lists them)."""

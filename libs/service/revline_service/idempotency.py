@@ -52,6 +52,16 @@ def _key(request: Request) -> str | None:
     return key
 
 
+async def checked_key(request: Request) -> None:
+    """App-wide dependency: a malformed Idempotency-Key on any POST is a 422.
+
+    The OpenAPI document declares the header on every POST (API.md), including steps
+    that are safe to repeat without it (an admin's republish), so every POST checks it.
+    """
+    if request.method == "POST":
+        _key(request)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a write endpoint answers: the JSON-ready body, its status, and whether it

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from revline_events.consumer import TRANSIENT_ERRORS
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from revline_service.tracing import request_span
 
@@ -115,12 +116,46 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at the request's path (for `Allow`).
+
+    Starlette's own 405 names only the methods of the first route matching the path;
+    GET and POST of one path are two routes here.
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
+
+
+def _not_json(request: Request) -> bool:
+    """True when the request says its body is some media type other than JSON."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return False  # FastAPI reads a body without a type as JSON
+    media = content_type.split(";")[0].strip().lower()
+    return not (
+        media == "application/json"
+        or (media.startswith("application/") and media.endswith("+json"))
+    )
+
+
 def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], ProblemType]) -> None:
     """Register the exception -> problem table and the validation and fallback handlers."""
 
-    async def on_validation(_request: Request, error: Exception) -> JSONResponse:
+    async def on_validation(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         errors = _validation_errors(error)
+        if _not_json(request) and any(e["in"] == "body" for e in errors):
+            return problem_response(
+                415,
+                "Unsupported media type",
+                "send the body as application/json",
+                slug="unsupported-media-type",
+            )
         fields = ", ".join(e["field"] for e in errors)
         return problem_response(
             422, "Invalid request", f"invalid: {fields}", slug="validation", errors=errors
@@ -137,13 +172,20 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
             headers=error.headers,
         )
 
-    async def on_http(_request: Request, error: Exception) -> JSONResponse:
+    async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
             error.status_code, "HTTP error"
         )
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(
-            error.status_code, title, str(error.detail), slug=f"http-{error.status_code}"
+            error.status_code,
+            title,
+            str(error.detail),
+            slug=f"http-{error.status_code}",
+            headers=headers,
         )
 
     def business(problem_type: ProblemType) -> Any:

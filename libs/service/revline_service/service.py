@@ -34,8 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revline_service.auth import KeyRing, Principal, Role, require
 from revline_service.docs import install_offline_docs
+from revline_service.idempotency import checked_key
 from revline_service.logs import BodyLimitMiddleware, CorrelationMiddleware, correlation_id
 from revline_service.migrations import current_revision, migration_state, upgrade
+from revline_service.openapi import install_openapi
 from revline_service.problems import ProblemType, install_problem_handlers
 from revline_service.settings import ServiceSettings
 from revline_service.tracing import TracingMiddleware
@@ -308,7 +310,14 @@ def operations_router(spec: ServiceSpec) -> APIRouter:
         """The process is alive."""
         return {"status": "ok", "service": spec.name}
 
-    @router.get("/readyz", tags=["operations"])
+    @router.get(
+        "/readyz",
+        tags=["operations"],
+        responses={
+            200: {"description": "Ready: every check is ok."},
+            503: {"description": "Not ready: the checks say what is not ok."},
+        },
+    )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         """Database, broker and migrations; 503 until all are ok."""
         checks = await runtime.readiness()
@@ -316,7 +325,17 @@ def operations_router(spec: ServiceSpec) -> APIRouter:
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics", tags=["operations"])
+    @router.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics(runtime: RuntimeDep) -> Response:
         """Prometheus metrics."""
         await runtime.relay.backlog()
@@ -389,11 +408,13 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # install_offline_docs: the assets come from a package, not a CDN
         redoc_url=None,
+        dependencies=[Depends(checked_key)],
     )
     app.state.runtime = runtime
     app.state.keyring = KeyRing.from_settings(settings.api_keys, settings.dev_keys_file)
     install_problem_handlers(app, {**KERNEL_PROBLEMS, **spec.problems})
     install_offline_docs(app)
+    install_openapi(app)
     app.include_router(operations_router(spec))
     for router in spec.routers:
         app.include_router(router)

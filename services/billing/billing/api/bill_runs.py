@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
+from revline_service.fields import BusinessDate
 from revline_service.idempotency import run_once
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import Runtime, RuntimeDep
@@ -17,7 +18,6 @@ from billing.api.schemas import (
     AccountId,
     BillRunIn,
     BillRunOut,
-    BusinessDate,
     PreviewIn,
     ScheduleOut,
     UpcomingDocumentOut,

@@ -7,14 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from revline_events.envelope import ACCOUNT_ID_PATTERN
-from revline_service.fields import CalendarDate, UtcTimestamp
+from revline_service.fields import BusinessDate, UtcTimestamp
 
 from billing.domain.bill_run import BillRunStatus
 from billing.domain.invoice import CreditNoteStatus, InvoiceStatus
 
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 OpaqueId = Annotated[str, Field(pattern=r"^[!-~]{1,200}$")]
-BusinessDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),

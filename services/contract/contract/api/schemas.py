@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from revline_events.envelope import ACCOUNT_ID_PATTERN
-from revline_service.fields import CalendarDate, UtcTimestamp
+from revline_service.fields import BusinessDate, UtcTimestamp
 
 from contract.domain.contract import ContractStatus, QuantityChange, quantity_on
 
@@ -16,7 +16,6 @@ AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 Id = Annotated[str, Field(pattern=r"^[!-~]{1,64}$")]
 TermMonths = Annotated[StrictInt, Field(ge=1, le=120)]
 # Wide enough for any contract; narrow enough that terms stay in the calendar.
-BusinessDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 
 
 class Strict(BaseModel):

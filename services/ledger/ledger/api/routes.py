@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
-from revline_service.fields import CalendarDate
+from revline_service.fields import BusinessDate, CalendarDate
 from revline_service.idempotency import execute
 from revline_service.pagination import Page, PageRequest, page_of, page_request
 from revline_service.service import RuntimeDep
 
-from ledger.api.csv_export import csv_response, csv_stream, wants_csv
+from ledger.api.csv_export import CSV_ANSWER, csv_response, csv_stream, wants_csv
 from ledger.api.journal_csv import HEADER as JOURNAL_CSV_HEADER
 from ledger.api.journal_csv import journal_rows
 from ledger.api.listing_csv import (
@@ -80,7 +80,7 @@ def _as_of(runtime: RuntimeDep, as_of: date | None) -> date:
     return as_of if as_of is not None else runtime.clock.today()
 
 
-@router.get("/journal-entries", response_model=Page[JournalEntryOut])
+@router.get("/journal-entries", response_model=Page[JournalEntryOut], responses=CSV_ANSWER)
 async def list_journal_entries(
     request: Request,
     runtime: RuntimeDep,
@@ -115,7 +115,7 @@ async def list_journal_entries(
     )
 
 
-@router.get("/ledger-accounts", response_model=LedgerAccountsOut)
+@router.get("/ledger-accounts", response_model=LedgerAccountsOut, responses=CSV_ANSWER)
 async def list_ledger_accounts(
     request: Request,
     runtime: RuntimeDep,
@@ -136,7 +136,7 @@ async def list_ledger_accounts(
     return report
 
 
-@router.get("/reports/trial-balance", response_model=TrialBalanceReportOut)
+@router.get("/reports/trial-balance", response_model=TrialBalanceReportOut, responses=CSV_ANSWER)
 async def trial_balance(
     request: Request,
     runtime: RuntimeDep,
@@ -188,7 +188,7 @@ async def receive_payment(
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
 
 
-@router.get("/payments", response_model=Page[PaymentOut])
+@router.get("/payments", response_model=Page[PaymentOut], responses=CSV_ANSWER)
 async def list_payments(
     request: Request,
     runtime: RuntimeDep,
@@ -219,7 +219,7 @@ async def get_payment(payment_id: str, runtime: RuntimeDep, _: Reader) -> Paymen
     return payment_out(row)
 
 
-@router.get("/receivables/{account_id}", response_model=ReceivableOut)
+@router.get("/receivables/{account_id}", response_model=ReceivableOut, responses=CSV_ANSWER)
 async def receivable(
     account_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
     runtime: RuntimeDep,
@@ -259,7 +259,7 @@ async def receivable(
     )
 
 
-@router.get("/reports/ar-aging", response_model=AgingReportOut)
+@router.get("/reports/ar-aging", response_model=AgingReportOut, responses=CSV_ANSWER)
 async def ar_aging(
     request: Request,
     runtime: RuntimeDep,
@@ -293,13 +293,14 @@ async def recognition_run(
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
 
 
-@router.get("/reports/revenue", response_model=RevenueReportOut)
+@router.get("/reports/revenue", response_model=RevenueReportOut, responses=CSV_ANSWER)
 async def revenue(
     request: Request,
     runtime: RuntimeDep,
     _: Reader,
-    date_from: Annotated[CalendarDate, Query(alias="from")],
-    date_to: Annotated[CalendarDate, Query(alias="to")],
+    # Business dates (1900 to 2999): a row per month, so an open range was a 20 s answer.
+    date_from: Annotated[BusinessDate, Query(alias="from")],
+    date_to: Annotated[BusinessDate, Query(alias="to")],
 ) -> RevenueReportOut | Response:
     """Recognised revenue by service month over [from, to] (every month, zeros included),
     subscription and one-time apart, from entries dated on or before `to`; and the
@@ -347,7 +348,7 @@ async def refund(
     return await execute(request, who, runtime.uow, step, body=body, status_code=201)
 
 
-@router.get("/reports/tie-out", response_model=TieOutReportOut)
+@router.get("/reports/tie-out", response_model=TieOutReportOut, responses=CSV_ANSWER)
 async def tie_out(
     request: Request,
     runtime: RuntimeDep,
@@ -369,7 +370,7 @@ async def tie_out(
     return report
 
 
-@router.get("/accounts/{account_id}/statement", response_model=StatementOut)
+@router.get("/accounts/{account_id}/statement", response_model=StatementOut, responses=CSV_ANSWER)
 async def statement(
     account_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
     request: Request,

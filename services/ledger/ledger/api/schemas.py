@@ -173,8 +173,13 @@ def trial_balance_out(as_of: date, balances: dict[str, TrialBalance]) -> TrialBa
     )
 
 
+# The largest amount one payment or refund may carry, as for every Revline amount: the
+# sums stay exact in a 64-bit column.
+MAX_AMOUNT = 10**15
+
 # -- payments and receivables ------------------------------------------------------------------
 
+# The ledger books whatever currency billing invoiced in: any three capitals.
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
 CustomerAccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -182,10 +187,23 @@ CustomerAccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"
 class PaymentIn(BaseModel):
     """POST /v1/payments: money received from a customer account."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "acme",
+                    "amount": 49677,
+                    "currency": "USD",
+                    "received_on": "2026-01-20",
+                    "reference": "wire 4711",
+                }
+            ]
+        },
+    )
 
     account_id: CustomerAccountId
-    amount: StrictInt = Field(gt=0, description="minor units, > 0")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, 1 to 10^15")
     currency: Currency
     received_on: CalendarDate
     reference: str = Field(min_length=1, max_length=200)
@@ -407,7 +425,7 @@ class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: CustomerAccountId
-    amount: StrictInt = Field(gt=0, description="minor units, > 0")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="minor units, 1 to 10^15")
     currency: Currency
     refunded_on: CalendarDate
     reference: str = Field(min_length=1, max_length=200)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from revline_events.envelope import ACCOUNT_ID_PATTERN
-from revline_service.fields import CalendarDate, UtcTimestamp
+from revline_service.fields import BusinessDate, UtcTimestamp
 
 from order.domain.orders import OrderStatus
 
@@ -20,7 +20,7 @@ HoldReason = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
     Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", examples=["customer disputes PO"]),
 ]
-NextBillingDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
+NextBillingDate = BusinessDate
 Kind = Literal["new", "amendment", "renewal", "termination"]
 
 

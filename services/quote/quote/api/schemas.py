@@ -8,20 +8,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from revline_events.envelope import ACCOUNT_ID_PATTERN
-from revline_events.money import is_currency
-from revline_service.fields import CalendarDate, UtcTimestamp
+from revline_service.fields import BusinessDate, Currency, UtcTimestamp
 
 from quote.domain.quote import QuoteStatus
 
 Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["SEAT"])]
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
 MinorUnits = Annotated[StrictInt, Field(ge=0, le=10**15, description="minor units (cents)")]
 Quantity = Annotated[StrictInt, Field(ge=0, le=10**9)]
 Percent = Annotated[
     str,
     Field(
-        pattern=r"^[0-9]{1,3}(\.[0-9]{1,4})?$",
+        # 0 to 100 said as a pattern, so the document states the range too.
+        pattern=r"^(0?[0-9]{1,2}(\.[0-9]{1,4})?|100(\.0{1,4})?)$",
         examples=["12.5"],
         description="decimal string, 0 to 100, at most 4 decimals",
     ),
@@ -37,20 +36,13 @@ Id = Annotated[str, Field(pattern=r"^[!-~]{1,64}$")]
 ProductName = Annotated[
     str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["Seat"])
 ]
-# Wide enough for any contract; narrow enough that a 120-month term stays in the calendar.
-StartDate = Annotated[CalendarDate, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
+StartDate = BusinessDate
 
 
 class Strict(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error, not a silent no-op."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def _currency(value: str) -> str:
-    if not is_currency(value):
-        raise ValueError("not an ISO 4217 currency code Revline accepts (e.g. USD, EUR, JPY)")
-    return value
 
 
 def _percent(value: str) -> str:
@@ -63,14 +55,28 @@ def _percent(value: str) -> str:
 class ProductIn(Strict):
     """POST /v1/products."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku": "SEAT",
+                    "name": "Seat",
+                    "currency": "USD",
+                    "unit_price": 5000,
+                    "charge_type": "recurring",
+                    "billing_period": "month",
+                }
+            ]
+        },
+    )
+
     sku: Sku
     name: ProductName
     currency: Currency
     unit_price: MinorUnits
     charge_type: ChargeType
     billing_period: BillingPeriod | None = None
-
-    _check_currency = field_validator("currency")(_currency)
 
 
 class ProductOut(BaseModel):
@@ -102,6 +108,24 @@ class LineIn(Strict):
 class QuoteIn(Strict):
     """POST /v1/quotes."""
 
+    # A whole request as the document's example (a client generator shows it; schemathesis
+    # sends it, so a generated run creates a quote it can follow through its links).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "acme",
+                    "currency": "USD",
+                    "start_date": "2026-01-15",
+                    "term_months": 12,
+                    "bill_cycle_day": 1,
+                    "lines": [{"sku": "SEAT", "quantity": 10, "discount_percent": "10"}],
+                }
+            ]
+        },
+    )
+
     account_id: AccountId
     currency: Currency
     kind: Kind = "new"
@@ -113,11 +137,16 @@ class QuoteIn(Strict):
     auto_renew: StrictBool = False
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)]
 
-    _check_currency = field_validator("currency")(_currency)
-
 
 class QuotePatch(Strict):
     """PATCH /v1/quotes/{id}: draft only; lines, when given, replace all lines."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"term_months": 24, "lines": [{"sku": "SEAT", "quantity": 12}]}]
+        },
+    )
 
     start_date: StartDate | None = None
     term_months: TermMonths | None = None
