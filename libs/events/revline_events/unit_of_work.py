@@ -216,6 +216,30 @@ class UnitOfWork:
         await self.append(events, expected_version=expected_version)
         return events
 
+    async def record_dated(
+        self,
+        steps: Sequence[tuple[EventPayload, date | None]],
+        *,
+        stream_id: str,
+        account_id: str,
+        expected_version: int,
+        cause: Received[Any] | None,
+    ) -> list[Envelope]:
+        """As `record`, for events of one stream that each take effect on their own date
+        (a contract renewed term after term): stamped one by one, appended at once."""
+        events: list[Envelope] = []
+        for number, (payload, effective_date) in enumerate(steps):
+            events += self._stamper.stamp(
+                [payload],
+                stream_id=stream_id,
+                account_id=account_id,
+                expected_version=expected_version + number,
+                cause=cause,
+                effective_date=effective_date,
+            )
+        await self.append(events, expected_version=expected_version)
+        return events
+
     async def record_new_streams(
         self, streams: Sequence[NewStream], *, cause: Received[Any] | None
     ) -> list[Envelope]:

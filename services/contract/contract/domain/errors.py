@@ -40,6 +40,20 @@ class EffectiveDateOutsideTerm(ContractError):
         self.message = message
 
 
+class RenewalRunTooFarAhead(EffectiveDateOutsideTerm):
+    """A renewal run would renew one contract more terms than a run catches up (a 422:
+    an `as_of` years ahead is a typo far more often than a plan, and each term renewed
+    flows on to orders and billing schedules)."""
+
+    def __init__(self, contract_id: str, limit: int) -> None:
+        super().__init__(
+            "as_of",
+            f"renews contract {contract_id} more than {limit} terms past its end date; a "
+            f"renewal run catches up at most {limit} terms per contract",
+        )
+        self.contract_id = contract_id
+
+
 class QuoteDoesNotFit(ContractError):
     """An accepted amendment or renewal quote does not fit the contract it names.
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from contract.domain.contract import Contract, ContractStatus
+from contract.domain.errors import RenewalRunTooFarAhead
 from contract.domain.renewal import Renewal, renew
 
 
@@ -29,6 +30,10 @@ class RenewalRunPlan:
         return sorted(contract.id for contract in self.expired)
 
 
+# The most terms one run renews a contract by: ten years of monthly terms.
+MAX_TERMS_PER_RUN = 120
+
+
 def renewals_due(contract: Contract, as_of: date) -> tuple[Renewal, ...]:
     """The terms an auto-renewing active contract gains by `as_of`.
 
@@ -36,12 +41,15 @@ def renewals_due(contract: Contract, as_of: date) -> tuple[Renewal, ...]:
     is still on or before as_of, so afterwards end_date > as_of and a second run
     with the same as_of renews nothing. Each term keeps the current term's months.
     Empty for a contract that is not active, not auto-renewing, or not due.
+    RenewalRunTooFarAhead past MAX_TERMS_PER_RUN terms (nothing is renewed then).
     """
     renewals: list[Renewal] = []
     current = contract
     while (
         current.status is ContractStatus.ACTIVE and current.auto_renew and current.end_date <= as_of
     ):
+        if len(renewals) == MAX_TERMS_PER_RUN:
+            raise RenewalRunTooFarAhead(contract.id, MAX_TERMS_PER_RUN)
         renewal = renew(current)
         renewals.append(renewal)
         current = renewal.contract

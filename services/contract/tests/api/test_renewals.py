@@ -248,3 +248,47 @@ async def test_renewal_runs_are_for_ops(contracts: ContractDriver) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "as_of"
     missing = await contracts.client.get("/v1/renewal-runs/rr_nope", headers=READER)
     assert missing.status_code == 404
+
+
+async def test_a_run_far_ahead_renews_term_after_term_each_on_its_own_date(
+    contracts: ContractDriver,
+) -> None:
+    """Ten years of monthly terms in one run (the most a run catches up): appended at once,
+    each renewal effective on its term's first day."""
+    account = unique_account()
+    monthly = await contracts.accept(accepted_quote(
+        account, [line("SEAT", 3, 1000)], start_date=date(2026, 1, 1), term_months=1,
+        auto_renew=True))  # fmt: skip
+
+    run = await _renewal_run(contracts, "2035-12-31")
+
+    assert monthly["id"] in run["renewed"]
+    renewed = await contracts.get(monthly["id"])
+    assert (renewed["term_start"], renewed["end_date"]) == ("2036-01-01", "2036-01-31")
+    events = [e for e in await contracts.events(monthly["id"]) if e.type == "ContractRenewed"]
+    assert len(events) == 120
+    assert [e.stream_version for e in events] == list(range(2, 122))
+    assert all(e.effective_date.isoformat() == e.payload["term_start"] for e in events)
+
+
+async def test_a_run_years_too_far_ahead_is_refused_naming_as_of_and_renews_nothing(
+    contracts: ContractDriver,
+) -> None:
+    """Schemathesis sent as_of 2776 once: centuries of monthly terms for every
+    auto-renewing contract, 18 s in one request, and each term flowing on to orders
+    and billing. More than 120 terms for one contract is a 422 now."""
+    account = unique_account()
+    monthly = await contracts.accept(accepted_quote(
+        account, [line("SEAT", 3, 1000)], start_date=date(2026, 1, 1), term_months=1,
+        auto_renew=True))  # fmt: skip
+    before = await contracts.events(monthly["id"])
+
+    refused = await contracts.client.post(
+        "/v1/renewal-runs", json={"as_of": "2776-03-21"}, headers=OPS
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    [error] = refused.json()["errors"]
+    assert error["field"] == "as_of" and "at most 120 terms" in error["message"]
+    assert await contracts.events(monthly["id"]) == before
