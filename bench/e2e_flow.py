@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import tempfile
 import time
 import uuid
@@ -36,9 +35,9 @@ import httpx
 from revline_events.clock import SystemClock
 from revline_events.replay import rebuild_projections
 from revline_service.service import Runtime
-from revline_testkit.devstack import DevStack, Options
 from revline_testkit.live import api_keys_setting, auth
 from revline_testkit.postgres import ThrowawayPostgres
+from revline_testkit.price_book import F1_PRODUCTS
 
 from bench.common import (
     DEADLINE_S,
@@ -46,7 +45,7 @@ from bench.common import (
     environment,
     free_ports,
     rate,
-    step_timeout,
+    running_stack,
 )
 
 NAME = "e2e_flow"
@@ -56,13 +55,7 @@ QUICK = {"latency_quotes": 10, "throughput_quotes": 40, "in_flight": 4}
 POLL_S = 0.005
 START = "2026-01-15"
 ADMIN = auth("admin")
-REPUBLISH_TIMEOUT_S = 240.0
-PRODUCTS = [
-    {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,
-     "charge_type": "recurring", "billing_period": "month"},
-    {"sku": "SETUP", "name": "Setup", "currency": "USD", "unit_price": 25000,
-     "charge_type": "one_time"},
-]  # fmt: skip
+PRODUCTS = F1_PRODUCTS
 
 
 class Flow:
@@ -180,20 +173,9 @@ def _run_on(backend: str, tmp: Path, sizes: Mapping[str, Any]) -> dict[str, Any]
             env |= {f"{name.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / name}.db"
                     for name in SERVICES}  # fmt: skip
         with environment(env):
-            options = Options(var_dir=tmp / backend, broker_port=broker_port, ready_timeout=60.0)
-            stack = DevStack(options, dict(os.environ))
-            try:
-                stack.prepare()
-                stack.plans = [plan for plan in stack.plans if plan.name in SERVICES]
-                stack.start_broker()
-                with step_timeout(REPUBLISH_TIMEOUT_S):
-                    stack.republish()
-                stack.start_services()
-                stack.wait_ready()
+            with running_stack(tmp / backend, broker_port, SERVICES) as stack:
                 urls = {plan.name: plan.url for plan in stack.plans}
                 figures = asyncio.run(_measure(urls, sizes))
-            finally:
-                stack.stop()
             figures["rebuild"] = {name: asyncio.run(_rebuild(name)) for name in SERVICES}
         return figures
     finally:

@@ -44,10 +44,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from revline_testkit.devstack import DevStack, Options
+from revline_testkit.devstack import DevStack
 from revline_testkit.live import api_keys_setting, auth
+from revline_testkit.price_book import F1_PRODUCTS
 
-from bench.common import DEADLINE_S, distribution_ms, environment, free_ports, step_timeout
+from bench.common import DEADLINE_S, distribution_ms, environment, free_ports, running_stack
 
 NAME = "hop_latency"
 SERVICES = ("quote", "contract", "order", "billing")
@@ -57,17 +58,9 @@ WARMUP_QUOTES = 5
 POLL_S = 0.002  # the probe's pause between two looks at billing's database
 IDLE_GAP_S = 3.0  # quiet time before each "after idle" quote
 SETTLE_S = 3.0  # after the last quote, before the idle window starts
-# Four cold service starts at once (imports, migrations) took over make run's 60 s
-# per republish step on this two-core machine under other work: allow more here.
-REPUBLISH_TIMEOUT_S = 240.0
 ADMIN = auth("admin")
 
-PRODUCTS = [
-    {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,
-     "charge_type": "recurring", "billing_period": "month"},
-    {"sku": "SETUP", "name": "Setup", "currency": "USD", "unit_price": 25000,
-     "charge_type": "one_time"},
-]  # fmt: skip
+PRODUCTS = F1_PRODUCTS
 
 # The hop's parts, each from one timestamp to the next (see the module doc).
 PARTS = (
@@ -361,21 +354,8 @@ def run(quick: bool) -> dict[str, Any]:
             "REVLINE_BROKER_PORT": str(broker_port),
             "REVLINE_API_KEYS": api_keys_setting(),
         }
-        with environment(env):
-            options = Options(var_dir=Path(tmp), broker_port=int(env["REVLINE_BROKER_PORT"]),
-                              ready_timeout=60.0)  # fmt: skip
-            stack = DevStack(options, dict(os.environ))
-            try:
-                stack.prepare()
-                stack.plans = [plan for plan in stack.plans if plan.name in SERVICES]
-                stack.start_broker()
-                with step_timeout(REPUBLISH_TIMEOUT_S):
-                    stack.republish()
-                stack.start_services()
-                stack.wait_ready()
-                result["sqlite"] = _measure(stack, sizes)
-            finally:
-                stack.stop()
+        with environment(env), running_stack(Path(tmp), broker_port, SERVICES) as stack:
+            result["sqlite"] = _measure(stack, sizes)
     return result
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import pytest
+from revline_testkit.price_book import F1_PRODUCTS
 from revline_testkit.stack_process import Ports, RunningStack, dev_stack
 from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
@@ -42,12 +43,7 @@ IN_FLIGHT = 4
 STEPS_PER_ACCOUNT = 9
 VICTIMS = ("quote", "contract", "broker", "order", "billing", "ledger")
 RETRY_WITHIN_S = 120.0
-PRODUCTS = [
-    {"sku": "SEAT", "name": "Seat", "currency": "USD", "unit_price": 5000,
-     "charge_type": "recurring", "billing_period": "month"},
-    {"sku": "SETUP", "name": "Setup", "currency": "USD", "unit_price": 25000,
-     "charge_type": "one_time"},
-]  # fmt: skip
+PRODUCTS = F1_PRODUCTS
 F1_INVOICES = [49677, 45000, 58179]
 F1_STATUSES = ["paid", "paid", "partially_paid"]
 F1_OWED = 2856  # after the payment of 1,500.00 on 2026-03-05
