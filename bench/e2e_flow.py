@@ -55,7 +55,6 @@ QUICK = {"latency_quotes": 10, "throughput_quotes": 40, "in_flight": 4}
 POLL_S = 0.005
 START = "2026-01-15"
 ADMIN = auth("admin")
-PRODUCTS = F1_PRODUCTS
 
 
 class Flow:
@@ -109,7 +108,7 @@ async def _measure(urls: Mapping[str, str], sizes: Mapping[str, Any]) -> dict[st
     tag = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient(timeout=60.0) as client:
         flow = Flow(client, urls)
-        for product in PRODUCTS:
+        for product in F1_PRODUCTS:
             await flow.call("POST", "quote", "/v1/products", 201, json=product)
         warm = [f"e2e-{tag}-w{i}" for i in range(3)]
         single = [f"e2e-{tag}-l{i:04d}" for i in range(sizes["latency_quotes"])]

@@ -60,7 +60,6 @@ IDLE_GAP_S = 3.0  # quiet time before each "after idle" quote
 SETTLE_S = 3.0  # after the last quote, before the idle window starts
 ADMIN = auth("admin")
 
-PRODUCTS = F1_PRODUCTS
 
 # The hop's parts, each from one timestamp to the next (see the module doc).
 PARTS = (
@@ -213,7 +212,7 @@ async def _quotes(
     warm = [f"hop-{run}-w{i}" for i in range(WARMUP_QUOTES)]
     flows: dict[str, tuple[float, float]] = {}
     async with httpx.AsyncClient(timeout=30.0) as client:
-        for product in PRODUCTS:
+        for product in F1_PRODUCTS:
             await _call(client, "POST", f"{urls['quote']}/v1/products", 201, product)
         quotes = {}
         for i, account in enumerate(warm + hot + cold):

@@ -43,7 +43,6 @@ IN_FLIGHT = 4
 STEPS_PER_ACCOUNT = 9
 VICTIMS = ("quote", "contract", "broker", "order", "billing", "ledger")
 RETRY_WITHIN_S = 120.0
-PRODUCTS = F1_PRODUCTS
 F1_INVOICES = [49677, 45000, 58179]
 F1_STATUSES = ["paid", "paid", "partially_paid"]
 F1_OWED = 2856  # after the payment of 1,500.00 on 2026-03-05
@@ -205,7 +204,7 @@ async def kill_in_turn(stack: RunningStack, client: Client, total: int) -> list[
 async def burst_under_faults(stack: RunningStack, admin_key: str) -> tuple[Client, list[str]]:
     client = Client(stack.urls(), admin_key)
     try:
-        for product in PRODUCTS:
+        for product in F1_PRODUCTS:
             await client.call("POST", "quote", "/v1/products", status=201,
                               key=f"product-{product['sku']}", body=product)  # fmt: skip
         accounts = [unique("chaos") for _ in range(ACCOUNTS)]

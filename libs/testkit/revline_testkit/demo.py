@@ -25,7 +25,6 @@ step and the answer that broke it otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,9 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from revline_service.auth import Role, parse_keys
 
-from revline_testkit.devstack import discover_services, plan_service
+from revline_testkit.devstack import admin_key, discover_services, plan_service
 
 PRODUCTS = [
     {
@@ -320,18 +318,16 @@ class Demo:
         )
 
 
-def admin_key(var_dir: Path, environ: Mapping[str, str]) -> str:
-    """The admin key `make run` gives the services: REVLINE_API_KEYS, else dev-keys.json."""
-    configured = environ.get("REVLINE_API_KEYS")
-    if configured:
-        admins = [key for key, role in parse_keys(configured).items() if role is Role.ADMIN]
-        if not admins:
-            raise DemoError("REVLINE_API_KEYS names no admin key")
-        return admins[0]
-    keys_file = Path(environ.get("REVLINE_DEV_KEYS_FILE") or var_dir / "dev-keys.json")
-    if not keys_file.exists():
-        raise DemoError(f"no {keys_file}: is the stack running (make run)?")
-    key: str = json.loads(keys_file.read_text())["admin"]
+def stack_admin_key(var_dir: Path, environ: Mapping[str, str]) -> str:
+    """The admin key `make run` gives the services (devstack.admin_key), or DemoError."""
+    keys_file = None
+    if not environ.get("REVLINE_API_KEYS"):
+        keys_file = Path(environ.get("REVLINE_DEV_KEYS_FILE") or var_dir / "dev-keys.json")
+        if not keys_file.exists():
+            raise DemoError(f"no {keys_file}: is the stack running (make run)?")
+    key = admin_key(keys_file, environ)
+    if key is None:
+        raise DemoError("REVLINE_API_KEYS names no admin key")
     return key
 
 
@@ -361,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             raise DemoError(f"services missing: {', '.join(sorted(missing))}")
         urls = {name: plan_service(name, args.var_dir, os.environ).url for name in services}
-        demo = Demo(urls, admin_key(args.var_dir, os.environ), args.within, say)
+        demo = Demo(urls, stack_admin_key(args.var_dir, os.environ), args.within, say)
         try:
             demo.run()
         finally:

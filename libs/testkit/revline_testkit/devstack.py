@@ -620,12 +620,8 @@ class DevStack:
                 f"to {state.plan.topic}")  # fmt: skip
 
     def admin_key(self) -> str | None:
-        """The admin key the services accept: dev-keys.json's, else REVLINE_API_KEYS's."""
-        if self.keys_file is not None:
-            key: str = json.loads(self.keys_file.read_text())["admin"]
-            return key
-        configured = parse_keys(self.environ.get("REVLINE_API_KEYS", ""))
-        return next((key for key, role in configured.items() if role is Role.ADMIN), None)
+        """The admin key the services accept (see `admin_key`)."""
+        return admin_key(self.keys_file, self.environ)
 
     def shared_env(self) -> dict[str, str]:
         """What every service gets: the broker and, unless keys are configured, the keys file."""
@@ -867,6 +863,17 @@ def _wait_for_mark(child: Child, mark: str, within: float) -> None:
 
 def _called(child: Child) -> str:
     return "the broker" if child.name == "broker" else "PostgreSQL"
+
+
+def admin_key(keys_file: Path | None, environ: Mapping[str, str]) -> str | None:
+    """The admin key the stack's services accept: `keys_file`'s (dev-keys.json) when the
+    stack made one, else the first admin key of REVLINE_API_KEYS; None when neither has."""
+    if keys_file is not None:
+        key: str = json.loads(keys_file.read_text())["admin"]
+        return key
+    configured = environ.get("REVLINE_API_KEYS")
+    keys = parse_keys(configured) if configured else {}
+    return next((key for key, role in keys.items() if role is Role.ADMIN), None)
 
 
 def _ready(client: httpx.Client, plan: PlannedService) -> bool:
