@@ -10,7 +10,7 @@ from revline_events.clock import Clock
 from revline_events.topics import events_topic
 from revline_service.service import ServiceSpec, create_app
 
-from ledger.api import adjustments
+from ledger.api import adjustments, metrics
 from ledger.api.problems import PROBLEMS
 from ledger.api.routes import router
 from ledger.handlers import metrics_events
@@ -26,7 +26,7 @@ SPEC = ServiceSpec(
     kernel=kernel,
     projections=PROJECTIONS,
     projector=PROJECTOR,
-    routers=[router, adjustments.router],
+    routers=[router, adjustments.router, metrics.router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
     # quote.events and contract.events feed the RevOps metrics (handlers/metrics_events.py).

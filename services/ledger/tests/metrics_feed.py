@@ -12,9 +12,12 @@ domain's figures on it (and M1's own numbers, which tests/metrics pins).
 from __future__ import annotations
 
 import dataclasses
+import random
+import string
 import uuid
 from datetime import UTC, date, datetime, time
 
+from aiokafka import AIOKafkaProducer
 from ledger.metrics.history import History, LineStarted, QuantityChanged, TermStarted
 from metrics_examples import m1_history
 from revline_events.catalogue import EventPayload, make_envelope
@@ -164,6 +167,19 @@ class M1Feed:
             self.amended("A", "c-A", "2025-04-01", seat, 14, 12),
             self.contract("C", "c-C2", "2025-04-05", "2026-04-04", 12, "2025-04-05", month),
         ]
+
+
+def metrics_currency() -> str:
+    """A currency code of one test ("X" and two letters: no other test's quotes use it)."""
+    return "X" + "".join(random.choices(string.ascii_uppercase, k=2))
+
+
+async def publish(producer: AIOKafkaProducer, events: list[Published]) -> None:
+    """Publish each event keyed by its account, as the upstream relays do."""
+    for event in events:
+        await producer.send_and_wait(
+            event.topic, value=event.envelope.to_bytes(), key=event.envelope.account_id.encode()
+        )
 
 
 def m1_expected(feed: M1Feed) -> History:

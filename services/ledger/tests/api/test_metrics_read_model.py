@@ -5,32 +5,15 @@ never took in is dead-lettered."""
 
 from __future__ import annotations
 
-import random
-import string
-
-from aiokafka import AIOKafkaProducer
 from ledger.metrics.history import History
 from ledger.store.metrics import load_history
 from ledger_feed import BillingFeed
-from metrics_feed import CONTRACT_EVENTS, M1Feed, Published, m1_expected
+from metrics_feed import CONTRACT_EVENTS, M1Feed, m1_expected, metrics_currency, publish
 from revline_events.dead_letters import read_dead_letters
 from revline_events.replay import rebuild_projections
 from revline_testkit.live import LiveService, auth
 from revline_testkit.topics import caught_up, unique
 from revline_testkit.waiting import eventually
-
-
-def metrics_currency() -> str:
-    """A currency code of one test ("X" and two letters: no other test's quotes use it)."""
-    return "X" + "".join(random.choices(string.ascii_uppercase, k=2))
-
-
-async def publish(producer: AIOKafkaProducer, events: list[Published]) -> None:
-    """Publish each event keyed by its account, as the upstream relays do."""
-    for event in events:
-        await producer.send_and_wait(
-            event.topic, value=event.envelope.to_bytes(), key=event.envelope.account_id.encode()
-        )
 
 
 async def loaded(service: LiveService, currency: str) -> History:
