@@ -4,7 +4,9 @@ Billing follows invoice status and amount due from `InvoiceAmountApplied`,
 `InvoiceAmountUnapplied` (a reversed payment) and `InvoiceWrittenOff`.
 The ledger's own bookkeeping events follow: the facts each book (one customer
 account in one currency) is folded from (`InvoiceBooked`, ...), and the
-journal entries they posted (`JournalEntryPosted`).
+journal entries they posted (`JournalEntryPosted`). Last, what the RevOps
+metrics take in of quote.events and contract.events (`ContractFactsNoted`,
+`QuoteFactsNoted`): the ledger's read model of them is a fold of its own log.
 """
 
 from __future__ import annotations
