@@ -26,6 +26,7 @@ from revline_events.envelope import Envelope
 from revline_events.payloads.contract import (
     ContractAmended,
     ContractCreated,
+    ContractRenewed,
     ContractTerminated,
     SubscriptionChange,
     SubscriptionData,
@@ -110,6 +111,17 @@ class M1Feed:
             quote_id=self.id(f"q-{contract}-{on}"), effective_date=D(on), changes=[change],
         )  # fmt: skip
         return self._event(CONTRACT_EVENTS, payload, self.id(contract), self.id(account), on)
+
+    def renewed(self, account: str, contract: str, start: str, end: str, months: int,
+                *subscriptions: SubscriptionData) -> Published:  # fmt: skip
+        """ContractRenewed in place: the term `start`..`end`, recorded on `start`."""
+        payload = ContractRenewed(
+            contract_id=self.id(contract), account_id=self.id(account), quote_id=None,
+            term_start=D(start), term_end=D(end), term_months=months,
+            previous_end_date=date.fromordinal(D(start).toordinal() - 1),
+            subscriptions=list(subscriptions),
+        )  # fmt: skip
+        return self._event(CONTRACT_EVENTS, payload, self.id(contract), self.id(account), start)
 
     def terminated(self, account: str, contract: str, effective: str, day: str) -> Published:
         """ContractTerminated effective `effective` (last day the day before), recorded `day`."""

@@ -359,3 +359,43 @@ async def test_the_read_model_rebuilt_from_the_log_gives_the_same_figures(m1: M1
         runtime.db, runtime.store, runtime.spec.projector, runtime.spec.projections
     )
     assert {path: await m1.get(path, **params) for path, params in asked.items()} == before
+
+
+async def test_a_renewal_in_place_is_renewed_not_churned_and_later_amendments_change_its_term(
+    ledger_service: LiveService, feed: BillingFeed
+) -> None:
+    """R renews its 12 months in place (ContractRenewed keeps the subscription's id); an
+    amendment of the new term changes the new term's line, not the old one's."""
+    r = M1Feed(unique("renew"), metrics_currency())
+    first = r.subscription("SEAT", "month", 10000, 1, "2024-02-01", "2025-01-31")
+    second = r.subscription("SEAT", "month", 10000, 2, "2025-02-01", "2026-01-31")
+    await publish(
+        feed.producer,
+        [
+            r.contract("R", "c-R", "2024-02-01", "2025-01-31", 12, "2024-02-01", first),
+            r.amended("R", "c-R", "2024-06-01", first, 1, 2),
+            r.renewed("R", "c-R", "2025-02-01", "2026-01-31", 12, second),
+            r.amended("R", "c-R", "2025-03-01", second, 2, 3),
+        ],
+    )
+    await caught_up(ledger_service)
+
+    async def get(path: str, **params: str) -> Any:
+        response = await ledger_service.client.get(
+            f"/v1/metrics/{path}", params={"currency": r.currency, **params}, headers=FINANCE
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["currencies"][0]
+
+    january = await get("renewals", detail="accounts", **{"from": "2025-01-01", "to": "2025-01-31"})
+    assert january["by_count"]["numerator"] == january["by_count"]["denominator"] == 1
+    assert january["by_value"] == {"numerator": 240000, "denominator": 240000, "percent": "100.00"}
+    assert january["contracts"][0]["renewed_by"] == r.id("c-R")
+    months = (await get("mrr-movements", **{"from": "2025-01-01", "to": "2025-03-31"}))["months"]
+    assert [(m["month"], m["mrr_after"], m["churn"], m["new"], m["expansion"]) for m in months] == [
+        ("2025-01", 20000, 0, 0, 0),
+        ("2025-02", 20000, 0, 0, 0),
+        ("2025-03", 30000, 0, 0, 10000),
+    ]
+    old_term = await get("mrr", as_of="2024-12-31")
+    assert old_term["mrr"] == 20000
