@@ -63,15 +63,15 @@ from ledger.api.metrics_schemas import (
 from ledger.metrics.calendar import Month, Period, months_between
 from ledger.metrics.churn import churn_of
 from ledger.metrics.errors import InvalidMetricQuery
-from ledger.metrics.history import History, Snapshot
-from ledger.metrics.ltv import ltv
+from ledger.metrics.history import Snapshot
+from ledger.metrics.ltv import ltv_of
 from ledger.metrics.movements import movements_of
 from ledger.metrics.mrr import mrr_figures
-from ledger.metrics.renewals import renewals
-from ledger.metrics.retention import retention
-from ledger.metrics.sales import sales
+from ledger.metrics.renewals import renewals_of
+from ledger.metrics.retention import retention_of
+from ledger.metrics.sales import sales_of
 from ledger.settings import LedgerSettings
-from ledger.store.metrics import load_history
+from ledger.store.metrics import KEPT_HISTORIES
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -146,17 +146,16 @@ class Question:
         """The service's business today (the default `as_of` and `to`)."""
         return self.runtime.clock.today()
 
-    async def history(self) -> History:
-        """The read model's facts (of the currency asked, if one was)."""
+    async def snapshot(self) -> tuple[Snapshot, list[str]]:
+        """The read model's facts (of the currency asked, if one was) as known at
+        `known_at`, and the currencies to answer (kept between requests while the read
+        model is unchanged: store/metrics.py, KeptHistories)."""
         async with self.runtime.db.session() as session:
-            return await load_history(session, currency=self.currency)
-
-    async def snapshot(self) -> tuple[History, Snapshot, list[str]]:
-        """The History, its fold as known at `known_at`, and the currencies to answer."""
-        history = await self.history()
-        snapshot = history.as_known_at(self.known_at)
+            _, snapshot = await KEPT_HISTORIES.snapshot(
+                session, self.known_at, currency=self.currency
+            )
         currencies = [self.currency] if self.currency else list(snapshot.currencies())
-        return history, snapshot, currencies
+        return snapshot, currencies
 
 
 def _question(
@@ -208,7 +207,7 @@ async def mrr(
     """MRR, ARR, customers and ARPA per currency on `as_of` (default today), as known at
     `known_at`; with `detail=accounts` each customer's MRR contract by contract."""
     day = as_of if as_of is not None else question.today()
-    _, snapshot, currencies = await question.snapshot()
+    snapshot, currencies = await question.snapshot()
     figures = [mrr_figures(snapshot, c, day) for c in currencies]
     body = MrrReportOut(
         as_of=day,
@@ -237,7 +236,7 @@ async def mrr_movements(
     currency, as known at `known_at`; they add up to the change in MRR every month. With
     `detail=accounts` each account that moved, and its contracts."""
     first, last = _months(_period(question, date_from, date_to))
-    _, snapshot, currencies = await question.snapshot()
+    snapshot, currencies = await question.snapshot()
     report = [movements_of(snapshot, c, first, last) for c in currencies]
     body = MovementsReportOut(
         first_month=str(first),
@@ -269,7 +268,7 @@ async def churn(
     """Logo, gross MRR and net MRR churn per month of from..to, per currency, as known at
     `known_at`; with `detail=accounts` the churned and contracted accounts."""
     first, last = _months(_period(question, date_from, date_to))
-    _, snapshot, currencies = await question.snapshot()
+    snapshot, currencies = await question.snapshot()
     report = [churn_of(snapshot, c, first, last) for c in currencies]
     body = ChurnReportOut(
         first_month=str(first),
@@ -302,8 +301,8 @@ async def retention_rates(
     the end of the month `months` before), per currency, as known at `known_at`; with
     `detail=accounts` the cohort."""
     month = Month.of(as_of if as_of is not None else question.today())
-    history, _, currencies = await question.snapshot()
-    report = [retention(history, c, month, question.known_at, months) for c in currencies]
+    snapshot, currencies = await question.snapshot()
+    report = [retention_of(snapshot, c, month, months) for c in currencies]
     body = RetentionReportOut(
         month=str(month),
         months=months,
@@ -332,8 +331,8 @@ async def renewal_rates(
     per currency, as known at `known_at`; with `detail=accounts` the terms due and what
     renewed them."""
     period = _period(question, date_from, date_to)
-    history, _, currencies = await question.snapshot()
-    report = [renewals(history, c, period, question.known_at) for c in currencies]
+    snapshot, currencies = await question.snapshot()
+    report = [renewals_of(snapshot, c, period) for c in currencies]
     body = RenewalsReportOut(
         date_from=period.first,
         date_to=period.last,
@@ -362,8 +361,8 @@ async def sales_figures(
     pipeline velocity over from..to, per currency, as known at `known_at`; with
     `detail=accounts` every booking. Sales may read it."""
     period = _period(question, date_from, date_to)
-    history, _, currencies = await question.snapshot()
-    report = [sales(history, c, period, question.known_at) for c in currencies]
+    snapshot, currencies = await question.snapshot()
+    report = [sales_of(snapshot, c, period) for c in currencies]
     body = SalesReportOut(
         date_from=period.first,
         date_to=period.last,
@@ -401,8 +400,8 @@ async def lifetime_value(
     day = as_of if as_of is not None else question.today()
     settings = cast(LedgerSettings, question.runtime.settings)
     margin = Decimal(gross_margin) if gross_margin is not None else settings.metrics_gross_margin
-    history, _, currencies = await question.snapshot()
-    report = [ltv(history, c, day, question.known_at, margin) for c in currencies]
+    snapshot, currencies = await question.snapshot()
+    report = [ltv_of(snapshot, c, day, margin) for c in currencies]
     body = LtvReportOut(
         as_of=day,
         known_at=question.known_at,

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from revline_events.repository import Repository
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.metrics.history import (
@@ -29,6 +29,7 @@ from ledger.metrics.history import (
     QuoteKind,
     QuotePresented,
     QuoteRejected,
+    Snapshot,
     TermStarted,
 )
 from ledger.store.tables import (
@@ -246,3 +247,76 @@ class MetricsFacts(Repository):
             cast(QuoteKind, created.kind),
             frozenset(r.step for r in rows),
         )
+
+
+# --- kept histories -------------------------------------------------------------------------
+
+METRICS_TABLES = (
+    metrics_lines,
+    metrics_quantity_changes,
+    metrics_terms,
+    metrics_contract_ends,
+    metrics_quote_steps,
+    metrics_quote_lines,
+)
+
+
+async def read_model_version(session: AsyncSession, currency: str | None) -> tuple[int, ...]:
+    """How many rows each metrics table holds (of `currency` when given), in one query.
+
+    The tables are insert only (a rebuild writes the same rows again), so equal counts
+    mean equal contents.
+    """
+    counts = []
+    for table in METRICS_TABLES:
+        count = select(func.count()).select_from(table)
+        if currency is not None:
+            count = count.where(table.c.currency == currency)
+        counts.append(count.scalar_subquery())
+    row = (await session.execute(select(*counts))).one()
+    return tuple(int(n) for n in row)
+
+
+@dataclass(frozen=True)
+class KeptHistory:
+    """A History as loaded at a read-model version, and its fold with every fact known."""
+
+    version: tuple[int, ...]
+    history: History
+    everything: Snapshot  # as known at `latest`
+    latest: datetime | None  # the last recorded_at, None without facts
+
+
+class KeptHistories:
+    """The History of each database and currency last loaded, kept while the read model
+    holds the same rows (checked by one counting query a request), with its fold as
+    known at its last fact: a question asked as known at or after that (the default,
+    now) reuses the fold; an earlier `known_at` folds again. Least recently used beyond
+    `size` are dropped."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._kept: dict[tuple[str, str | None], KeptHistory] = {}
+
+    async def snapshot(
+        self, session: AsyncSession, known_at: datetime, *, currency: str | None = None
+    ) -> tuple[History, Snapshot]:
+        """The History (of `currency`) and its fold as known at `known_at`."""
+        key = (str(session.bind.sync_engine.url), currency)
+        version = await read_model_version(session, currency)
+        kept = self._kept.pop(key, None)
+        if kept is None or kept.version != version:
+            history = await load_history(session, currency=currency)
+            latest = max((f.recorded_at for f in history.facts), default=None)
+            everything = history.as_known_at(latest) if latest else Snapshot((), (), ())
+            kept = KeptHistory(version, history, everything, latest)
+        self._kept[key] = kept
+        while len(self._kept) > self.size:
+            del self._kept[next(iter(self._kept))]
+        if kept.latest is None or known_at >= kept.latest:
+            return kept.history, kept.everything
+        return kept.history, kept.history.as_known_at(known_at)
+
+
+# The process's kept histories (the API's and the dashboard's reads).
+KEPT_HISTORIES = KeptHistories()

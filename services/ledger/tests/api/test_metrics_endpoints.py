@@ -399,3 +399,31 @@ async def test_a_renewal_in_place_is_renewed_not_churned_and_later_amendments_ch
     ]
     old_term = await get("mrr", as_of="2024-12-31")
     assert old_term["mrr"] == 20000
+
+
+async def test_an_answer_after_new_events_counts_them_and_an_earlier_known_at_does_not(
+    ledger_service: LiveService, feed: BillingFeed
+) -> None:
+    """The History kept between requests (KeptHistories) is reloaded once the read model
+    holds more rows, and folded again for a known_at before its last fact."""
+    m1 = M1Feed(unique("kept"), metrics_currency())
+    events = m1.events()
+    await publish(feed.producer, events[:-1])  # all but C's return on 2025-04-05
+    await caught_up(ledger_service)
+
+    async def april(**known: str) -> int:
+        response = await ledger_service.client.get(
+            "/v1/metrics/mrr",
+            params={"currency": m1.currency, "as_of": "2025-04-30", **known},
+            headers=FINANCE,
+        )
+        assert response.status_code == 200, response.text
+        value: int = response.json()["currencies"][0]["mrr"]
+        return value
+
+    assert await april() == 160000
+    await publish(feed.producer, events[-1:])
+    await caught_up(ledger_service)
+    assert await april() == 172000
+    assert await april(known_at="2025-04-04T23:59:59Z") == 160000
+    assert await april() == 172000
