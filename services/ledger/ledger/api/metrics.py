@@ -158,7 +158,7 @@ class Question:
         return snapshot, currencies
 
 
-def _question(
+async def _question(
     runtime: RuntimeDep,
     known_at: KnownAt = None,
     currency: CurrencyParam = None,
