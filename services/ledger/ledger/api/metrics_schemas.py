@@ -80,21 +80,27 @@ class MrrReportOut(BaseModel):
 
 def mrr_out(figures: MrrFigures, detail: bool) -> MrrOut:
     """One currency's MRR figures (with the accounts and contracts behind them on detail)."""
-    accounts = [
-        AccountMrrOut(
-            account_id=a.account_id,
-            mrr=a.mrr,
-            contracts=[ContractMrrOut(contract_id=c.contract_id, mrr=c.mrr) for c in a.contracts],
-        )
-        for a in figures.accounts
-    ]
+    accounts = (
+        [
+            AccountMrrOut(
+                account_id=a.account_id,
+                mrr=a.mrr,
+                contracts=[
+                    ContractMrrOut(contract_id=c.contract_id, mrr=c.mrr) for c in a.contracts
+                ],
+            )
+            for a in figures.accounts
+        ]
+        if detail
+        else None
+    )
     return MrrOut(
         currency=figures.currency,
         mrr=figures.mrr,
         arr=figures.arr,
         customers=figures.customers,
         arpa=figures.arpa,
-        accounts=accounts if detail else None,
+        accounts=accounts,
     )
 
 
@@ -357,15 +363,19 @@ class RetentionReportOut(BaseModel):
 
 def retention_out(figures: Retention, detail: bool) -> RetentionOut:
     """One currency's NRR and GRR (with the cohort on detail)."""
-    cohort = [
-        CohortAccountOut(account_id=a.account_id, mrr_start=a.mrr_start, mrr_end=a.mrr_end)
-        for a in figures.cohort
-    ]
+    cohort = (
+        [
+            CohortAccountOut(account_id=a.account_id, mrr_start=a.mrr_start, mrr_end=a.mrr_end)
+            for a in figures.cohort
+        ]
+        if detail
+        else None
+    )
     return RetentionOut(
         currency=figures.currency,
         nrr=rate_out(figures.nrr),
         grr=rate_out(figures.grr),
-        cohort=cohort if detail else None,
+        cohort=cohort,
     )
 
 
@@ -431,22 +441,26 @@ class RenewalsReportOut(BaseModel):
 
 def renewals_out(figures: RenewalRate, detail: bool) -> RenewalsOut:
     """One currency's renewal rates (with the terms due on detail)."""
-    due = [
-        RenewalDueOut(
-            contract_id=d.contract_id,
-            account_id=d.account_id,
-            end_date=d.end_date,
-            arr=d.arr,
-            renewed_by=d.renewed_by,
-            renewed_arr=d.renewed_arr,
-        )
-        for d in figures.due
-    ]
+    due = (
+        [
+            RenewalDueOut(
+                contract_id=d.contract_id,
+                account_id=d.account_id,
+                end_date=d.end_date,
+                arr=d.arr,
+                renewed_by=d.renewed_by,
+                renewed_arr=d.renewed_arr,
+            )
+            for d in figures.due
+        ]
+        if detail
+        else None
+    )
     return RenewalsOut(
         currency=figures.currency,
         by_count=rate_out(figures.by_count),
         by_value=rate_out(figures.by_value),
-        contracts=due if detail else None,
+        contracts=due,
     )
 
 
@@ -556,18 +570,22 @@ def _text(value: object | None) -> str | None:
 def sales_out(figures: SalesFigures, detail: bool) -> SalesOut:
     """One currency's sales figures (with the bookings on detail)."""
     v = figures.velocity
-    bookings = [
-        BookingOut(
-            quote_id=b.quote_id,
-            account_id=b.account_id,
-            kind=b.kind,
-            accepted_on=b.accepted_on,
-            acv=b.acv,
-            tcv=b.tcv,
-            cycle_days=b.cycle_days,
-        )
-        for b in figures.bookings
-    ]
+    bookings = (
+        [
+            BookingOut(
+                quote_id=b.quote_id,
+                account_id=b.account_id,
+                kind=b.kind,
+                accepted_on=b.accepted_on,
+                acv=b.acv,
+                tcv=b.tcv,
+                cycle_days=b.cycle_days,
+            )
+            for b in figures.bookings
+        ]
+        if detail
+        else None
+    )
     return SalesOut(
         currency=figures.currency,
         win_rates={kind: rate_out(figures.win_rates[kind]) for kind in QUOTE_KINDS},
@@ -586,7 +604,7 @@ def sales_out(figures: SalesFigures, detail: bool) -> SalesOut:
             mean_cycle_days=_text(v.mean_cycle_days),
             per_day=v.per_day,
         ),
-        bookings=bookings if detail else None,
+        bookings=bookings,
     )
 
 

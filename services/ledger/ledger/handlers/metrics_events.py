@@ -35,11 +35,11 @@ from revline_events.payloads.ledger import (
 from revline_events.payloads.quote import (
     ProductCreated,
     QuoteAccepted,
+    QuoteCreated,
     QuotePresented,
     QuoteRejected,
     QuoteRevised,
 )
-from revline_events.payloads.quote import QuoteCreated as QuoteDrafted
 from revline_events.received import Received
 from revline_events.unit_of_work import UnitOfWork
 
@@ -177,8 +177,8 @@ def _quote_facts(
     )  # fmt: skip
 
 
-@REACTIONS.on(QuoteDrafted)
-async def quote_created(event: Received[QuoteDrafted], uow: UnitOfWork) -> None:
+@REACTIONS.on(QuoteCreated)
+async def quote_created(event: Received[QuoteCreated], uow: UnitOfWork) -> None:
     """A quote was drafted: its sales cycle starts on the day it was created."""
     quote = event.payload
     fact = _quote_facts(event, "created", quote.quote_id, quote.account_id, quote.currency,
