@@ -681,9 +681,10 @@ class DevStack:
         if plan.name in self.new_stores:
             return True
         url = make_url(plan.database_url)
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        database = url.database
+        if url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
             return False
-        return not Path(url.database).exists()
+        return not Path(str(database)).exists()
 
     async def _create_topics(self) -> None:
         await asyncio.gather(
