@@ -4,7 +4,7 @@ PostgreSQL, and the rebuild of the metrics read model from the ledger's log.
 For each backend and size a fresh ledger database (its own alembic migrations) gets the
 ledger events the metrics reactions would have recorded for `accounts` customers in EUR
 (`ContractFactsNoted`, `QuoteFactsNoted`: ledger/handlers/metrics_events.py), appended to
-its event store (outbox marked sent) and projected by the ledger's projector, a chunk per
+its event store and projected by the ledger's projector, a chunk per
 transaction. Each account has a quote (created, presented, accepted), a 12-month contract
 starting in 2025 with two recurring lines (monthly seats, a yearly plan), half of them an
 amendment of the seats, one in ten a termination, one in four of the yearly ones a second
@@ -201,14 +201,13 @@ async def seed(url: str, accounts: int) -> dict[str, Any]:
     from ledger.main import SPEC
     from ledger.store.projector import PROJECTOR
     from ledger.store.tables import kernel
-    from revline_events.catalogue import make_envelope
+    from revline_events.catalogue import CATALOGUE, make_envelope
     from revline_events.clock import FixedClock
     from revline_events.database import Database
     from revline_events.event_store import EventStore
-    from sqlalchemy import update
 
     db = Database(url)
-    store = EventStore(kernel, SPEC.topic)
+    store = EventStore(kernel, SPEC.topic, unpublished=CATALOGUE.unpublished())
     started = time.perf_counter()
     count = 0
     try:
@@ -236,8 +235,6 @@ async def seed(url: str, accounts: int) -> dict[str, Any]:
                 await flush()
         if pending:
             await flush()
-        async with db.session() as session, session.begin():
-            await session.execute(update(kernel.outbox).values(sent_at=datetime.now(UTC)))
     finally:
         await db.dispose()
     return {

@@ -55,14 +55,24 @@ class Catalogue:
         self._models: dict[tuple[str, int], type[EventPayload]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         self._latest: dict[str, int] = {}
+        self._unpublished: set[str] = set()
 
-    def register(self, event_type: str, version: int = 1) -> Callable[[type[P]], type[P]]:
-        """Class decorator: register a payload model under (event_type, version)."""
+    def register(
+        self, event_type: str, version: int = 1, *, published: bool = True
+    ) -> Callable[[type[P]], type[P]]:
+        """Class decorator: register a payload model under (event_type, version).
+
+        `published=False`: a service's own bookkeeping of what it took in, kept in its
+        event log so that rebuild refolds it, and never put on its topic (no outbox row):
+        no other service has a use for it.
+        """
 
         def decorate(model: type[P]) -> type[P]:
             key = (event_type, version)
             if key in self._models:
                 raise ValueError(f"{event_type} v{version} is registered twice")
+            if not published:
+                self._unpublished.add(event_type)
             model.event_type = event_type
             model.schema_version = version
             self._models[key] = model
@@ -70,6 +80,10 @@ class Catalogue:
             return model
 
         return decorate
+
+    def unpublished(self) -> frozenset[str]:
+        """The event types registered with `published=False`."""
+        return frozenset(self._unpublished)
 
     def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Decorator: register the function turning a `from_version` payload into the next."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +40,14 @@ class Queued:
 class EventStore:
     """The service's own event log, in the same database as its projections."""
 
-    def __init__(self, tables: KernelTables, topic: str) -> None:
+    def __init__(
+        self, tables: KernelTables, topic: str, *, unpublished: Collection[str] = ()
+    ) -> None:
         self._t = tables.event_store
         self._outbox = tables.outbox
         self.topic = topic
+        # Event types kept in the log but never queued for the topic (Catalogue.register).
+        self._unpublished = frozenset(unpublished)
         # Built once: the hot path runs them on the session's connection, without the
         # cost of building a statement (and its cache key) per call.
         self._insert_events = insert(self._t)
@@ -140,7 +144,12 @@ class EventStore:
 
     async def _queue(self, session: AsyncSession, events: Sequence[Envelope]) -> list[Queued]:
         """Outbox rows for the relay, keyed by account (per-key order on the topic), each
-        with the trace context of the request or handler that decided it."""
+        with the trace context of the request or handler that decided it. Unpublished
+        types get none."""
+        if self._unpublished:
+            events = [e for e in events if e.type not in self._unpublished]
+            if not events:
+                return []
         traces = [trace_context_for(e) for e in events]
         rows = [
             {

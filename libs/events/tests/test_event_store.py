@@ -9,8 +9,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from revline_events.catalogue import InvalidPayload
-from revline_events.event_store import ConcurrencyConflict
+import revline_events.payloads  # noqa: F401  (registers the services' events in CATALOGUE)
+from revline_events.catalogue import CATALOGUE, Catalogue, EventPayload, InvalidPayload
+from revline_events.event_store import ConcurrencyConflict, EventStore
 from revline_testkit.waiting import eventually
 from sqlalchemy import func, select, text
 from toy import Toy, counters, increment, kernel
@@ -254,3 +255,37 @@ async def test_new_streams_start_at_version_1_and_are_named_once(toy: Toy) -> No
             )
 
     assert await table_counts(toy) == {"event_store": 0, "outbox": 0, "counters": 0}
+
+
+async def test_an_unpublished_event_type_is_kept_in_the_log_and_queued_for_no_topic(
+    toy: Toy,
+) -> None:
+    """A service's own bookkeeping (`Catalogue.register(..., published=False)`): stored and
+    projected like any event, so rebuild refolds it, but no outbox row, no wake-up."""
+    notifier = CountingNotifier()
+    toy.after_commit = notifier
+    toy.store = EventStore(kernel, toy.topic, unpublished={"CounterIncremented"})
+
+    await toy.record(
+        [increment("a", 1, version=1), increment("a", 2, version=2)], expected_version=0
+    )
+
+    assert await table_counts(toy) == {"event_store": 2, "outbox": 0, "counters": 1}
+    assert await toy.counter("a") == 3
+    assert notifier.calls == 0
+
+
+def test_the_catalogue_names_the_types_registered_unpublished() -> None:
+    catalogue = Catalogue()
+
+    @catalogue.register("Noted", published=False)
+    class Noted(EventPayload):
+        what: str
+
+    @catalogue.register("Announced")
+    class Announced(EventPayload):
+        what: str
+
+    assert catalogue.unpublished() == {"Noted"}
+    assert {"ContractFactsNoted", "QuoteFactsNoted"} <= CATALOGUE.unpublished()
+    assert "InvoiceAmountApplied" not in CATALOGUE.unpublished()

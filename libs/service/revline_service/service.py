@@ -137,7 +137,7 @@ class Runtime:
         self.clock = clock
         self.ids = IdGenerator(clock)
         self.db = Database(settings.database_url)
-        self.store = EventStore(spec.kernel, spec.topic)
+        self.store = EventStore(spec.kernel, spec.topic, unpublished=CATALOGUE.unpublished())
         self.relay = OutboxRelay(
             self.db,
             spec.kernel,

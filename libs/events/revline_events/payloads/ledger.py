@@ -284,7 +284,7 @@ class NotedTerm(EventPayload):
     renews: str | None = None
 
 
-@CATALOGUE.register("ContractFactsNoted", 1)
+@CATALOGUE.register("ContractFactsNoted", 1, published=False)
 class ContractFactsNoted(EventPayload):
     """What the RevOps metrics take of one contract event (the ledger's README, Metrics).
 
@@ -312,7 +312,7 @@ class NotedPrice(EventPayload):
     quantity: int
 
 
-@CATALOGUE.register("QuoteFactsNoted", 1)
+@CATALOGUE.register("QuoteFactsNoted", 1, published=False)
 class QuoteFactsNoted(EventPayload):
     """A step of a quote the sales metrics count, dated `step_date`.
 
