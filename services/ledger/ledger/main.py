@@ -13,6 +13,7 @@ from revline_service.service import ServiceSpec, create_app
 from ledger.api import adjustments
 from ledger.api.problems import PROBLEMS
 from ledger.api.routes import router
+from ledger.dashboard import routes as dashboard
 from ledger.handlers.billing_events import REACTIONS
 from ledger.recognition_timer import recognise_through_today
 from ledger.settings import LedgerSettings
@@ -26,7 +27,7 @@ SPEC = ServiceSpec(
     kernel=kernel,
     projections=PROJECTIONS,
     projector=PROJECTOR,
-    routers=[router, adjustments.router],
+    routers=[router, adjustments.router, dashboard.router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
     upstream_topics=[events_topic("billing")],

@@ -1,0 +1,56 @@
+"""The dashboard's reads: the finance reports' SQL aggregates (the same queries as the
+report endpoints) and the metrics History, through one seam.
+
+`dashboard_history` is the one place the page gets its metrics History from: the
+metrics read model (`ledger/store/metrics.py: load_history`) is being built beside this
+page; until it is merged the seam answers an empty History (the metrics parts of the
+page show zeros), and tests put a History in through FastAPI's dependency overrides.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from revline_pricing import add_months
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.dashboard.view import FinanceView, Receivables, aging_view
+from ledger.domain.recognition import month_start
+from ledger.metrics.history import History
+from ledger.reporting import revenue_reports, trial_balances
+from ledger.store.journal import Journal
+from ledger.store.receivables import Receivables as ReceivablesStore
+
+MONTHS = 12
+
+
+async def dashboard_history(session: AsyncSession) -> History:
+    """The metrics History the page reads: the seam to the metrics read model
+    (`load_history(session)` once merged); an empty History until then."""
+    del session  # the read model's tables are read through it once they exist
+    return History()
+
+
+async def ledger_currencies(session: AsyncSession, as_of: date) -> set[str]:
+    """The currencies with journal entries dated on or before `as_of`."""
+    return {t.currency for t in await Journal(session).totals(as_of)}
+
+
+async def finance_view(session: AsyncSession, currency: str, as_of: date) -> FinanceView:
+    """The ledger's reports of `currency` as of `as_of`: receivables, AR aging, trial balance,
+    and revenue by service month over the 12 months ending with `as_of`'s month."""
+    journal, store = Journal(session), ReceivablesStore(session)
+    totals = await journal.totals(as_of)
+    moves = await store.subledger_totals(as_of)
+    aging = aging_view(await store.aging(as_of), currency)
+    first = add_months(month_start(as_of), -(MONTHS - 1))
+    earned = await journal.revenue(first, as_of)
+    revenue = {r.currency: r for r in revenue_reports(first, as_of, earned, totals)}
+    return FinanceView(
+        currency,
+        as_of,
+        Receivables(moves.get((currency, "invoice"), 0), moves.get((currency, "credit_lot"), 0)),
+        aging,
+        trial_balances(as_of, totals).get(currency),
+        revenue.get(currency),
+    )

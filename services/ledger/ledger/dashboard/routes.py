@@ -1,0 +1,219 @@
+"""`/dashboard`: the finance dashboard page, its sign-in and sign-out, its CSV downloads.
+
+The key never travels in a URL: the sign-in form POSTs it, the service checks it
+and keeps it in a cookie (HttpOnly: no script reads it; SameSite=Strict: no other
+site's page sends it; Path=/dashboard; Secure when served over https), and every
+read of the page checks it again with the role it has now. `finance` and `admin`
+read the page; a key of another role gets a 403 page. The pages are HTML, not part
+of the API contract (left out of the OpenAPI document); bad query parameters are
+still a problem+json 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from revline_service.auth import UNAUTHORIZED_HEADERS, KeyRing, Principal, Role
+from revline_service.fields import CalendarDate
+from revline_service.problems import Problem
+from revline_service.service import Runtime, RuntimeDep
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledger.api.csv_export import csv_response
+from ledger.api.report_csv import (
+    AGING_HEADER,
+    REVENUE_HEADER,
+    TRIAL_BALANCE_HEADER,
+    Row,
+    aging_pages,
+    csv_pages,
+    revenue_lines,
+    trial_balance_lines,
+)
+from ledger.dashboard import tables
+from ledger.dashboard.reads import dashboard_history, finance_view, ledger_currencies
+from ledger.dashboard.render import (
+    CONTENT_SECURITY_POLICY,
+    dashboard_page,
+    login_page,
+    refused_page,
+)
+from ledger.dashboard.view import Dashboard, metrics_view
+from ledger.metrics.history import History
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
+
+COOKIE = "revline_dashboard_key"
+READERS = frozenset({Role.FINANCE, Role.ADMIN})
+FALLBACK_CURRENCY = "USD"  # shown when nothing is booked in any currency yet
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+HistorySource = Callable[[AsyncSession], Awaitable[History]]
+Currency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")]
+
+
+async def history_source() -> HistorySource:
+    """How the page loads its metrics History (a dependency, so a test can give its own);
+    called only once the key is checked."""
+    return dashboard_history
+
+
+Source = Annotated[HistorySource, Depends(history_source)]
+
+
+class Table(StrEnum):
+    """The tables of the page with a CSV download."""
+
+    MRR = "mrr"
+    MOVEMENTS = "movements"
+    CHURN = "churn"
+    RETENTION = "retention"
+    AR_AGING = "ar-aging"
+    TRIAL_BALANCE = "trial-balance"
+    REVENUE = "revenue"
+
+
+def _page(html: str, status: int = 200, **headers: str) -> HTMLResponse:
+    return HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, **headers})
+
+
+def _signed_in(request: Request) -> Principal | None:
+    """The principal of the key in the cookie, None without one or for an unknown key."""
+    presented = request.cookies.get(COOKIE)
+    if not presented:
+        return None
+    ring: KeyRing = request.app.state.keyring
+    return ring.identify(presented)
+
+
+async def build_dashboard(
+    runtime: Runtime, source: HistorySource, as_of: date | None, currency: str | None
+) -> Dashboard:
+    """The page's figures: `as_of` by default today by the service's clock, the metrics as
+    known now by it, `currency` by default the first known."""
+    day = as_of if as_of is not None else runtime.clock.today()
+    async with runtime.db.session() as session:
+        snapshot = (await source(session)).as_known_at(runtime.clock.now())
+        known = set(snapshot.currencies()) | await ledger_currencies(session, day)
+        chosen = currency or (min(known) if known else FALLBACK_CURRENCY)
+        finance = await finance_view(session, chosen, day)
+    return Dashboard(
+        day, chosen, tuple(sorted(known | {chosen})), metrics_view(snapshot, chosen, day), finance
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+async def dashboard(
+    request: Request,
+    runtime: RuntimeDep,
+    source: Source,
+    as_of: Annotated[CalendarDate | None, Query()] = None,
+    currency: Currency = None,
+) -> Response:
+    """The dashboard of one currency as of a date; the sign-in form without a valid key in
+    the cookie, a 403 page for a key of another role."""
+    principal = _signed_in(request)
+    if principal is None:
+        form = _page(login_page("That key is no longer valid." if COOKIE in request.cookies
+                                else None))  # fmt: skip
+        if COOKIE in request.cookies:
+            form.delete_cookie(COOKIE, path="/dashboard")
+        return form
+    if principal.role not in READERS:
+        return _page(refused_page(principal.role.value), 403)
+    return _page(dashboard_page(await build_dashboard(runtime, source, as_of, currency)))
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    """Check the key the form POSTs (`key`, form-encoded): a reader's goes into the cookie
+    and the browser back to the page (303); an unknown key is a 401 and a key of another
+    role a 403, each a page, and neither sets the cookie."""
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    presented = (fields.get("key") or [""])[0].strip()
+    if not presented:
+        return _page(login_page("Enter an API key."), 422)
+    ring: KeyRing = request.app.state.keyring
+    principal = ring.identify(presented)
+    if principal is None:
+        return _page(login_page("Unknown key."), 401, **UNAUTHORIZED_HEADERS)
+    if principal.role not in READERS:
+        return _page(refused_page(principal.role.value), 403)
+    back = RedirectResponse("/dashboard", status_code=303)
+    back.set_cookie(
+        COOKIE,
+        presented,
+        path="/dashboard",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return back
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    """Forget the key: the cookie is cleared and the browser sent to the sign-in form."""
+    back = RedirectResponse("/dashboard", status_code=303)
+    back.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="strict")
+    return back
+
+
+async def _of_currency(
+    pages: AsyncIterator[list[Row]], currency: str, column: int
+) -> AsyncIterator[list[Row]]:
+    async for page in pages:
+        if mine := [row for row in page if row[column] == currency]:
+            yield mine
+
+
+@router.get("/csv/{table}")
+async def table_csv(
+    table: Table,
+    request: Request,
+    runtime: RuntimeDep,
+    source: Source,
+    as_of: Annotated[CalendarDate | None, Query()] = None,
+    currency: Currency = None,
+) -> Response:
+    """A table of the page as CSV, with the page's date and currency: for AR aging every
+    account (the page shows the top ones), streamed. The key comes from the cookie: 401
+    without one, 403 for another role."""
+    principal = _signed_in(request)
+    if principal is None:
+        raise Problem(401, "Unauthorized", "sign in at /dashboard first",
+                      headers=UNAUTHORIZED_HEADERS)  # fmt: skip
+    if principal.role not in READERS:
+        raise Problem(403, "Forbidden", f"role {principal.role.value} may not read the dashboard")
+    page = await build_dashboard(runtime, source, as_of, currency)
+    name = f"{table.value}-{page.currency}-{page.as_of}"
+    if table is Table.AR_AGING:
+        return csv_pages(name, AGING_HEADER, _of_currency(aging_pages(runtime, page.as_of),
+                                                         page.currency, 1))  # fmt: skip
+    found: dict[Table, tuple[tuple[str, ...], Iterable[Row]]] = {
+        Table.MRR: (tables.MRR_HEADER, tables.mrr_rows(page.metrics)),
+        Table.MOVEMENTS: (tables.MOVEMENTS_HEADER, tables.movement_rows(page.metrics)),
+        Table.CHURN: (tables.CHURN_HEADER, tables.churn_rows(page.metrics)),
+        Table.RETENTION: (tables.RETENTION_HEADER, tables.retention_rows(page.metrics)),
+        Table.TRIAL_BALANCE: (
+            TRIAL_BALANCE_HEADER,
+            trial_balance_lines([page.finance.trial_balance] if page.finance.trial_balance else []),
+        ),
+        Table.REVENUE: (
+            REVENUE_HEADER,
+            revenue_lines([page.finance.revenue] if page.finance.revenue else []),
+        ),
+    }
+    header, rows = found[table]
+    return csv_response(name, header, rows)
