@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ledger.dashboard.routes import HistorySource, history_source
 from ledger.metrics.history import History
-from ledger_feed import BillingFeed, billed, wait_for_entries
+from ledger_feed import FINANCE, BillingFeed, billed, wait_for_entries
 from metrics_examples import m1_history
 from revline_testkit.live import LiveService
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,7 @@ async def m1_source() -> HistorySource:
 async def seed(ledger: LiveService, feed: BillingFeed) -> LiveService:
     """M1's History and EUR invoices of A, B and C booked: as of 2025-04-30, A's first
     invoice (1,500.00) is 80 days past due, its second (700.00) 49, B's (1,000.00) 30,
-    C's (120.00) current."""
+    C's (120.00) current; revenue recognised through 2025-04-30."""
     ledger.app.dependency_overrides[history_source] = m1_source
     invoices = [
         feed.invoice("A", "INV-A1", "2025-01-10", "2025-02-09",
@@ -43,4 +43,9 @@ async def seed(ledger: LiveService, feed: BillingFeed) -> LiveService:
         await feed.send(envelope)
     for account, count in (("A", 2), ("B", 1), ("C", 1)):
         await wait_for_entries(ledger.client, account, count)
+    # Finance recognises revenue through the month end before reading it.
+    run = await ledger.client.post(
+        "/v1/recognition-runs", json={"through": "2025-04-30"}, headers=FINANCE
+    )
+    assert run.status_code == 201, run.text
     return ledger
