@@ -21,6 +21,7 @@ from bench import (
     billing_run,
     consumer_ingest,
     contract_order_flow,
+    dashboard_page,
     e2e_flow,
     hop_latency,
     kernel_append_publish,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
     ledger_posting.NAME: (ledger_posting.run, ledger_posting.summary),
     ledger_reports.NAME: (ledger_reports.run, ledger_reports.summary),
+    dashboard_page.NAME: (dashboard_page.run, dashboard_page.summary),
     e2e_flow.NAME: (e2e_flow.run, e2e_flow.summary),
     tracing_overhead.NAME: (tracing_overhead.run, tracing_overhead.summary),
 }

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.dashboard.view import FinanceView, Receivables, aging_view
 from ledger.domain.recognition import month_start
+from ledger.domain.reports import RevenueReport, TrialBalance
 from ledger.metrics.history import History
 from ledger.reporting import revenue_reports, trial_balances
 from ledger.store.journal import Journal
@@ -36,21 +37,31 @@ async def ledger_currencies(session: AsyncSession, as_of: date) -> set[str]:
     return {t.currency for t in await Journal(session).totals(as_of)}
 
 
+async def trial_balance(session: AsyncSession, currency: str, as_of: date) -> TrialBalance | None:
+    """The trial balance of `currency` as of `as_of` (None without entries in it)."""
+    return trial_balances(as_of, await Journal(session).totals(as_of)).get(currency)
+
+
+async def revenue(session: AsyncSession, currency: str, as_of: date) -> RevenueReport | None:
+    """Revenue of `currency` by service month over the 12 months ending with `as_of`'s month,
+    as of `as_of`, with the deferred revenue then (None without any)."""
+    journal = Journal(session)
+    first = add_months(month_start(as_of), -(MONTHS - 1))
+    earned = await journal.revenue(first, as_of)
+    reports = revenue_reports(first, as_of, earned, await journal.totals(as_of))
+    return next((r for r in reports if r.currency == currency), None)
+
+
 async def finance_view(session: AsyncSession, currency: str, as_of: date) -> FinanceView:
     """The ledger's reports of `currency` as of `as_of`: receivables, AR aging, trial balance,
     and revenue by service month over the 12 months ending with `as_of`'s month."""
-    journal, store = Journal(session), ReceivablesStore(session)
-    totals = await journal.totals(as_of)
+    store = ReceivablesStore(session)
     moves = await store.subledger_totals(as_of)
-    aging = aging_view(await store.aging(as_of), currency)
-    first = add_months(month_start(as_of), -(MONTHS - 1))
-    earned = await journal.revenue(first, as_of)
-    revenue = {r.currency: r for r in revenue_reports(first, as_of, earned, totals)}
     return FinanceView(
         currency,
         as_of,
         Receivables(moves.get((currency, "invoice"), 0), moves.get((currency, "credit_lot"), 0)),
-        aging,
-        trial_balances(as_of, totals).get(currency),
-        revenue.get(currency),
+        aging_view(await store.aging(as_of), currency),
+        await trial_balance(session, currency, as_of),
+        await revenue(session, currency, as_of),
     )

@@ -36,7 +36,7 @@ from ledger.api.report_csv import (
     revenue_lines,
     trial_balance_lines,
 )
-from ledger.dashboard import tables
+from ledger.dashboard import reads, tables
 from ledger.dashboard.reads import dashboard_history, finance_view, ledger_currencies
 from ledger.dashboard.render import (
     CONTENT_SECURITY_POLICY,
@@ -82,6 +82,10 @@ class Table(StrEnum):
     AR_AGING = "ar-aging"
     TRIAL_BALANCE = "trial-balance"
     REVENUE = "revenue"
+
+
+# The ledger's reports, as against the metrics tables.
+FINANCE_TABLES = frozenset({Table.AR_AGING, Table.TRIAL_BALANCE, Table.REVENUE})
 
 
 def _page(html: str, status: int = 200, **headers: str) -> HTMLResponse:
@@ -196,24 +200,28 @@ async def table_csv(
                       headers=UNAUTHORIZED_HEADERS)  # fmt: skip
     if principal.role not in READERS:
         raise Problem(403, "Forbidden", f"role {principal.role.value} may not read the dashboard")
-    page = await build_dashboard(runtime, source, as_of, currency)
-    name = f"{table.value}-{page.currency}-{page.as_of}"
-    if table is Table.AR_AGING:
-        return csv_pages(name, AGING_HEADER, _of_currency(aging_pages(runtime, page.as_of),
-                                                         page.currency, 1))  # fmt: skip
+    day = as_of if as_of is not None else runtime.clock.today()
+    if table in FINANCE_TABLES and currency is not None:
+        # The ledger's reports need neither the metrics nor every other figure of the page.
+        name = f"{table.value}-{currency}-{day}"
+        if table is Table.AR_AGING:
+            pages = _of_currency(aging_pages(runtime, day), currency, 1)
+            return csv_pages(name, AGING_HEADER, pages)
+        async with runtime.db.session() as session:
+            if table is Table.TRIAL_BALANCE:
+                balance = await reads.trial_balance(session, currency, day)
+                lines = trial_balance_lines([balance] if balance else [])
+                return csv_response(name, TRIAL_BALANCE_HEADER, lines)
+            report = await reads.revenue(session, currency, day)
+            return csv_response(name, REVENUE_HEADER, revenue_lines([report] if report else []))
+    page = await build_dashboard(runtime, source, day, currency)
+    if table in FINANCE_TABLES:  # no currency asked: the page's default, then as above
+        return await table_csv(table, request, runtime, source, day, page.currency)
     found: dict[Table, tuple[tuple[str, ...], Iterable[Row]]] = {
         Table.MRR: (tables.MRR_HEADER, tables.mrr_rows(page.metrics)),
         Table.MOVEMENTS: (tables.MOVEMENTS_HEADER, tables.movement_rows(page.metrics)),
         Table.CHURN: (tables.CHURN_HEADER, tables.churn_rows(page.metrics)),
         Table.RETENTION: (tables.RETENTION_HEADER, tables.retention_rows(page.metrics)),
-        Table.TRIAL_BALANCE: (
-            TRIAL_BALANCE_HEADER,
-            trial_balance_lines([page.finance.trial_balance] if page.finance.trial_balance else []),
-        ),
-        Table.REVENUE: (
-            REVENUE_HEADER,
-            revenue_lines([page.finance.revenue] if page.finance.revenue else []),
-        ),
     }
     header, rows = found[table]
-    return csv_response(name, header, rows)
+    return csv_response(f"{table.value}-{page.currency}-{page.as_of}", header, rows)

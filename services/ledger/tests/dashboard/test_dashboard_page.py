@@ -218,3 +218,14 @@ async def test_each_table_s_csv_has_the_page_s_figures_in_minor_units(
     revenue = await csv("revenue")
     assert revenue[0] == "currency,month,subscription,one_time,deferred_revenue_at_to"
     assert len(revenue) == 13 and revenue[1].startswith("EUR,2024-05,")
+
+
+async def test_a_csv_without_a_currency_takes_the_page_s_default(
+    browser_client: httpx.AsyncClient,
+) -> None:
+    await sign_in(browser_client, "finance")
+    for table in ("ar-aging", "mrr"):
+        answer = await browser_client.get(f"/dashboard/csv/{table}", params={"as_of": "2025-04-30"})
+        assert answer.status_code == 200
+        assert f'filename="{table}-EUR-2025-04-30.csv"' in answer.headers["content-disposition"]
+        assert len(answer.text.splitlines()) == (4 if table == "ar-aging" else 13)
