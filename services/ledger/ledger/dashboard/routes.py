@@ -11,6 +11,7 @@ still a problem+json 422.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import date
 from enum import StrEnum
@@ -44,7 +45,7 @@ from ledger.dashboard.render import (
     login_page,
     refused_page,
 )
-from ledger.dashboard.view import Dashboard, metrics_view
+from ledger.dashboard.view import Dashboard, FinanceView, metrics_view
 from ledger.metrics.history import History
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
@@ -105,16 +106,27 @@ async def build_dashboard(
     runtime: Runtime, source: HistorySource, as_of: date | None, currency: str | None
 ) -> Dashboard:
     """The page's figures: `as_of` by default today by the service's clock, the metrics as
-    known now by it, `currency` by default the first known."""
+    known now by it, `currency` by default the first known.
+
+    The metrics are CPU work that grows with the lines (1.6 s at 10,000 accounts,
+    bench/README.md): they run in a worker thread, so the event loop goes on serving
+    requests and the consumer meanwhile, and beside the ledger's report queries."""
     day = as_of if as_of is not None else runtime.clock.today()
     async with runtime.db.session() as session:
-        snapshot = (await source(session)).as_known_at(runtime.clock.now())
-        known = set(snapshot.currencies()) | await ledger_currencies(session, day)
-        chosen = currency or (min(known) if known else FALLBACK_CURRENCY)
-        finance = await finance_view(session, chosen, day)
-    return Dashboard(
-        day, chosen, tuple(sorted(known | {chosen})), metrics_view(snapshot, chosen, day), finance
+        history = await source(session)
+        booked = await ledger_currencies(session, day)
+    snapshot = await asyncio.to_thread(history.as_known_at, runtime.clock.now())
+    known = set(snapshot.currencies()) | booked
+    chosen = currency or (min(known) if known else FALLBACK_CURRENCY)
+
+    async def finance() -> FinanceView:
+        async with runtime.db.session() as session:
+            return await finance_view(session, chosen, day)
+
+    metrics, reports = await asyncio.gather(
+        asyncio.to_thread(metrics_view, snapshot, chosen, day), finance()
     )
+    return Dashboard(day, chosen, tuple(sorted(known | {chosen})), metrics, reports)
 
 
 @router.get("", response_class=HTMLResponse)
