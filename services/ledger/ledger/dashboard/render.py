@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from urllib.parse import urlencode
 
@@ -71,14 +71,19 @@ def _document(title: str, body: str) -> str:
     )
 
 
-def login_page(error: str | None = None) -> str:
-    """The form that POSTs a key to the service (which keeps it in a cookie)."""
+def login_page(error: str | None = None, keep: Mapping[str, str] | None = None) -> str:
+    """The form that POSTs a key to the service (which keeps it in a cookie); `keep` are the
+    page's parameters (as_of, currency) to come back to, as hidden fields."""
     problem = f'<p class="error" id="login-error">{escape(error)}</p>' if error else ""
+    hidden = "".join(
+        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+        for name, value in (keep or {}).items()
+    )
     return _document(
         "Revline finance dashboard: sign in",
         '<div class="login"><h1>Finance dashboard</h1>'
         f"<p>Sign in with a finance or admin API key.</p>{problem}"
-        f'<form method="post" action="{LOGIN_PATH}" id="login">'
+        f'<form method="post" action="{LOGIN_PATH}" id="login">{hidden}'
         '<label for="key">API key</label>'
         '<input type="password" id="key" name="key" autocomplete="current-password" required>'
         '<button type="submit">Sign in</button></form></div>',

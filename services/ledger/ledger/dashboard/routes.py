@@ -12,11 +12,12 @@ still a problem+json 422.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -141,8 +142,8 @@ async def dashboard(
     the cookie, a 403 page for a key of another role."""
     principal = _signed_in(request)
     if principal is None:
-        form = _page(login_page("That key is no longer valid." if COOKIE in request.cookies
-                                else None))  # fmt: skip
+        stale = "That key is no longer valid." if COOKIE in request.cookies else None
+        form = _page(login_page(stale, _view(as_of, currency)))
         if COOKIE in request.cookies:
             form.delete_cookie(COOKIE, path="/dashboard")
         return form
@@ -151,22 +152,44 @@ async def dashboard(
     return _page(dashboard_page(await build_dashboard(runtime, source, as_of, currency)))
 
 
+def _view(as_of: date | None, currency: str | None) -> dict[str, str]:
+    """The page's parameters worth keeping across the sign-in."""
+    kept = {"as_of": as_of.isoformat()} if as_of else {}
+    return {**kept, "currency": currency} if currency else kept
+
+
+def _date_or_none(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _currency_or_none(text: str | None) -> str | None:
+    return text if text and re.fullmatch(r"[A-Z]{3}", text) else None
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     """Check the key the form POSTs (`key`, form-encoded): a reader's goes into the cookie
-    and the browser back to the page (303); an unknown key is a 401 and a key of another
+    and the browser back to the page (303, with the form's `as_of` and `currency` when
+    they are a date and a currency code); an unknown key is a 401 and a key of another
     role a 403, each a page, and neither sets the cookie."""
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
-    presented = (fields.get("key") or [""])[0].strip()
+    fields = {
+        k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()
+    }
+    presented = fields.get("key", "").strip()
+    keep = _view(_date_or_none(fields.get("as_of")), _currency_or_none(fields.get("currency")))
     if not presented:
-        return _page(login_page("Enter an API key."), 422)
+        return _page(login_page("Enter an API key.", keep), 422)
     ring: KeyRing = request.app.state.keyring
     principal = ring.identify(presented)
     if principal is None:
-        return _page(login_page("Unknown key."), 401, **UNAUTHORIZED_HEADERS)
+        return _page(login_page("Unknown key.", keep), 401, **UNAUTHORIZED_HEADERS)
     if principal.role not in READERS:
         return _page(refused_page(principal.role.value), 403)
-    back = RedirectResponse("/dashboard", status_code=303)
+    # Back to the page asked for: only a checked date and currency go into the URL.
+    back = RedirectResponse(f"/dashboard?{urlencode(keep)}" if keep else "/dashboard", 303)
     back.set_cookie(
         COOKIE,
         presented,

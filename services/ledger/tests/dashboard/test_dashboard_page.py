@@ -229,3 +229,23 @@ async def test_a_csv_without_a_currency_takes_the_page_s_default(
         assert answer.status_code == 200
         assert f'filename="{table}-EUR-2025-04-30.csv"' in answer.headers["content-disposition"]
         assert len(answer.text.splitlines()) == (4 if table == "ar-aging" else 13)
+
+
+async def test_signing_in_comes_back_to_the_date_and_currency_asked_for(
+    browser_client: httpx.AsyncClient,
+) -> None:
+    form = await browser_client.get("/dashboard", params=APRIL)
+    assert '<input type="hidden" name="as_of" value="2025-04-30">' in form.text
+    assert '<input type="hidden" name="currency" value="EUR">' in form.text
+    signed = await browser_client.post(
+        "/dashboard/login", data={"key": TEST_KEYS["finance"], **APRIL}
+    )
+    assert signed.headers["location"] == "/dashboard?as_of=2025-04-30&currency=EUR"
+    # Only a date and a currency code go back into the URL: anything else is dropped.
+    odd = await browser_client.post(
+        "/dashboard/login",
+        data={"key": TEST_KEYS["finance"], "as_of": "//elsewhere", "currency": "https://x"},
+    )
+    assert odd.headers["location"] == "/dashboard"
+    refused = await browser_client.post("/dashboard/login", data={"key": "k-nobody", **APRIL})
+    assert '<input type="hidden" name="as_of" value="2025-04-30">' in refused.text
