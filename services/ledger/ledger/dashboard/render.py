@@ -103,8 +103,8 @@ def refused_page(role: str) -> str:
 
 
 def csv_link(table: str, page: Dashboard) -> str:
-    """The link to a table's CSV download, with the page's date and currency."""
-    query = urlencode({"as_of": page.as_of.isoformat(), "currency": page.currency})
+    """The link to a table's CSV download, with the page's date, currency and known_on."""
+    query = urlencode(page.query)
     return (
         f'<a class="csv" id="csv-{escape(table)}" href="/dashboard/csv/{escape(table)}?'
         f'{escape(query)}" download>CSV</a>'
@@ -139,13 +139,18 @@ def _header(page: Dashboard) -> str:
         f"{escape(c)}</option>"
         for c in page.currencies
     )
+    known = page.known_on.isoformat() if page.known_on else ""
     return (
         "<header><h1>Revline finance dashboard</h1>"
         '<form method="get" action="/dashboard" id="view">'
         '<label for="as_of">As of</label>'
         f'<input type="date" id="as_of" name="as_of" value="{page.as_of.isoformat()}">'
         f'<label for="currency">Currency</label><select id="currency" name="currency">'
-        f'{options}</select><button type="submit">Show</button></form>'
+        f"{options}</select>"
+        '<label for="known_on" title="The metrics as known at the end of that day; '
+        'empty: as known now">As known on</label>'
+        f'<input type="date" id="known_on" name="known_on" value="{known}">'
+        '<button type="submit">Show</button></form>'
         f'<form method="post" action="{LOGOUT_PATH}" id="logout">'
         '<button type="submit">Sign out</button></form></header>'
     )
@@ -168,8 +173,13 @@ def _mrr_section(page: Dashboard) -> str:
         )
     )
     rows = [(str(p.month), p.on.isoformat(), major(p.mrr, c)) for p in m.series]
+    known = (
+        f'<p id="known-note">Metrics as known at the end of {page.known_on}.</p>'
+        if page.known_on
+        else ""
+    )
     return (
-        f'<section id="mrr"><h2>MRR and ARR {csv_link("mrr", page)}</h2>'
+        f'<section id="mrr"><h2>MRR and ARR {csv_link("mrr", page)}</h2>{known}'
         f'<div class="kpis">{kpis}</div><figure id="chart-mrr">{chart.svg()}</figure>'
         f"<details><summary>MRR by month</summary>"
         f"{_table(('month', 'on', 'MRR'), rows, 'table-mrr')}</details></section>"

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BeforeValidator, StringConstraints
 from revline_service.auth import UNAUTHORIZED_HEADERS, KeyRing, Principal, Role
 from revline_service.fields import CalendarDate
 from revline_service.problems import Problem
@@ -46,7 +47,7 @@ from ledger.dashboard.render import (
     login_page,
     refused_page,
 )
-from ledger.dashboard.view import Dashboard, FinanceView, metrics_view
+from ledger.dashboard.view import Dashboard, FinanceView, end_of, metrics_view
 from ledger.metrics.history import History
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
@@ -62,7 +63,16 @@ PAGE_HEADERS = {
 }
 
 HistorySource = Callable[[AsyncSession], Awaitable[History]]
-Currency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")]
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A GET form sends an emptied field as `name=`: that is "not given", not a bad value.
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[CurrencyCode | None, BeforeValidator(_blank_is_none), Query()]
+Day = Annotated[CalendarDate | None, BeforeValidator(_blank_is_none), Query()]
 
 
 async def history_source() -> HistorySource:
@@ -104,10 +114,15 @@ def _signed_in(request: Request) -> Principal | None:
 
 
 async def build_dashboard(
-    runtime: Runtime, source: HistorySource, as_of: date | None, currency: str | None
+    runtime: Runtime,
+    source: HistorySource,
+    as_of: date | None,
+    currency: str | None,
+    known_on: date | None = None,
 ) -> Dashboard:
     """The page's figures: `as_of` by default today by the service's clock, the metrics as
-    known now by it, `currency` by default the first known.
+    known at the end of `known_on` (by default now by that clock), `currency` by default
+    the first known.
 
     The metrics are CPU work that grows with the lines (1.6 s at 10,000 accounts,
     bench/README.md): they run in a worker thread, so the event loop goes on serving
@@ -116,7 +131,8 @@ async def build_dashboard(
     async with runtime.db.session() as session:
         history = await source(session)
         booked = await ledger_currencies(session, day)
-    snapshot = await asyncio.to_thread(history.as_known_at, runtime.clock.now())
+    known_at = end_of(known_on) if known_on is not None else runtime.clock.now()
+    snapshot = await asyncio.to_thread(history.as_known_at, known_at)
     known = set(snapshot.currencies()) | booked
     chosen = currency or (min(known) if known else FALLBACK_CURRENCY)
 
@@ -127,7 +143,8 @@ async def build_dashboard(
     metrics, reports = await asyncio.gather(
         asyncio.to_thread(metrics_view, snapshot, chosen, day), finance()
     )
-    return Dashboard(day, chosen, tuple(sorted(known | {chosen})), metrics, reports)
+    currencies = tuple(sorted(known | {chosen}))
+    return Dashboard(day, chosen, currencies, metrics, reports, known_on)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -135,27 +152,31 @@ async def dashboard(
     request: Request,
     runtime: RuntimeDep,
     source: Source,
-    as_of: Annotated[CalendarDate | None, Query()] = None,
+    as_of: Day = None,
     currency: Currency = None,
+    known_on: Day = None,
 ) -> Response:
-    """The dashboard of one currency as of a date; the sign-in form without a valid key in
+    """The dashboard of one currency as of a date (the metrics as known on `known_on`, by
+    default now); the sign-in form without a valid key in
     the cookie, a 403 page for a key of another role."""
     principal = _signed_in(request)
     if principal is None:
         stale = "That key is no longer valid." if COOKIE in request.cookies else None
-        form = _page(login_page(stale, _view(as_of, currency)))
+        form = _page(login_page(stale, _view(as_of, currency, known_on)))
         if COOKIE in request.cookies:
             form.delete_cookie(COOKIE, path="/dashboard")
         return form
     if principal.role not in READERS:
         return _page(refused_page(principal.role.value), 403)
-    return _page(dashboard_page(await build_dashboard(runtime, source, as_of, currency)))
+    page = await build_dashboard(runtime, source, as_of, currency, known_on)
+    return _page(dashboard_page(page))
 
 
-def _view(as_of: date | None, currency: str | None) -> dict[str, str]:
+def _view(as_of: date | None, currency: str | None, known_on: date | None) -> dict[str, str]:
     """The page's parameters worth keeping across the sign-in."""
     kept = {"as_of": as_of.isoformat()} if as_of else {}
-    return {**kept, "currency": currency} if currency else kept
+    kept = {**kept, "currency": currency} if currency else kept
+    return {**kept, "known_on": known_on.isoformat()} if known_on else kept
 
 
 def _date_or_none(text: str | None) -> date | None:
@@ -179,7 +200,11 @@ async def login(request: Request) -> Response:
         k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()
     }
     presented = fields.get("key", "").strip()
-    keep = _view(_date_or_none(fields.get("as_of")), _currency_or_none(fields.get("currency")))
+    keep = _view(
+        _date_or_none(fields.get("as_of")),
+        _currency_or_none(fields.get("currency")),
+        _date_or_none(fields.get("known_on")),
+    )
     if not presented:
         return _page(login_page("Enter an API key.", keep), 422)
     ring: KeyRing = request.app.state.keyring
@@ -223,8 +248,9 @@ async def table_csv(
     request: Request,
     runtime: RuntimeDep,
     source: Source,
-    as_of: Annotated[CalendarDate | None, Query()] = None,
+    as_of: Day = None,
     currency: Currency = None,
+    known_on: Day = None,
 ) -> Response:
     """A table of the page as CSV, with the page's date and currency: for AR aging every
     account (the page shows the top ones), streamed. The key comes from the cookie: 401
@@ -249,7 +275,7 @@ async def table_csv(
                 return csv_response(name, TRIAL_BALANCE_HEADER, lines)
             report = await reads.revenue(session, currency, day)
             return csv_response(name, REVENUE_HEADER, revenue_lines([report] if report else []))
-    page = await build_dashboard(runtime, source, day, currency)
+    page = await build_dashboard(runtime, source, day, currency, known_on)
     if table in FINANCE_TABLES:  # no currency asked: the page's default, then as above
         return await table_csv(table, request, runtime, source, day, page.currency)
     found: dict[Table, tuple[tuple[str, ...], Iterable[Row]]] = {

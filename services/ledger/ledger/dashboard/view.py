@@ -9,7 +9,7 @@ each month (month ends, as METRICS.md defines them), retention over those 12 mon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from ledger.domain.reports import AgingBucket, AgingRow, RevenueReport, TrialBalance
 from ledger.metrics.calendar import Month
@@ -122,10 +122,28 @@ class FinanceView:
 
 @dataclass(frozen=True)
 class Dashboard:
-    """Everything on the page: the chosen currency's figures and the currencies to switch to."""
+    """Everything on the page: the chosen currency's figures and the currencies to switch to.
+
+    `known_on`: the metrics as known at the end of that day (METRICS.md's "as known on
+    31 March"); None for as known now. The ledger's reports are by entry date only.
+    """
 
     as_of: date
     currency: str
     currencies: tuple[str, ...]
     metrics: MetricsView
     finance: FinanceView
+    known_on: date | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The page's parameters, as its links and forms carry them."""
+        asked = {"as_of": self.as_of.isoformat(), "currency": self.currency}
+        return {**asked, "known_on": self.known_on.isoformat()} if self.known_on else asked
+
+
+def end_of(day: date) -> datetime:
+    """The last instant of `day` (UTC): "as known on" that day."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) - timedelta(
+        microseconds=1
+    )

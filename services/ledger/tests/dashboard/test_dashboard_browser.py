@@ -106,7 +106,8 @@ async def test_chromium_signs_in_and_renders_m1_s_april_offline(
     assert seen["script_sees_cookie"] == ""
     for url in (seen["finance_url"], seen["april_url"]):
         assert TEST_KEYS["finance"] not in url
-    assert seen["april_url"].endswith("/dashboard?as_of=2025-04-30&currency=EUR")
+    # The form's emptied "as known on" field is sent empty: as known now.
+    assert seen["april_url"].endswith("/dashboard?as_of=2025-04-30&currency=EUR&known_on=")
 
     # M1's April MRR 172000 cents, as Chromium shows it.
     assert seen["april"] == 200

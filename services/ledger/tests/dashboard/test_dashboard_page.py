@@ -249,3 +249,31 @@ async def test_signing_in_comes_back_to_the_date_and_currency_asked_for(
     assert odd.headers["location"] == "/dashboard"
     refused = await browser_client.post("/dashboard/login", data={"key": "k-nobody", **APRIL})
     assert '<input type="hidden" name="as_of" value="2025-04-30">' in refused.text
+
+
+async def test_as_known_on_the_first_of_april_c_s_return_is_not_yet_known(
+    browser_client: httpx.AsyncClient,
+) -> None:
+    """C's new contract (from 2025-04-05) was recorded on 2025-04-05: as known at the end
+    of 1 April, April ends at A 60000 + B 100000; as known now, 172000 (METRICS.md)."""
+    await sign_in(browser_client, "finance")
+    then = {**APRIL, "known_on": "2025-04-01"}
+    html = (await browser_client.get("/dashboard", params=then)).text
+    assert shown(html, "mrr-now") == "1,600.00" and shown(html, "customers-now") == "2"
+    assert 'id="known-note">Metrics as known at the end of 2025-04-01.<' in html
+    assert '<input type="date" id="known_on" name="known_on" value="2025-04-01">' in html
+    assert "/dashboard/csv/mrr?as_of=2025-04-30&amp;currency=EUR&amp;known_on=2025-04-01" in html
+    mrr = await browser_client.get("/dashboard/csv/mrr", params=then)
+    assert mrr.text.splitlines()[-1] == "EUR,2025-04,2025-04-30,160000,1920000"
+    now = (await browser_client.get("/dashboard", params=APRIL)).text
+    assert shown(now, "mrr-now") == "1,720.00" and "known-note" not in now
+
+
+async def test_an_emptied_date_field_is_not_given(browser_client: httpx.AsyncClient) -> None:
+    """A GET form sends an emptied field as `name=`: the default, not a 422."""
+    await sign_in(browser_client, "finance")
+    page = await browser_client.get(
+        "/dashboard", params={"as_of": "2025-04-30", "currency": "", "known_on": ""}
+    )
+    assert page.status_code == 200
+    assert shown(page.text, "mrr-now") == "1,720.00"
