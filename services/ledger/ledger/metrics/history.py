@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Literal
 
 from revline_pricing import period_months, round_half_up
@@ -27,9 +26,6 @@ QuoteKind = Literal["new", "amendment", "renewal"]
 QUOTE_KINDS: tuple[QuoteKind, ...] = ("new", "amendment", "renewal")
 
 
-# Pure and called for every line at every month end (420,000 times for a year of 10,000
-# accounts on the dashboard); lines share a few prices and quantities.
-@lru_cache(maxsize=65536)
 def monthly_amount(unit_price: int, quantity: int, billing_period: str) -> int:
     """A recurring line's MRR: round_half_up(unit_price x quantity / n), multiplied first.
 

@@ -37,19 +37,8 @@ class Retention:
     cohort: tuple[CohortAccount, ...]
 
 
-def retention(
-    history: History, currency: str, month: Month, known_at: datetime, months: int = 12
-) -> Retention:
-    """NRR and GRR from the end of `month` - `months` to the end of `month`, as known then.
-
-    Raises InvalidMetricQuery when months < 1.
-    """
-    return retention_of(history.as_known_at(known_at), currency, month, months)
-
-
 def retention_of(snapshot: Snapshot, currency: str, month: Month, months: int = 12) -> Retention:
-    """NRR and GRR from a snapshot (see retention): the dashboard folds its History once
-    for every figure. Raises InvalidMetricQuery when months < 1."""
+    """NRR and GRR from a snapshot (see retention). Raises InvalidMetricQuery when months < 1."""
     if months < 1:
         raise InvalidMetricQuery("months", f"must be at least 1, not {months}")
     start = account_mrr(snapshot, currency, month.plus(-months).last_day)
@@ -67,3 +56,13 @@ def retention_of(snapshot: Snapshot, currency: str, month: Month, months: int = 
         Rate(sum(min(a.mrr_end, a.mrr_start) for a in cohort), base),
         cohort,
     )
+
+
+def retention(
+    history: History, currency: str, month: Month, known_at: datetime, months: int = 12
+) -> Retention:
+    """NRR and GRR from the end of `month` - `months` to the end of `month`, as known then.
+
+    Raises InvalidMetricQuery when months < 1.
+    """
+    return retention_of(history.as_known_at(known_at), currency, month, months)
