@@ -9,30 +9,40 @@ import pytest
 
 pytest_plugins = ["revline_testkit.pytest_plugin"]
 
-# Modules that take a minute or more (real processes killed and restarted, whole
-# stacks, rebuilds, timers). `make test` hands whole modules to its workers in
-# collection order: started last, one of them is the suite's tail while the others
-# sit idle. Started first, the short modules fill in around them.
+# Modules that take half a minute or more (real processes killed and restarted, whole
+# stacks, schemathesis, rebuilds, timers), longest first as a full run measured them.
+# `make test` hands whole modules to its workers in collection order: started last, one
+# of them is the suite's tail while the others sit idle. Started first, longest first,
+# the short modules fill in around them.
 LONG_MODULES = (
-    "*/faults/*",
-    "*/test_crash*",
-    "*/test_consumer_crash.py",
-    "*/e2e/*",
-    "*/test_rebuild.py",
-    "*/test_recognition_timer.py",
+    "*/openapi/test_live_openapi.py",
     "*/test_make_run.py",
+    "*/load/*",
+    "*/faults/*",
+    "*/e2e/*",
+    "*/test_random_sequences.py",
+    "*/test_quote_lifecycle.py",
+    "*/test_recognition_timer.py",
+    "*/test_rebuild.py",
+    "*/test_contract_read_model.py",
+    "*/test_consumer_batches.py",
+    "*/test_consumer_crash.py",
+    "*/test_crash*",
     "*/test_service_properties.py",
     "*/test_report_totals.py",
     "*/test_dlq_commands.py",
-    "*/load/*",
 )
 
 
-def _long(item: pytest.Item) -> bool:
+def _rank(item: pytest.Item) -> int:
     path = item.path.as_posix()
-    return any(fnmatch(path, pattern) for pattern in LONG_MODULES)
+    for rank, pattern in enumerate(LONG_MODULES):
+        if fnmatch(path, pattern):
+            return rank
+    return len(LONG_MODULES)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long modules first; the order within a module and among the rest stays."""
-    items.sort(key=lambda item: not _long(item))
+    """Long modules first, longest first; the order within a module and among the rest
+    stays (the sort is stable)."""
+    items.sort(key=_rank)

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 from revline_events.money import CURRENCY_EXPONENTS, is_currency
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -85,3 +85,18 @@ Currency = Annotated[
     Field(examples=["USD"], json_schema_extra={"enum": sorted(CURRENCY_EXPONENTS)}),
 ]
 """A request currency: an ISO 4217 code Revline knows (the document lists them)."""
+
+
+# Characters a person's text may hold: no control characters but tab and line breaks.
+_TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+FREE_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\x00-\x1f\x7f]{_TEXT_CHAR}*$"
+
+FreeText = Annotated[
+    str,
+    # The pattern asks for one visible character, so a schema-valid value never strips
+    # down to nothing: the schema states the whole rule (a client generator can trust it).
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    Field(pattern=FREE_TEXT_PATTERN, examples=["customer disputes PO"]),
+]
+"""Free text for people (a reason, a note): up to 500 characters, not blank, no control
+characters but tab and line breaks; stored without surrounding whitespace."""

@@ -5,20 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from revline_events.envelope import ACCOUNT_ID_PATTERN
-from revline_service.fields import BusinessDate, UtcTimestamp
+from revline_service.fields import BusinessDate, FreeText, UtcTimestamp
 
 from billing.domain.bill_run import BillRunStatus
 from billing.domain.invoice import CreditNoteStatus, InvoiceStatus
 
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 OpaqueId = Annotated[str, Field(pattern=r"^[!-~]{1,200}$")]
-Reason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
-]
 LineKind = Literal["recurring", "proration", "credit", "one_time"]
 
 
@@ -38,7 +33,7 @@ class BillRunIn(Strict):
 class VoidIn(Strict):
     """POST /v1/invoices/{id}/void (the body is optional)."""
 
-    reason: Reason | None = None
+    reason: FreeText | None = None
 
 
 class BatchProgress(BaseModel):

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from revline_events.unit_of_work import UnitOfWork
 from revline_service.auth import Principal, Role, require
-from revline_service.fields import CalendarDate
+from revline_service.fields import CalendarDate, FreeText
 from revline_service.idempotency import execute
 from revline_service.service import RuntimeDep
 
@@ -31,7 +31,7 @@ class ReversalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reversed_on: CalendarDate
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText
 
 
 class WriteOffIn(BaseModel):
@@ -40,7 +40,7 @@ class WriteOffIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     written_off_on: CalendarDate
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText
 
 
 class WriteOffOut(BaseModel):

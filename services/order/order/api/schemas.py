@@ -5,21 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from revline_events.envelope import ACCOUNT_ID_PATTERN
-from revline_service.fields import BusinessDate, UtcTimestamp
+from revline_service.fields import BusinessDate, FreeText, UtcTimestamp
 
 from order.domain.orders import OrderStatus
 
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acme"])]
 # Opaque ids other services chose: printable ASCII, no spaces (a NUL would fail PostgreSQL).
 ContractId = Annotated[str, Field(pattern=r"^[!-~]{1,200}$")]
-# Free text for people: no control characters but tab and line breaks; not blank.
-HoldReason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", examples=["customer disputes PO"]),
-]
 NextBillingDate = BusinessDate
 Kind = Literal["new", "amendment", "renewal", "termination"]
 
@@ -33,7 +27,7 @@ class Strict(BaseModel):
 class HoldIn(Strict):
     """POST /v1/orders/{id}/hold."""
 
-    reason: HoldReason
+    reason: FreeText
 
 
 class BillingDateOverrideIn(Strict):
