@@ -44,9 +44,9 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
     ledger_posting.NAME: (ledger_posting.run, ledger_posting.summary),
     ledger_reports.NAME: (ledger_reports.run, ledger_reports.summary),
-    dashboard_page.NAME: (dashboard_page.run, dashboard_page.summary),
     e2e_flow.NAME: (e2e_flow.run, e2e_flow.summary),
     tracing_overhead.NAME: (tracing_overhead.run, tracing_overhead.summary),
+    dashboard_page.NAME: (dashboard_page.run, dashboard_page.summary),
 }
 
 
