@@ -1,15 +1,17 @@
 """The dashboard's reads: the finance reports' SQL aggregates (the same queries as the
-report endpoints) and the metrics History, through one seam.
+report endpoints) and the metrics snapshot of the metrics read model.
 
-`dashboard_history` is the one place the page gets its metrics History from: the
-metrics read model (`ledger/store/metrics.py: load_history`) is being built beside this
-page; until it is merged the seam answers an empty History (the metrics parts of the
-page show zeros), and tests put a History in through FastAPI's dependency overrides.
+`dashboard_snapshot` is the one place the page gets its metrics from: the read
+model's History (fed by quote.events and contract.events) folded as known at a
+time, kept between requests while the read model is unchanged
+(`store/metrics.py: KEPT_HISTORIES`, as the /v1/metrics endpoints read it). The
+routes reach it through the dependency `routes.snapshot_source`, which the
+benchmark replaces with a synthetic one.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from revline_pricing import add_months
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,19 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger.dashboard.view import FinanceView, Receivables, aging_view
 from ledger.domain.recognition import month_start
 from ledger.domain.reports import RevenueReport, TrialBalance
-from ledger.metrics.history import History
+from ledger.metrics.history import Snapshot
 from ledger.reporting import revenue_reports, trial_balances
 from ledger.store.journal import Journal
+from ledger.store.metrics import KEPT_HISTORIES
 from ledger.store.receivables import Receivables as ReceivablesStore
 
 MONTHS = 12
 
 
-async def dashboard_history(session: AsyncSession) -> History:
-    """The metrics History the page reads: the seam to the metrics read model
-    (`load_history(session)` once merged); an empty History until then."""
-    del session  # the read model's tables are read through it once they exist
-    return History()
+async def dashboard_snapshot(session: AsyncSession, known_at: datetime) -> Snapshot:
+    """Every currency's metrics facts (the currency switch lists them) folded as known at
+    `known_at`, from the metrics read model."""
+    _, snapshot = await KEPT_HISTORIES.snapshot(session, known_at)
+    return snapshot
 
 
 async def ledger_currencies(session: AsyncSession, as_of: date) -> set[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import parse_qs, urlencode
@@ -40,7 +40,7 @@ from ledger.api.report_csv import (
     trial_balance_lines,
 )
 from ledger.dashboard import reads, tables
-from ledger.dashboard.reads import dashboard_history, finance_view, ledger_currencies
+from ledger.dashboard.reads import dashboard_snapshot, finance_view, ledger_currencies
 from ledger.dashboard.render import (
     CONTENT_SECURITY_POLICY,
     dashboard_page,
@@ -48,7 +48,7 @@ from ledger.dashboard.render import (
     refused_page,
 )
 from ledger.dashboard.view import Dashboard, FinanceView, end_of, metrics_view
-from ledger.metrics.history import History
+from ledger.metrics.history import Snapshot
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
 
@@ -62,7 +62,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-HistorySource = Callable[[AsyncSession], Awaitable[History]]
+# (session, known_at) -> the metrics as known then (reads.dashboard_snapshot).
+SnapshotSource = Callable[[AsyncSession, datetime], Awaitable[Snapshot]]
 
 
 def _blank_is_none(value: object) -> object:
@@ -75,13 +76,13 @@ Currency = Annotated[CurrencyCode | None, BeforeValidator(_blank_is_none), Query
 Day = Annotated[CalendarDate | None, BeforeValidator(_blank_is_none), Query()]
 
 
-async def history_source() -> HistorySource:
-    """How the page loads its metrics History (a dependency, so a test can give its own);
+async def snapshot_source() -> SnapshotSource:
+    """How the page gets its metrics (a dependency, so the benchmark can give its own);
     called only once the key is checked."""
-    return dashboard_history
+    return dashboard_snapshot
 
 
-Source = Annotated[HistorySource, Depends(history_source)]
+Source = Annotated[SnapshotSource, Depends(snapshot_source)]
 
 
 class Table(StrEnum):
@@ -115,7 +116,7 @@ def _signed_in(request: Request) -> Principal | None:
 
 async def build_dashboard(
     runtime: Runtime,
-    source: HistorySource,
+    source: SnapshotSource,
     as_of: date | None,
     currency: str | None,
     known_on: date | None = None,
@@ -124,15 +125,16 @@ async def build_dashboard(
     known at the end of `known_on` (by default now by that clock), `currency` by default
     the first known.
 
-    The metrics are CPU work that grows with the lines (1.6 s at 10,000 accounts,
-    bench/README.md): they run in a worker thread, so the event loop goes on serving
-    requests and the consumer meanwhile, and beside the ledger's report queries."""
+    The read model's fold is kept between requests while it is unchanged
+    (reads.dashboard_snapshot); the figures from it are CPU work that grows with the
+    lines (1.6 s at 10,000 accounts, bench/README.md): they run in a worker thread, so
+    the event loop goes on serving requests and the consumer meanwhile, and beside the
+    ledger's report queries."""
     day = as_of if as_of is not None else runtime.clock.today()
-    async with runtime.db.session() as session:
-        history = await source(session)
-        booked = await ledger_currencies(session, day)
     known_at = end_of(known_on) if known_on is not None else runtime.clock.now()
-    snapshot = await asyncio.to_thread(history.as_known_at, known_at)
+    async with runtime.db.session() as session:
+        snapshot = await source(session, known_at)
+        booked = await ledger_currencies(session, day)
     known = set(snapshot.currencies()) | booked
     chosen = currency or (min(known) if known else FALLBACK_CURRENCY)
 

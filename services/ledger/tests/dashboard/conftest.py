@@ -1,5 +1,5 @@
 """Dashboard tests: the pure modules need no fixtures; the page tests get a live ledger
-seeded with M1 (seeded_ledger.py), one per module on SQLite. This lets them import
+fed M1 (seeded_ledger.py), one per module on SQLite. This lets them import
 metrics_examples.py (M1) and seeded_ledger.py."""
 
 from __future__ import annotations
@@ -23,5 +23,5 @@ dashboard_ledger = live_service_fixture(LEDGER, backends=("sqlite",))
 
 @pytest.fixture(scope="module")
 async def seeded(dashboard_ledger: LiveService, feed: BillingFeed) -> LiveService:
-    """The ledger with M1's History and EUR invoices of A, B and C booked (seeded_ledger)."""
+    """The ledger fed M1 and EUR invoices of its accounts (seeded_ledger)."""
     return await seed(dashboard_ledger, feed)

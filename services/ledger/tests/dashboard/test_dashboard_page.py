@@ -1,9 +1,8 @@
 """`/dashboard` on a live ledger (real broker, SQLite, HTTP): sign-in by cookie, the figures
 of M1 and of booked invoices on the page, its CSV downloads.
 
-The ledger's journal is fed invoices of M1's accounts on billing.events. The metrics
-History is M1's (METRICS.md), given through the page's one seam (`history_source`, a
-FastAPI dependency) until the metrics read model feeds it from contract events.
+The ledger is fed M1's quote and contract events (its metrics read model then holds
+M1's History) and invoices of M1's accounts on billing.events (seeded_ledger.py).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import httpx
 import pytest
 from ledger.dashboard.routes import COOKIE
 from revline_testkit.live import TEST_KEYS, LiveService
-from seeded_ledger import APRIL
+from seeded_ledger import APRIL, A, B, C
 
 
 @pytest.fixture
@@ -149,7 +148,7 @@ async def test_m1_and_the_booked_invoices_as_of_the_end_of_april(
     assert table_rows(html, "table-aging-totals") == [
         ["all accounts", "120.00", "1,000.00", "700.00", "1,500.00", "0.00", "3,320.00", "0.00"]
     ]
-    assert [row[0] for row in table_rows(html, "table-aging-top")] == ["A", "B", "C"]
+    assert [row[0] for row in table_rows(html, "table-aging-top")] == [A, B, C]
     assert shown(html, "open-due") == "3,320.00"
     trial = table_rows(html, "table-trial-balance")
     assert trial[1] == ["1100 Accounts Receivable", "3,320.00", "0.00"]
@@ -207,9 +206,9 @@ async def test_each_table_s_csv_has_the_page_s_figures_in_minor_units(
     ]  # nobody had MRR at the end of April 2024
     aging = await csv("ar-aging")
     assert aging[1:] == [
-        "A,EUR,0,0,70000,150000,0,220000,0",
-        "B,EUR,0,100000,0,0,0,100000,0",
-        "C,EUR,12000,0,0,0,0,12000,0",
+        f"{A},EUR,0,0,70000,150000,0,220000,0",
+        f"{B},EUR,0,100000,0,0,0,100000,0",
+        f"{C},EUR,12000,0,0,0,0,12000,0",
     ]
     trial = await csv("trial-balance")
     assert trial[0] == "currency,ledger_account,name,debit,credit"
