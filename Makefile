@@ -83,7 +83,7 @@ migrate: install ## apply every service's migrations to its configured database
 schemas: install ## regenerate the published JSON Schemas of the events (refuses breaking changes)
 	$(PY) -m revline_events.schemas --write
 
-browser: install ## install Debian's chromium (headless, for the /docs test) when it is missing
+browser: install ## install Debian's chromium (headless, for the /docs and /dashboard tests) when it is missing
 	$(PY) -m revline_testkit.browser
 
 clean: ## remove the environment, caches and dev data

@@ -21,6 +21,7 @@ from bench import (
     billing_run,
     consumer_ingest,
     contract_order_flow,
+    dashboard_page,
     e2e_flow,
     hop_latency,
     kernel_append_publish,
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     metrics.NAME: (metrics.run, metrics.summary),
     e2e_flow.NAME: (e2e_flow.run, e2e_flow.summary),
     tracing_overhead.NAME: (tracing_overhead.run, tracing_overhead.summary),
+    dashboard_page.NAME: (dashboard_page.run, dashboard_page.summary),
 }
 
 

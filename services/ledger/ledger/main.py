@@ -13,6 +13,7 @@ from revline_service.service import ServiceSpec, create_app
 from ledger.api import adjustments, metrics
 from ledger.api.problems import PROBLEMS
 from ledger.api.routes import router
+from ledger.dashboard import routes as dashboard
 from ledger.handlers import metrics_events
 from ledger.recognition_timer import recognise_through_today
 from ledger.settings import LedgerSettings
@@ -26,7 +27,7 @@ SPEC = ServiceSpec(
     kernel=kernel,
     projections=PROJECTIONS,
     projector=PROJECTOR,
-    routers=[router, adjustments.router, metrics.router],
+    routers=[router, adjustments.router, metrics.router, dashboard.router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
     # quote.events and contract.events feed the RevOps metrics (handlers/metrics_events.py).

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from datetime import date
 
 from fastapi.responses import StreamingResponse
 from revline_service.service import Runtime
 
 from ledger.api.csv_export import csv_download
-from ledger.domain.reports import AgingBucket, AgingRow
+from ledger.domain.reports import AgingBucket, AgingRow, RevenueReport, TrialBalance
 from ledger.store.receivables import AgingPivot, Receivables, aging_cells, aging_rows
 
 AGING_HEADER = (
     "account_id", "currency", *(b.value for b in AgingBucket), "total", "customer_credit",
 )  # fmt: skip
+TRIAL_BALANCE_HEADER = ("currency", "ledger_account", "name", "debit", "credit")
+REVENUE_HEADER = ("currency", "month", "subscription", "one_time", "deferred_revenue_at_to")
 STATEMENT_HEADER = ("entry_date", "kind", "concerns_kind", "concerns_id", "change", "balance")
 # Aging cells fetched (and accounts sent) per chunk; statement entries read per query.
 PAGE = 500
@@ -118,3 +120,20 @@ async def statement_pages(
         if len(lines) < PAGE:
             return
         after = (lines[-1]["entry_date"], lines[-1]["entry_id"])
+
+
+def trial_balance_lines(balances: Iterable[TrialBalance]) -> Iterator[Row]:
+    """The trial balances' rows (TRIAL_BALANCE_HEADER): every account of the chart, per
+    currency."""
+    for balance in balances:
+        for row in balance.rows:
+            yield (balance.currency, row.account.value, row.account.label, row.debit, row.credit)
+
+
+def revenue_lines(reports: Iterable[RevenueReport]) -> Iterator[Row]:
+    """The revenue reports' rows (REVENUE_HEADER): a row per currency and service month
+    ("YYYY-MM"), the deferred revenue at the range's end on each."""
+    for report in reports:
+        for month in report.months:
+            yield (report.currency, month.month.isoformat()[:7], month.subscription,
+                   month.one_time, report.deferred_at_to)  # fmt: skip

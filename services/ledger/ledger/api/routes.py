@@ -27,10 +27,14 @@ from ledger.api.listing_csv import (
 )
 from ledger.api.report_csv import (
     AGING_HEADER,
+    REVENUE_HEADER,
     STATEMENT_HEADER,
+    TRIAL_BALANCE_HEADER,
     aging_pages,
     csv_pages,
+    revenue_lines,
     statement_pages,
+    trial_balance_lines,
 )
 from ledger.api.schemas import (
     AgingReportOut,
@@ -148,18 +152,12 @@ async def trial_balance(
     day = _as_of(runtime, as_of)
     async with runtime.db.session() as session:
         totals = await Journal(session).totals(day)
-    report = trial_balance_out(day, trial_balances(day, totals))
+    balances = trial_balances(day, totals)
     if wants_csv(request):
         return csv_response(
-            f"trial-balance-{day}",
-            ["currency", "ledger_account", "name", "debit", "credit"],
-            (
-                [c.currency, r.ledger_account, r.name, r.debit, r.credit]
-                for c in report.currencies
-                for r in c.rows
-            ),
+            f"trial-balance-{day}", TRIAL_BALANCE_HEADER, trial_balance_lines(balances.values())
         )
-    return report
+    return trial_balance_out(day, balances)
 
 
 # -- payments and receivables ------------------------------------------------------------------
@@ -312,18 +310,11 @@ async def revenue(
         earned = await journal.revenue(month_start(date_from), date_to)
         totals = await journal.totals(date_to)
     reports = revenue_reports(date_from, date_to, earned, totals)
-    report = revenue_out(date_from, date_to, reports)
     if wants_csv(request):
         return csv_response(
-            f"revenue-{date_from}-{date_to}",
-            ["currency", "month", "subscription", "one_time", "deferred_revenue_at_to"],
-            (
-                [c.currency, m.month, m.subscription, m.one_time, c.deferred_revenue]
-                for c in report.currencies
-                for m in c.months
-            ),
+            f"revenue-{date_from}-{date_to}", REVENUE_HEADER, revenue_lines(reports)
         )
-    return report
+    return revenue_out(date_from, date_to, reports)
 
 
 @router.post("/refunds", response_model=RefundOut, status_code=201)

@@ -35,6 +35,9 @@ READ = "read"  # finance and admin (sales and ops read nothing else on the ledge
 SALES = "sales"  # finance, admin and sales: the sales metrics
 ADMIN = "admin"  # admin only
 OPEN = "open"  # no key needed
+# The dashboard's pages take the key from their cookie, never from the header: with a header
+# only, every caller gets the same answer (the sign-in form; a 401 for a CSV download).
+PAGE = "page"
 
 
 @dataclass(frozen=True)
@@ -89,12 +92,18 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/v1/invoices/{invoice_id}/write-off"): Call(
         WRITE, 422, path="/v1/invoices/inv-unknown/write-off"
     ),
+    # The finance dashboard (issue #12): its cookie's roles are tested in tests/dashboard.
+    ("GET", "/dashboard"): Call(PAGE, 200),
+    ("POST", "/dashboard/login"): Call(PAGE, 422),  # no key in the form
+    ("POST", "/dashboard/logout"): Call(PAGE, 303),
+    ("GET", "/dashboard/csv/{table}"): Call(PAGE, 401, path="/dashboard/csv/mrr"),
 }
 
 # Who is admitted to a route of each access; the others get a 401 (no or unknown key)
 # or a 403 (a known key of another role).
 ADMITTED = {
     OPEN: {"admin", "finance", "sales", "ops", "unknown key", "no key"},
+    PAGE: {"admin", "finance", "sales", "ops", "unknown key", "no key"},
     READ: {"admin", "finance"},
     SALES: {"admin", "finance", "sales"},
     WRITE: {"admin", "finance"},

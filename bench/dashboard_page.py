@@ -1,0 +1,226 @@
+"""The finance dashboard (`GET /dashboard`) over HTTP at 1,000 and 10,000 accounts.
+
+For each backend and size a fresh ledger database is seeded with
+bench/ledger_seed.py's books (10 invoices an account, as `ledger_reports`), and
+the page's metrics History is a synthetic one of the same accounts
+(`metrics_history`: two recurring lines each, starting in 2025, a quantity
+change, one account in ten terminated), folded once and given through the
+page's dependency `snapshot_source` in place of the metrics read model's kept
+fold (loading the read model's rows is not timed here; bench/metrics is). The
+ledger runs in
+process (`serve_in_process`, the clock at `TODAY`, the recognition timer off),
+signed in by the dashboard's cookie; the page (USD as of `TODAY`) and the aging
+CSV of the page are requested once untimed, then `REQUESTS` times, one client:
+request sent -> whole body read. Also timed apart: the page model alone
+(History fold, `metrics_view`, HTML) in process, the same number of times.
+
+`python -m bench.dashboard_page [--sizes 10000] [--backends sqlite]` runs it
+alone; under `python -m bench` the sizes come from `BENCH_DASHBOARD_SIZES`
+(invoices) and the backends from `BENCH_DASHBOARD_BACKENDS` (default sqlite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from revline_testkit.broker import TansuBroker
+
+from bench.common import Backend, backends, distribution_ms
+from bench.ledger_seed import TODAY, account_id, accounts_for, currency_of, seed
+
+NAME = "dashboard_page"
+FULL_SIZES = (10_000, 100_000)  # invoices: 1,000 and 10,000 accounts
+QUICK_SIZES = (10_000,)
+REQUESTS = 7
+QUICK_REQUESTS = 3
+KEY = "bench-finance"
+RECORDED = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def metrics_history(accounts: int) -> Any:
+    """A History of `accounts` accounts: a monthly seat line and a yearly plan line each,
+    starting in one of the months of 2025, seats changed in March 2026, every tenth
+    account terminated at the end of June 2026; in the account's ledger currency."""
+    from ledger.metrics.history import ContractEnded, History, LineStarted, QuantityChanged
+
+    facts: list[Any] = []
+    for k in range(accounts):
+        account, currency, contract = account_id(k), currency_of(k), f"ct-{k:06d}"
+        start = date(2025, 1 + k % 12, 1 + k % 28)
+        end = start + timedelta(days=729)
+        facts += [
+            LineStarted(RECORDED, f"{contract}-seat", account, currency, contract, "month",
+                        5000, 1 + k % 20, start, end),
+            LineStarted(RECORDED, f"{contract}-plan", account, currency, contract, "year",
+                        120000, 1, start, end),
+            QuantityChanged(RECORDED, f"{contract}-seat", date(2026, 3, 1), 1 + k % 7),
+        ]  # fmt: skip
+        if k % 10 == 3:
+            facts.append(ContractEnded(RECORDED, contract, date(2026, 6, 30)))
+    return History(tuple(facts))
+
+
+async def _time(client: Any, path: str, params: dict[str, str], requests: int) -> dict[str, Any]:
+    times, size = [], 0
+    for n in range(requests + 1):
+        started = time.perf_counter()
+        response = await client.get(path, params=params)
+        body = response.content
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+        if n:
+            times.append(elapsed)
+            size = max(size, len(body))
+    timing = distribution_ms(times)
+    return {"samples": timing["samples"], "p50_ms": timing["p50_ms"],
+            "max_ms": timing["max_ms"], "response_bytes": size}  # fmt: skip
+
+
+def _page_model(history: Any, requests: int) -> dict[str, Any]:
+    """The page without HTTP or database: fold, figures, HTML (the finance part empty)."""
+    from ledger.dashboard.render import dashboard_page
+    from ledger.dashboard.view import AgingView, Dashboard, FinanceView, Receivables, metrics_view
+    from ledger.domain.reports import AgingBucket
+
+    empty = FinanceView("USD", TODAY, Receivables(0, 0),
+                        AgingView(dict.fromkeys(AgingBucket, 0), 0, 0, ()), None, None)  # fmt: skip
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        snapshot = history.as_known_at(datetime(2026, 9, 30, 12, tzinfo=UTC))
+        view = metrics_view(snapshot, "USD", TODAY)
+        dashboard_page(Dashboard(TODAY, "USD", ("EUR", "USD"), view, empty))
+        times.append(time.perf_counter() - started)
+    return {"p50_ms": distribution_ms(times)["p50_ms"], "mrr_usd": view.now.mrr}
+
+
+async def _one(backend: Backend, broker: TansuBroker, invoices: int, requests: int) -> Any:
+    import httpx
+    from ledger.dashboard.routes import COOKIE, snapshot_source
+    from ledger.main import SPEC, app_factory
+    from ledger.settings import LedgerSettings
+    from revline_events.clock import FixedClock
+    from revline_events.database import Database
+    from revline_service.migrations import upgrade
+    from revline_testkit.live import serve_in_process
+
+    url = backend.new_url(f"dashboard_{invoices}_{uuid.uuid4().hex[:6]}")
+    await upgrade(SPEC.alembic_dir, url)
+    db = Database(url)
+    try:
+        seeded = await seed(db, invoices)
+    finally:
+        await db.dispose()
+    history = metrics_history(accounts_for(invoices))
+    # Folded once, as the read model's kept histories keep it between requests.
+    snapshot = history.as_known_at(datetime(2026, 9, 30, 12, tzinfo=UTC))
+
+    async def source() -> Any:
+        async def folded(session: Any, known_at: datetime) -> Any:
+            return snapshot
+
+        return folded
+
+    settings = LedgerSettings(
+        database_url=url, kafka_bootstrap=broker.bootstrap, api_keys=f"{KEY}:finance",
+        consumer_group=f"bench-dashboard-{uuid.uuid4().hex[:6]}",
+        consumer_session_timeout_ms=2000, migrate_on_start=False, log_level="WARNING",
+        recognition_interval_s=0,
+    )  # fmt: skip
+    clock = FixedClock(datetime(TODAY.year, TODAY.month, TODAY.day, 12, 0, tzinfo=UTC))
+    app = app_factory(settings, clock=clock)
+    app.dependency_overrides[snapshot_source] = source
+    params = {"as_of": str(TODAY), "currency": "USD"}
+    async with (
+        serve_in_process(app) as live,
+        httpx.AsyncClient(base_url=live.base_url, cookies={COOKIE: KEY}, timeout=120.0) as client,
+    ):
+        page = await _time(client, "/dashboard", params, requests)
+        aging_csv = await _time(client, "/dashboard/csv/ar-aging", params, requests)
+    return {
+        "accounts": accounts_for(invoices),
+        "seed": seeded,
+        "page": page,
+        "ar_aging_csv": aging_csv,
+        "page_model_only": _page_model(history, requests),
+    }
+
+
+async def _run(sizes: list[int], names: list[str], requests: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    with backends(with_postgres="postgresql" in names) as (found, skipped):
+        for backend in found:
+            if backend.name not in names:
+                continue
+            with TansuBroker() as broker:
+                figures[backend.name] = {
+                    f"invoices_{n}": await _one(backend, broker, n, requests) for n in sizes
+                }
+        if skipped:
+            figures["skipped"] = skipped
+    return figures
+
+
+def _sizes(quick: bool) -> list[int]:
+    raw = os.environ.get("BENCH_DASHBOARD_SIZES")
+    if raw:
+        return [int(s.replace("_", "")) for s in raw.split(",") if s.strip()]
+    return list(QUICK_SIZES if quick else FULL_SIZES)
+
+
+def _backend_names() -> list[str]:
+    raw = os.environ.get("BENCH_DASHBOARD_BACKENDS", "sqlite")
+    return [b.strip() for b in raw.split(",") if b.strip()]
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Every size on every backend; the figures for results.json."""
+    sizes = _sizes(quick)
+    requests = QUICK_REQUESTS if quick else REQUESTS
+    return {
+        "sizes_invoices": sizes,
+        "requests": requests,
+        "as_of": str(TODAY),
+        **asyncio.run(_run(sizes, _backend_names(), requests)),
+    }
+
+
+def summary(figures: dict[str, Any]) -> list[str]:
+    """One line per backend and size: the page's, the CSV's and the page model's medians."""
+    lines = []
+    for backend in ("sqlite", "postgresql"):
+        for size, f in (figures.get(backend) or {}).items():
+            lines.append(
+                f"{backend:10} {f['accounts']:>6} accounts: page p50 {f['page']['p50_ms']} ms "
+                f"({f['page']['response_bytes']} bytes), aging CSV p50 "
+                f"{f['ar_aging_csv']['p50_ms']} ms, page model alone "
+                f"{f['page_model_only']['p50_ms']} ms  [{size}]"
+            )
+    for backend, reason in (figures.get("skipped") or {}).items():
+        lines.append(f"{backend}: skipped ({reason})")
+    return lines
+
+
+def main() -> None:
+    """Run alone: `python -m bench.dashboard_page --sizes 100000 --backends sqlite`."""
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard_page")
+    parser.add_argument("--sizes", default=None, help="invoices, e.g. 10000,100000")
+    parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else _sizes(args.quick)
+    names = [b.strip() for b in args.backends.split(",")]
+    requests = QUICK_REQUESTS if args.quick else REQUESTS
+    print(json.dumps(asyncio.run(_run(sizes, names, requests)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
