@@ -119,6 +119,9 @@ class OutboxRelay:
         self._unmarked_since = 0.0
         self._deferring_marks = False
         self._handed: list[Queued] = []
+        # The newest outbox id on the broker: a hand-over that arrives after a read
+        # already published its rows (the commit landed just before the read) is stale.
+        self._sent_through = 0
         self._tracer = tracer(service)
         self._caught_up = False
         self._last_read = time.monotonic()
@@ -150,7 +153,7 @@ class OutboxRelay:
         """Called after a commit with the outbox rows it queued: publish them now,
         without reading them back where this process is the outbox's only writer."""
         if self._hands_over:
-            self._handed.extend(queued)
+            self._handed.extend(q for q in queued if q.outbox_id > self._sent_through)
         self._wake.set()
 
     async def run(self) -> None:
@@ -217,7 +220,9 @@ class OutboxRelay:
         Rows this process committed and handed over (`committed`) are published as
         they are when nothing older can be waiting; otherwise the outbox is read.
         """
-        if self._handed and self._caught_up and self._read_recently():
+        if self._caught_up and self._read_recently():
+            if not self._handed:
+                return 0  # woken for rows a read already published: nothing to do
             batch = self._handed[: self._batch_size]
             del self._handed[: len(batch)]
             try:
@@ -225,6 +230,7 @@ class OutboxRelay:
             except BaseException:
                 self._caught_up = False  # the next pass reads what is still unsent
                 raise
+            self._sent_through = max(self._sent_through, batch[-1].outbox_id)
             return len(batch)
         self._caught_up = False
         await self.mark_sent()  # what is on the broker must not be read as unsent
@@ -251,6 +257,8 @@ class OutboxRelay:
         await self._publish(
             [(row["id"], row["topic"], envelope_from_row(row), _trace_of(row)) for row in rows]
         )
+        if rows:
+            self._sent_through = max(self._sent_through, rows[-1]["id"])
         # Everything unsent at the read is on the broker: from here on, what this
         # process commits is the oldest unsent and can go out without a read.
         self._caught_up = self._hands_over and len(rows) < self._batch_size

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from broker_io import (
     unique,
 )
 from prometheus_client import REGISTRY
+from revline_events.event_store import Queued
 from revline_events.outbox import OutboxRelay
 from revline_testkit.broker import TansuBroker
 from revline_testkit.waiting import eventually
@@ -289,6 +291,53 @@ async def test_on_sqlite_the_relay_publishes_what_was_committed_without_reading_
     )
     assert event_ids_by_key(records) == ledger.by_account
     assert len(records) == ledger.total == 8
+
+
+class HeldHandOver:
+    """An after-commit hook that keeps what a commit hands over, to hand it later."""
+
+    def __init__(self) -> None:
+        self.queued: list[Queued] = []
+
+    def committed(self, queued: Sequence[Queued]) -> None:
+        self.queued.extend(queued)
+
+    def notify(self) -> None:
+        raise AssertionError("a unit of work hands its rows over")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL hands nothing over
+async def test_on_sqlite_rows_a_read_published_are_not_read_again_nor_published_twice(
+    toy: Toy, tansu: TansuBroker
+) -> None:
+    """A commit lands just before the relay's read: the read publishes its rows, and the
+    hand-over that follows (the wake-up, the rows) is then stale. Published once, no
+    second read."""
+    reads = 0
+
+    @event.listens_for(toy.db.engine.sync_engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        nonlocal reads
+        if "FROM outbox JOIN event_store" in statement:
+            reads += 1
+
+    ledger, held = Ledger(toy), HeldHandOver()
+    relay = OutboxRelay(toy.db, kernel, tansu.bootstrap, service=unique("toy"), idle_poll=3600)
+    toy.after_commit = held
+    await ledger.record("acme", "early")  # committed before the relay reads
+    toy.after_commit = relay
+    async with relay_running(relay):
+        await eventually(lambda: _none_unsent(toy), what="the early event published by a read")
+        assert reads == 1
+        relay.committed(held.queued)  # the early commit's hand-over, late
+        await ledger.record("globex", "later")  # handed over: published without a read
+        await eventually(lambda: _none_unsent(toy), what="the later event published")
+        async with reading(tansu.bootstrap, toy.topic) as reader:
+            records = await reader.until_count(2)
+            records = await reader.drain()
+
+    assert reads == 1
+    assert event_ids_by_key(records) == ledger.by_account  # the early event once
 
 
 async def test_a_relay_stops_when_cancelled_even_as_a_commit_wakes_it(

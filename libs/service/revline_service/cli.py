@@ -7,6 +7,7 @@ import asyncio
 import json
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -47,16 +48,28 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     return asyncio.run(_offline(spec, settings, args.command))
 
 
+# How long an idle keep-alive connection stays open. Longer than a client's own idle
+# expiry (httpx: 5 s) and a load balancer's idle timeout (60 s on the common ones), so the
+# client, not the server, closes an idle connection: with uvicorn's default of 5 s, a
+# client reusing a connection at the moment the server drops it gets a read error.
+KEEP_ALIVE_S = 75
+
+
 def serve(app: FastAPI, settings: ServiceSettings, fd: int | None = None) -> None:
     """Run `app` under uvicorn on settings' host and port, or on the inherited socket `fd`."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "timeout_keep_alive": KEEP_ALIVE_S,
+    }
     if fd is None:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+        uvicorn.run(app, **options)
         return
     # socket(fileno=...) reads the family and protocol back from the descriptor, so asyncio
     # still sets TCP_NODELAY on accepted connections (uvicorn's own --fd assumes AF_UNIX).
     listener = socket.socket(fileno=fd)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
-    uvicorn.Server(config).run(sockets=[listener])
+    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[listener])
 
 
 async def _offline(spec: ServiceSpec, settings: ServiceSettings, command: str) -> int:

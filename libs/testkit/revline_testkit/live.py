@@ -21,6 +21,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from revline_events.envelope import Envelope
+from revline_service.cli import KEEP_ALIVE_S
 from revline_service.service import Runtime
 
 
@@ -140,7 +141,14 @@ async def serve_in_process(
     """
     sock = _loopback_listener(0)
     port: int = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_S,  # as `serve` runs it: the client closes idle ones
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     base_url = f"http://127.0.0.1:{port}"
