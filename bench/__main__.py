@@ -26,6 +26,7 @@ from bench import (
     kernel_append_publish,
     ledger_posting,
     ledger_reports,
+    metrics,
     quote_accept_latency,
     tracing_overhead,
 )
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[Runner, Summary]] = {
     consumer_ingest.NAME: (consumer_ingest.run, consumer_ingest.summary),
     ledger_posting.NAME: (ledger_posting.run, ledger_posting.summary),
     ledger_reports.NAME: (ledger_reports.run, ledger_reports.summary),
+    metrics.NAME: (metrics.run, metrics.summary),
     e2e_flow.NAME: (e2e_flow.run, e2e_flow.summary),
     tracing_overhead.NAME: (tracing_overhead.run, tracing_overhead.summary),
 }

@@ -25,7 +25,7 @@ SERVICES = sorted(discover_services(ROOT))
 DLQ_TOPICS = {
     "billing": "order.events.dlq, ledger.events.dlq",
     "contract": "quote.events.dlq",
-    "ledger": "billing.events.dlq",
+    "ledger": "billing.events.dlq, quote.events.dlq, contract.events.dlq",
     "order": "contract.events.dlq",
     "quote": "contract.events.dlq",
 }

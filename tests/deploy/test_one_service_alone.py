@@ -114,7 +114,8 @@ async def test_the_ledger_alone_on_postgresql_after_its_migrate_step(
         process.start()
         try:
             upstream = await answers_alone(process, "ledger", lonely_broker.bootstrap)
-            assert upstream == [events_topic("billing")]
+            # billing's documents, and quotes and contracts for the RevOps metrics (#12).
+            assert upstream == [events_topic(t) for t in ("billing", "quote", "contract")]
             async with httpx.AsyncClient(base_url=process.base_url, timeout=10.0) as client:
                 accounts = await client.get("/v1/ledger-accounts", headers=auth("admin"))
                 assert accounts.status_code == 200, accounts.text

@@ -191,6 +191,8 @@ def test_make_run_starts_everything_restarts_a_killed_service_and_stops_clean_tw
 
     with dev_stack(tmp_path, ports) as stack:
         stack.wait_ready()
+        for name in SERVICES:  # a first run has no event store to publish again
+            assert f"  {name}: a new database, nothing to republish" in stack.lines, name
         urls = stack.urls()
         assert set(urls) == set(SERVICES), stack.output()
         assert {name: url.rsplit(":", 1)[1] for name, url in urls.items()} == {
@@ -278,6 +280,8 @@ def test_make_run_on_postgresql_runs_its_own_server_and_keeps_the_data_between_r
         stack.wait_ready()
         assert "creating the PostgreSQL cluster in" in stack.output()
         assert f"created the databases {', '.join(SERVICES)}" in stack.output()
+        for name in SERVICES:
+            assert f"  {name}: a new database, nothing to republish" in stack.lines, name
         assert postgres_port(stack) == first_port
         assert (var / "postgres" / "data" / "PG_VERSION").is_file()
         assert sorted(var.glob("*.db")) == [], "a service used SQLite"

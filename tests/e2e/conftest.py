@@ -67,6 +67,17 @@ async def cash_stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         yield running
 
 
+# The RevOps metrics follow quotes and contracts: no order or billing needed.
+WITH_METRICS = ("quote", "contract", "ledger")
+
+
+@pytest.fixture(params=BACKENDS)
+async def metrics_stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    """quote, contract and the ledger: quotes and contracts feed the ledger's metrics."""
+    async with _running(request, tmp_path, WITH_METRICS) as running:
+        yield running
+
+
 @asynccontextmanager
 async def _running(
     request: pytest.FixtureRequest, tmp_path: Path, names: tuple[str, ...]

@@ -50,7 +50,12 @@ from revline_events.payloads.billing import BilledLine, InvoicePosted, LineSourc
 from revline_events.payloads.contract import ContractCreated, SubscriptionData
 from revline_events.payloads.ledger import InvoiceAmountApplied
 from revline_events.payloads.order import OrderActivated, OrderItem
-from revline_events.payloads.quote import QuoteAccepted, QuoteLineData, QuoteTotalsData
+from revline_events.payloads.quote import (
+    QuoteAccepted,
+    QuoteCreated,
+    QuoteLineData,
+    QuoteTotalsData,
+)
 from revline_events.topics import dead_letter_topic
 from revline_service.service import ServiceSpec
 from revline_testkit.broker import FAST_PRODUCER_SETTINGS, TansuBroker
@@ -168,23 +173,51 @@ async def quote_contracts(scene: Scene) -> int:
         return int((await session.execute(stmt)).scalar_one())
 
 
-def quote_accepted(scene: Scene, n: int) -> Envelope:
-    """QuoteAccepted of the account's n-th new-business quote."""
+def quote_snapshot(scene: Scene, n: int) -> dict[str, Any]:
+    """The content of the account's n-th new-business quote (10 seats at 4500, 2026)."""
     quote_id = f"qt-{scene.account}-{n}"
     line = QuoteLineData(
         line_no=1, sku="SEAT", name="Seat", charge_type="recurring", billing_period="month",
         quantity=10, list_price=5000, discount_percent="10", net_unit_price=4500,
         amount_per_period=45000,
     )  # fmt: skip
-    event = QuoteAccepted(
+    return dict(
         quote_id=quote_id, account_id=scene.account, currency="USD", kind="new",
         contract_id=None, version=1, start_date=D("2026-01-15"), term_months=12,
         end_date=D("2027-01-14"), bill_cycle_day=1, billing_timing="advance", auto_renew=False,
         lines=[line], totals=QuoteTotalsData(recurring_per_period=45000, one_time=0,
                                              total_contract_value=540000),
-        accepted_on=D("2026-01-15"),
     )  # fmt: skip
-    return envelope(event, stream_id=quote_id, account=scene.account, version=2)
+
+
+def quote_accepted(scene: Scene, n: int) -> Envelope:
+    """QuoteAccepted of the account's n-th new-business quote."""
+    event = QuoteAccepted(**quote_snapshot(scene, n), accepted_on=D("2026-01-15"))
+    return envelope(event, stream_id=event.quote_id, account=scene.account, version=2)
+
+
+def quote_created(scene: Scene, n: int) -> Envelope:
+    """QuoteCreated of the account's n-th new-business quote (a draft)."""
+    event = QuoteCreated(**quote_snapshot(scene, n))
+    return envelope(event, stream_id=event.quote_id, account=scene.account)
+
+
+async def ledger_quotes(scene: Scene) -> int:
+    """Quotes of the account in the ledger's metrics read model (no HTTP listing)."""
+    from ledger.store.tables import metrics_quote_steps
+
+    stmt = select(func.count()).where(metrics_quote_steps.c.account_id == scene.account)
+    async with scene.service.runtime.db.session() as session:
+        return int((await session.execute(stmt)).scalar_one())
+
+
+async def ledger_contracts(scene: Scene) -> int:
+    """Contract terms of the account in the ledger's metrics read model."""
+    from ledger.store.tables import metrics_terms
+
+    stmt = select(func.count()).where(metrics_terms.c.account_id == scene.account)
+    async with scene.service.runtime.db.session() as session:
+        return int((await session.execute(stmt)).scalar_one())
 
 
 async def contracts(scene: Scene) -> int:
@@ -299,6 +332,8 @@ FEEDS: dict[tuple[str, str], Feed] = {
     ("billing", "order.events"): Feed(order_activated, schedules),
     ("billing", "ledger.events"): Feed(amount_applied, applications, an_invoice),
     ("ledger", "billing.events"): Feed(invoice_posted, invoice_entries),
+    ("ledger", "quote.events"): Feed(quote_created, ledger_quotes),
+    ("ledger", "contract.events"): Feed(contract_created, ledger_contracts),
 }
 
 # Every pair a service consumes, from the services themselves (checked against FEEDS below).

@@ -48,7 +48,9 @@ topic would make Tansu create it with its own default) and
 ``python -m <name> republish`` queues and publishes the whole event store again.
 Consumers de-duplicate by event_id, so nothing doubles. It runs before
 ``serve`` because on SQLite nothing stops two relays publishing the same rows,
-and it applies the migrations first, so a broken migration shows up here.
+and it applies the migrations first, so a broken migration shows up here. A
+database new to this run (no SQLite file yet, or created just now on the stack's
+PostgreSQL) has nothing to publish again and is skipped: ``serve`` migrates it.
 
 Every path is under the var dir (``--var-dir``, else ``REVLINE_VAR_DIR``, else
 ``var``): databases (``postgres/`` on PostgreSQL), ``log/<name>.log``,
@@ -82,6 +84,7 @@ from pydantic import ValidationError
 from revline_events.topics import ensure_topics, events_topic
 from revline_service.auth import KeyConfigError, Role, dev_keys, parse_keys
 from revline_service.settings import ServiceSettings
+from sqlalchemy.engine import make_url
 
 from revline_testkit.broker import free_loopback_port
 from revline_testkit.postgres import READY_MARK as POSTGRES_READY_MARK
@@ -472,6 +475,7 @@ class DevStack:
         self.postgres_server: Child | None = None
         self.services: list[tuple[PlannedService, Child]] = []
         self.steps: list[Child] = []  # short-lived: republish
+        self.new_stores: set[str] = set()  # services whose database this run created
         self.plans: list[PlannedService] = []
         self.keys_file: Path | None = None
         self.broker_backoff = Backoff()
@@ -558,6 +562,7 @@ class DevStack:
             raise DevStackError(f"PostgreSQL: {error}") from error
         if created:
             say(f"  created the databases {', '.join(created)}")
+        self.new_stores.update(created)
 
     def start_broker(self, *, again: bool = False) -> None:
         """Start Tansu and wait until it answers Kafka requests (`again`: after it exited,
@@ -641,6 +646,10 @@ class DevStack:
         steps: list[tuple[PlannedService, Child]] = []
         for plan in self.plans:
             plan.log_path.write_bytes(b"")
+            if self._store_is_new(plan):
+                # Nothing to publish again: a process (imports, migrations) saved per service.
+                say(f"  {plan.name}: a new database, nothing to republish")
+                continue
             env = plan.env(self.environ, self.shared_env())
             argv = _service_argv(plan, "republish")
             child = Child(f"{plan.name} republish", argv, env, plan.log_path)
@@ -665,6 +674,17 @@ class DevStack:
             say(f"  {plan.name}: republished {_republished(out)} events to {plan.topic}")
         if failures:
             raise DevStackError("\n".join(failures))
+
+    def _store_is_new(self, plan: PlannedService) -> bool:
+        """True when the service's database did not exist before this run: its SQLite
+        file is not there yet, or the stack's PostgreSQL created it just now."""
+        if plan.name in self.new_stores:
+            return True
+        url = make_url(plan.database_url)
+        database = url.database
+        if url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+            return False
+        return not Path(str(database)).exists()
 
     async def _create_topics(self) -> None:
         await asyncio.gather(

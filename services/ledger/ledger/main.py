@@ -10,10 +10,10 @@ from revline_events.clock import Clock
 from revline_events.topics import events_topic
 from revline_service.service import ServiceSpec, create_app
 
-from ledger.api import adjustments
+from ledger.api import adjustments, metrics
 from ledger.api.problems import PROBLEMS
 from ledger.api.routes import router
-from ledger.handlers.billing_events import REACTIONS
+from ledger.handlers import metrics_events
 from ledger.recognition_timer import recognise_through_today
 from ledger.settings import LedgerSettings
 from ledger.store.projector import PROJECTOR
@@ -26,11 +26,12 @@ SPEC = ServiceSpec(
     kernel=kernel,
     projections=PROJECTIONS,
     projector=PROJECTOR,
-    routers=[router, adjustments.router],
+    routers=[router, adjustments.router, metrics.router],
     alembic_dir=Path(__file__).resolve().parent.parent / "alembic",
     problems=PROBLEMS,
-    upstream_topics=[events_topic("billing")],
-    reactions=REACTIONS,
+    # quote.events and contract.events feed the RevOps metrics (handlers/metrics_events.py).
+    upstream_topics=[events_topic("billing"), events_topic("quote"), events_topic("contract")],
+    reactions=metrics_events.REACTIONS,
     workers=[recognise_through_today],
     description="Ledger: double-entry journal entries of billing's invoices, and the reports.",
 )

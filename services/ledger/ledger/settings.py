@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from revline_service.settings import ServiceSettings
@@ -22,4 +24,11 @@ class LedgerSettings(ServiceSettings):
     )
     recognition_batch_books: int = Field(
         default=200, ge=1, description="books recognised per transaction by the timer"
+    )
+    metrics_gross_margin: Decimal = Field(
+        default=Decimal(1),
+        gt=0,
+        le=1,
+        description="the gross margin revenue LTV is taken at (METRICS.md), in (0, 1]; "
+        "GET /v1/metrics/ltv shows it and takes ?gross_margin= to try another",
     )

@@ -18,6 +18,7 @@ from revline_testkit.broker import FAST_PRODUCER_SETTINGS, TansuBroker
 from revline_testkit.fixtures import live_service_fixture
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "metrics"))  # metrics_examples, for metrics_feed
 
 from fresh_ledger import LEDGER
 from ledger_feed import BillingFeed

@@ -1,4 +1,4 @@
-"""A ledger under test whose new consumer group starts at billing.events' end.
+"""A ledger under test whose new consumer group starts at the ends of the topics it reads.
 
 The session's broker keeps every earlier test's billing events (thousands by
 the time the ledger's modules run: e2e, billing, the property tests). A ledger
@@ -21,7 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
-from ledger.main import app_factory
+from ledger.main import SPEC, app_factory
 from ledger.settings import LedgerSettings
 from revline_events.clock import Clock
 from revline_testkit.fixtures import ServiceUnderTest
@@ -29,12 +29,15 @@ from revline_testkit.live import LiveService
 from revline_testkit.topics import topic_ends
 
 BILLING_EVENTS = "billing.events"
+# Every topic the ledger reads: billing's documents, and quotes and contracts for the metrics.
+UPSTREAM = tuple(SPEC.upstream_topics)
 
 
-async def start_at_end(bootstrap: str, group: str, topic: str = BILLING_EVENTS) -> None:
-    """Commit `topic`'s current end offsets for `group` on every partition the group has
-    no offset for (a topic not created yet: nothing to skip)."""
-    await start_group_at(bootstrap, group, await topic_ends(bootstrap, topic))
+async def start_at_end(bootstrap: str, group: str, *topics: str) -> None:
+    """Commit the current end offsets of `topics` (default every topic the ledger reads)
+    for `group` on every partition the group has no offset for (a topic not created yet:
+    nothing to skip)."""
+    await start_group_at(bootstrap, group, await topic_ends(bootstrap, *(topics or UPSTREAM)))
 
 
 async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
@@ -56,7 +59,7 @@ async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartitio
 
 
 class FreshLedger(ServiceUnderTest):
-    """The ledger, its new consumer group starting at billing.events' end."""
+    """The ledger, its new consumer group starting at the ends of the topics it reads."""
 
     @asynccontextmanager
     async def serving(

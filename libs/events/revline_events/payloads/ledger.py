@@ -4,12 +4,14 @@ Billing follows invoice status and amount due from `InvoiceAmountApplied`,
 `InvoiceAmountUnapplied` (a reversed payment) and `InvoiceWrittenOff`.
 The ledger's own bookkeeping events follow: the facts each book (one customer
 account in one currency) is folded from (`InvoiceBooked`, ...), and the
-journal entries they posted (`JournalEntryPosted`).
+journal entries they posted (`JournalEntryPosted`). Last, what the RevOps
+metrics take in of quote.events and contract.events (`ContractFactsNoted`,
+`QuoteFactsNoted`): the ledger's read model of them is a fold of its own log.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -238,4 +240,93 @@ class JournalEntryPosted(EventPayload):
     service_month: date | None = None
     lines: list[EntryLine]
     moves: list[EntryMove] = Field(default_factory=list)
+    source_event_id: str
+
+
+# --- RevOps metrics: what the ledger took in of quote.events and contract.events ----------
+
+MetricsBillingPeriod = Literal["month", "quarter", "half_year", "year"]
+MetricsQuoteKind = Literal["new", "amendment", "renewal"]
+QuoteStep = Literal["created", "presented", "accepted", "rejected"]
+
+
+class NotedLine(EventPayload):
+    """A recurring line in force from `start_date` to `end_date` (inclusive).
+
+    `line_id` is `<subscription_id>@<start_date>`: a renewed subscription keeps its id,
+    each term's line is a line of its own. `unit_price` is the net price per unit and
+    billing period, in minor units.
+    """
+
+    line_id: str
+    subscription_id: str
+    billing_period: MetricsBillingPeriod
+    unit_price: int
+    quantity: int
+    start_date: date
+    end_date: date
+
+
+class NotedQuantity(EventPayload):
+    """A line runs at `quantity` from `effective_date` on (0 removes it)."""
+
+    line_id: str
+    effective_date: date
+    quantity: int
+
+
+class NotedTerm(EventPayload):
+    """A contract term, `start_date` to `end_date` inclusive; `quote_id` is its quote."""
+
+    start_date: date
+    end_date: date
+    quote_id: str | None = None
+    renews: str | None = None
+
+
+@CATALOGUE.register("ContractFactsNoted", 1)
+class ContractFactsNoted(EventPayload):
+    """What the RevOps metrics take of one contract event (the ledger's README, Metrics).
+
+    `recorded_at` is the contract event's `occurred_at` (when it became known);
+    `ended_on` the contract's last day of service when it was terminated.
+    `source_event_id` is the contract event.
+    """
+
+    contract_id: str
+    account_id: str
+    currency: str
+    recorded_at: datetime
+    term: NotedTerm | None = None
+    lines: list[NotedLine] = Field(default_factory=list)
+    quantities: list[NotedQuantity] = Field(default_factory=list)
+    ended_on: date | None = None
+    source_event_id: str
+
+
+class NotedPrice(EventPayload):
+    """A recurring line of an accepted quote at its starting quantity: the ACV input."""
+
+    billing_period: MetricsBillingPeriod
+    unit_price: int
+    quantity: int
+
+
+@CATALOGUE.register("QuoteFactsNoted", 1)
+class QuoteFactsNoted(EventPayload):
+    """A step of a quote the sales metrics count, dated `step_date`.
+
+    `recorded_at` is the quote event's `occurred_at`. On acceptance, `recurring` are
+    its recurring lines and `total_contract_value` its TCV (minor units).
+    """
+
+    quote_id: str
+    account_id: str
+    currency: str
+    kind: MetricsQuoteKind
+    step: QuoteStep
+    step_date: date
+    recorded_at: datetime
+    recurring: list[NotedPrice] = Field(default_factory=list)
+    total_contract_value: int = 0
     source_event_id: str

@@ -24,6 +24,7 @@ from ledger.domain.errors import (
     UnknownInvoice,
     UnknownPayment,
 )
+from ledger.metrics.errors import InvalidMetricQuery
 
 
 def _field(name: str, where: str = "body") -> Callable[[Exception], list[dict[str, Any]]]:
@@ -48,6 +49,8 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
     CurrencyRequired: ProblemType(
         422, "validation", "Invalid request", _field("currency", "query")
     ),
+    # A metrics question that can never be right (a reversed range, too many months).
+    InvalidMetricQuery: ProblemType(422, "validation", "Invalid request", _field("to", "query")),
     UnknownInvoice: ProblemType(404, "unknown-invoice", "Unknown invoice"),
     UnknownPayment: ProblemType(404, "unknown-payment", "Unknown payment"),
     DuplicateId: ProblemType(409, "duplicate-id", "Already exists"),

@@ -27,3 +27,13 @@ class InconsistentHistory(MetricsError):
         super().__init__(f"{fact} refers to unknown {ref}")
         self.fact = fact
         self.ref = ref
+
+
+class NotNoted(MetricsError):
+    """A quote or contract event about a quote or contract the metrics never took in (its
+    QuoteCreated or ContractCreated): the consumer dead-letters it with this reason."""
+
+    def __init__(self, kind: str, ref: str) -> None:
+        super().__init__(f"{kind} {ref} is unknown to the metrics read model")
+        self.kind = kind
+        self.ref = ref

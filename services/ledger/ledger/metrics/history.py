@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal
 
 from revline_pricing import period_months, round_half_up
@@ -192,10 +193,19 @@ class Line:
             return 0
         return self.quantities[bisect_right(self.change_dates, day) - 1]
 
+    @cached_property
+    def _amounts(self) -> tuple[int, ...]:
+        """monthly_amount of each quantity in `quantities`, worked out once per line."""
+        return tuple(
+            monthly_amount(self.unit_price, quantity, self.billing_period) if quantity else 0
+            for quantity in self.quantities
+        )
+
     def mrr_on(self, day: date) -> int:
         """The line's MRR on `day`: 0 when not active, else monthly_amount of that day."""
-        quantity = self.quantity_on(day)
-        return monthly_amount(self.unit_price, quantity, self.billing_period) if quantity else 0
+        if not self.start_date <= day <= self.end_date:
+            return 0
+        return self._amounts[bisect_right(self.change_dates, day) - 1]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from revline_pricing import round_half_up
 from ledger.metrics.calendar import Month
 from ledger.metrics.churn import MonthChurn, churn_of
 from ledger.metrics.errors import InvalidMetricQuery
-from ledger.metrics.history import History
+from ledger.metrics.history import History, Snapshot
 from ledger.metrics.mrr import mrr_figures
 
 CHURN_MONTHS = 6
@@ -47,9 +47,19 @@ def ltv(
 
     Raises InvalidMetricQuery unless 0 < gross_margin <= 1.
     """
+    _check_margin(gross_margin)
+    return ltv_of(history.as_known_at(known_at), currency, on, gross_margin)
+
+
+def _check_margin(gross_margin: Decimal) -> None:
     if not (gross_margin.is_finite() and 0 < gross_margin <= 1):
         raise InvalidMetricQuery("gross_margin", f"must be in (0, 1], not {gross_margin}")
-    snapshot = history.as_known_at(known_at)
+
+
+def ltv_of(snapshot: Snapshot, currency: str, on: date, gross_margin: Decimal = Decimal(1)) -> Ltv:
+    """Revenue LTV from a snapshot (see ltv). Raises InvalidMetricQuery unless
+    0 < gross_margin <= 1."""
+    _check_margin(gross_margin)
     month = Month.of(on)
     arpa = mrr_figures(snapshot, currency, on).arpa
     months = churn_of(snapshot, currency, month.plus(-CHURN_MONTHS), month.plus(-1))

@@ -76,20 +76,16 @@ def arpa(total: int, customers: int) -> int | None:
 
 def mrr_figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
     """MRR(D) and what follows from it, from a snapshot (see mrr)."""
-    by_contract = contract_mrr(snapshot, currency, on)
-    by_account = account_mrr(snapshot, currency, on)
-    total = sum(by_account.values())
+    # One pass over the lines; the contracts grouped by account once (not once a customer).
+    shares: dict[str, list[ContractMrr]] = defaultdict(list)
+    for (owner, contract), share in sorted(contract_mrr(snapshot, currency, on).items()):
+        shares[owner].append(ContractMrr(contract, share))
+    by_account = {account: sum(c.mrr for c in of) for account, of in shares.items()}
+    total = sum(amount for amount in by_account.values() if amount > 0)
     rows = tuple(
-        AccountMrr(
-            account,
-            amount,
-            tuple(
-                ContractMrr(contract, share)
-                for (owner, contract), share in sorted(by_contract.items())
-                if owner == account
-            ),
-        )
+        AccountMrr(account, amount, tuple(shares[account]))
         for account, amount in sorted(by_account.items())
+        if amount > 0
     )
     return MrrFigures(on, currency, total, 12 * total, len(rows), arpa(total, len(rows)), rows)
 

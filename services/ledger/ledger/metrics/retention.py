@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ledger.metrics.calendar import Month
 from ledger.metrics.errors import InvalidMetricQuery
-from ledger.metrics.history import History
+from ledger.metrics.history import History, Snapshot
 from ledger.metrics.mrr import account_mrr
 from ledger.metrics.rate import Rate
 
@@ -37,16 +37,10 @@ class Retention:
     cohort: tuple[CohortAccount, ...]
 
 
-def retention(
-    history: History, currency: str, month: Month, known_at: datetime, months: int = 12
-) -> Retention:
-    """NRR and GRR from the end of `month` - `months` to the end of `month`, as known then.
-
-    Raises InvalidMetricQuery when months < 1.
-    """
+def retention_of(snapshot: Snapshot, currency: str, month: Month, months: int = 12) -> Retention:
+    """NRR and GRR from a snapshot (see retention). Raises InvalidMetricQuery when months < 1."""
     if months < 1:
         raise InvalidMetricQuery("months", f"must be at least 1, not {months}")
-    snapshot = history.as_known_at(known_at)
     start = account_mrr(snapshot, currency, month.plus(-months).last_day)
     end = account_mrr(snapshot, currency, month.last_day)
     cohort = tuple(
@@ -62,3 +56,13 @@ def retention(
         Rate(sum(min(a.mrr_end, a.mrr_start) for a in cohort), base),
         cohort,
     )
+
+
+def retention(
+    history: History, currency: str, month: Month, known_at: datetime, months: int = 12
+) -> Retention:
+    """NRR and GRR from the end of `month` - `months` to the end of `month`, as known then.
+
+    Raises InvalidMetricQuery when months < 1.
+    """
+    return retention_of(history.as_known_at(known_at), currency, month, months)

@@ -142,7 +142,11 @@ def sales(history: History, currency: str, period: Period, known_at: datetime) -
 
     Pipeline velocity is taken on the period's last day.
     """
-    snapshot = history.as_known_at(known_at)
+    return sales_of(history.as_known_at(known_at), currency, period)
+
+
+def sales_of(snapshot: Snapshot, currency: str, period: Period) -> SalesFigures:
+    """The sales figures of `currency` over `period` from a snapshot (see sales)."""
     quotes = tuple(q for q in snapshot.quotes if q.currency == currency)
     bookings = _bookings(quotes, period)
     new = [b for b in bookings if b.kind == "new"]

@@ -14,6 +14,7 @@ from typing import Any
 from revline_events.catalogue import EventPayload
 from revline_events.envelope import Envelope
 from revline_events.payloads.ledger import (
+    ContractFactsNoted,
     CreditNoteBooked,
     InvoiceAmountApplied,
     InvoiceBooked,
@@ -21,6 +22,7 @@ from revline_events.payloads.ledger import (
     JournalEntryPosted,
     PaymentReceived,
     PaymentReversed,
+    QuoteFactsNoted,
 )
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +37,12 @@ from ledger.store.tables import (
     ledger_payment_reversals,
     ledger_payments,
     ledger_write_offs,
+    metrics_contract_ends,
+    metrics_lines,
+    metrics_quantity_changes,
+    metrics_quote_lines,
+    metrics_quote_steps,
+    metrics_terms,
     subledger_moves,
 )
 from ledger.store.totals import add_daily_totals
@@ -70,6 +78,12 @@ class LedgerProjector:
             journal_entries: [],
             journal_lines: [],
             subledger_moves: [],
+            metrics_lines: [],
+            metrics_quantity_changes: [],
+            metrics_terms: [],
+            metrics_contract_ends: [],
+            metrics_quote_steps: [],
+            metrics_quote_lines: [],
         }
         for envelope, event in items:
             if isinstance(event, InvoiceBooked):
@@ -95,6 +109,10 @@ class LedgerProjector:
                 rows[journal_entries].append(_entry_row(envelope, event))
                 rows[journal_lines] += _line_rows(event)
                 rows[subledger_moves] += _move_rows(event)
+            elif isinstance(event, ContractFactsNoted):
+                _contract_fact_rows(rows, envelope, event)
+            elif isinstance(event, QuoteFactsNoted):
+                _quote_fact_rows(rows, envelope, event)
         return rows
 
     async def write(self, session: AsyncSession, rows: dict[Table, list[dict[str, Any]]]) -> None:
@@ -184,6 +202,49 @@ def _move_rows(event: JournalEntryPosted) -> list[dict[str, Any]]:
         }
         for position, move in enumerate(event.moves, start=1)
     ]
+
+
+def _contract_fact_rows(
+    rows: dict[Table, list[dict[str, Any]]], envelope: Envelope, event: ContractFactsNoted
+) -> None:
+    """The metrics' facts of one contract event: its term, lines, changes and end."""
+    known = {"currency": event.currency, "recorded_at": event.recorded_at}
+    if event.term is not None:
+        rows[metrics_terms].append(
+            {"contract_id": event.contract_id, "account_id": event.account_id,
+             **event.term.model_dump(), **known, "event_id": envelope.event_id}
+        )  # fmt: skip
+    rows[metrics_lines] += [
+        {**line.model_dump(), "account_id": event.account_id, "contract_id": event.contract_id,
+         **known, "event_id": envelope.event_id}
+        for line in event.lines
+    ]  # fmt: skip
+    rows[metrics_quantity_changes] += [
+        {**change.model_dump(), **known, "event_id": envelope.event_id}
+        for change in event.quantities
+    ]
+    if event.ended_on is not None:
+        rows[metrics_contract_ends].append(
+            {"event_id": envelope.event_id, "contract_id": event.contract_id,
+             "end_date": event.ended_on, **known}
+        )  # fmt: skip
+
+
+def _quote_fact_rows(
+    rows: dict[Table, list[dict[str, Any]]], envelope: Envelope, event: QuoteFactsNoted
+) -> None:
+    """The metrics' facts of one quote step (and an accepted quote's recurring lines)."""
+    rows[metrics_quote_steps].append(
+        {"quote_id": event.quote_id, "step": event.step, "account_id": event.account_id,
+         "currency": event.currency, "kind": event.kind, "step_date": event.step_date,
+         "total_contract_value": event.total_contract_value, "recorded_at": event.recorded_at,
+         "event_id": envelope.event_id}
+    )  # fmt: skip
+    rows[metrics_quote_lines] += [
+        {"quote_id": event.quote_id, "position": position, "currency": event.currency,
+         **line.model_dump()}
+        for position, line in enumerate(event.recurring, start=1)
+    ]  # fmt: skip
 
 
 PROJECTOR = LedgerProjector()

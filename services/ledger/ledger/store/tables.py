@@ -17,6 +17,9 @@ projection of the ledger's own events, append only:
   projector as it inserts them. The reports over every account sum these
   (rows grow with the days, not the invoices); they are derived sums, not the
   journal, so the projector adds to them.
+- `metrics_*`: the RevOps metrics' facts (ledger/metrics/history.py) of the
+  ledger's ContractFactsNoted and QuoteFactsNoted, which it records for each
+  quote and contract event it takes in (store/metrics.py loads them as a History).
 - `journal_lock`: one row once any entry exists. The database refuses every
   UPDATE of the journal, and a DELETE while the lock row stands (triggers of
   migration 0001); a rebuild empties the lock first, then the journal.
@@ -29,6 +32,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -206,6 +210,106 @@ ledger_write_offs = Table(
     Column("event_id", String(64), nullable=False),
 )
 
+# --- RevOps metrics (ledger/metrics): the facts of ContractFactsNoted and QuoteFactsNoted ---
+# Each row keeps `recorded_at`, the upstream event's occurred_at (what `known_at` filters),
+# and is keyed by what the upstream event fixed, so a replay writes the same rows.
+
+metrics_lines = Table(
+    "metrics_lines",
+    metadata,
+    Column("line_id", String(250), primary_key=True),
+    Column("subscription_id", String(200), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("contract_id", String(200), nullable=False),
+    Column("billing_period", String(10), nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_metrics_lines_currency", "currency"),
+    Index("ix_metrics_lines_subscription", "subscription_id", "start_date"),
+)
+
+metrics_quantity_changes = Table(
+    "metrics_quantity_changes",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("line_id", String(250), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_metrics_quantity_changes_currency", "currency"),
+)
+
+metrics_terms = Table(
+    "metrics_terms",
+    metadata,
+    Column("contract_id", String(200), primary_key=True),
+    Column("start_date", Date, primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("quote_id", String(200), nullable=True),
+    Column("renews", String(200), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_metrics_terms_currency", "currency"),
+)
+
+# A termination: the contract's last day of service.
+metrics_contract_ends = Table(
+    "metrics_contract_ends",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("contract_id", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_metrics_contract_ends_currency", "currency"),
+)
+
+# A quote's steps (created, presented, accepted, rejected), one row each.
+metrics_quote_steps = Table(
+    "metrics_quote_steps",
+    metadata,
+    Column("quote_id", String(200), primary_key=True),
+    Column("step", String(10), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("step_date", Date, nullable=False),
+    Column("total_contract_value", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Index("ix_metrics_quote_steps_currency", "currency"),
+)
+
+# The recurring lines of an accepted quote (the ACV input).
+metrics_quote_lines = Table(
+    "metrics_quote_lines",
+    metadata,
+    Column("quote_id", String(200), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("billing_period", String(10), nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Index("ix_metrics_quote_lines_currency", "currency"),
+)
+
+METRICS = (
+    metrics_lines,
+    metrics_quantity_changes,
+    metrics_terms,
+    metrics_contract_ends,
+    metrics_quote_steps,
+    metrics_quote_lines,
+)
+
 journal_lock = Table(
     "journal_lock",
     metadata,
@@ -229,5 +333,6 @@ PROJECTIONS = (
     daily_account_totals,
     daily_revenue_totals,
     daily_subledger_totals,
+    *METRICS,
     journal_lock,
 )

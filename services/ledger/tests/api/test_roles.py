@@ -2,7 +2,8 @@
 
 `finance` writes payments, refunds, reversals, write-offs and recognition runs,
 and reads everything; `admin` may do all of it and the admin routes; `sales`
-and `ops` get a 403 everywhere on the ledger; an unknown key or no key a 401.
+reads the sales metrics (`/v1/metrics/sales`) and gets a 403 everywhere else on
+the ledger, `ops` everywhere; an unknown key or no key a 401.
 
 The table below names every route the ledger serves. A route the app serves
 that is missing from the table fails `test_every_route_has_its_roles_in_the_table`,
@@ -30,7 +31,8 @@ ledger_roles = live_service_fixture(LEDGER, backends=("sqlite",))
 
 # What a role may do on a route.
 WRITE = "write"  # finance and admin
-READ = "read"  # finance and admin (sales and ops read nothing on the ledger)
+READ = "read"  # finance and admin (sales and ops read nothing else on the ledger)
+SALES = "sales"  # finance, admin and sales: the sales metrics
 ADMIN = "admin"  # admin only
 OPEN = "open"  # no key needed
 
@@ -69,6 +71,14 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/v1/accounts/{account_id}/statement"): Call(
         READ, 200, path=f"/v1/accounts/{ACCOUNT}/statement", params={"from": "2026-01-01"}
     ),
+    # RevOps metrics (issue #12): finance's, and sales reads the sales figures.
+    ("GET", "/v1/metrics/mrr"): Call(READ, 200),
+    ("GET", "/v1/metrics/mrr-movements"): Call(READ, 200),
+    ("GET", "/v1/metrics/churn"): Call(READ, 200),
+    ("GET", "/v1/metrics/retention"): Call(READ, 200),
+    ("GET", "/v1/metrics/renewals"): Call(READ, 200),
+    ("GET", "/v1/metrics/ltv"): Call(READ, 200),
+    ("GET", "/v1/metrics/sales"): Call(SALES, 200),
     ("POST", "/v1/payments"): Call(WRITE, 422),
     ("POST", "/v1/refunds"): Call(WRITE, 422),
     ("POST", "/v1/recognition-runs"): Call(WRITE, 422),
@@ -86,6 +96,7 @@ ROUTES: dict[tuple[str, str], Call] = {
 ADMITTED = {
     OPEN: {"admin", "finance", "sales", "ops", "unknown key", "no key"},
     READ: {"admin", "finance"},
+    SALES: {"admin", "finance", "sales"},
     WRITE: {"admin", "finance"},
     ADMIN: {"admin"},
 }
