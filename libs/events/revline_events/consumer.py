@@ -5,10 +5,13 @@ of work, which first records their event_ids in the inbox (one statement that
 skips the ids it holds already), so a redelivery is a no-op. Runs of
 consecutive events of one type go to that type's batch handler when it has
 one. Offsets are committed only after the database commit: a crash in between
-redelivers the batch, and the inbox absorbs it. When the batch fails, it is
+redelivers the batch (and any handled since the last offset commit), and
+the inbox absorbs it. When the batch fails, it is
 rolled back and applied again one record at a time, each in its own
 transaction, so a poison event goes alone to `<topic>.dlq` with its error and
-the others apply once; nothing is dropped silently.
+the others apply once; nothing is dropped silently. Offset commits are
+gathered (every `commit_interval_s` while records keep coming, when a fetch
+comes back empty, and on stop), never ahead of the database.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +107,13 @@ class ConsumerRunner:
     handler is applied alone as a batch of one. `max_records` bounds one fetch,
     so one transaction.
 
+    Offsets are committed only after the transaction that applied their records,
+    and not after every one: when a fetch comes back empty, at most
+    `commit_interval_s` apart while records keep coming, and on stop(). An offset
+    commit is a broker round trip the consumer waits for, as costly as a fetch; a
+    crash in between redelivers the records since the last one, and the inbox
+    makes them no-ops.
+
     `consumer_settings` override the shared aiokafka settings (kafka.CONSUMER_SETTINGS):
     on the dev broker a group join takes half the session timeout, so a short one helps.
     """
@@ -120,6 +131,7 @@ class ConsumerRunner:
         group_id: str | None = None,
         consumer_settings: Mapping[str, Any] | None = None,
         max_records: int = 500,
+        commit_interval_s: float = 0.5,
     ) -> None:
         self.service = service
         self.topics = topics
@@ -129,6 +141,7 @@ class ConsumerRunner:
         self._handlers = dict(handlers)
         self._batch_handlers = dict(batch_handlers or {})
         self._max_records = max_records
+        self._commit_interval_s = commit_interval_s
         self._catalogue = catalogue
         self._consumer_settings = dict(consumer_settings or {})
         self._consumer: AIOKafkaConsumer | None = None
@@ -201,15 +214,37 @@ class ConsumerRunner:
     async def _consume(self) -> None:
         consumer = self._consumer
         assert consumer is not None
+        # Offsets of records whose transaction has committed, not yet committed to the
+        # group: committed together when a fetch comes back empty, every
+        # `commit_interval_s` while records keep coming, and before stopping.
+        done: dict[TopicPartition, int] = {}
+        last_commit = time.monotonic()
         while not self._stopping:
             batches = await consumer.getmany(timeout_ms=200, max_records=self._max_records)
             for tp, records in batches.items():
                 await self.handle_records(records)
-                # Committed only now that every record above is in the database.
-                await consumer.commit({tp: records[-1].offset + 1})
+                done[tp] = records[-1].offset + 1  # every record above is in the database
                 if self._stopping:
-                    return
+                    break
+            now = time.monotonic()
+            if done and (not any(batches.values()) or now - last_commit >= self._commit_interval_s):
+                await self._commit_offsets(consumer, done)
+                last_commit = now
             await self._update_lag(consumer)
+        if done:  # stopping: what is in the database is committed before the group is left
+            await self._commit_offsets(consumer, done)
+
+    async def _commit_offsets(
+        self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]
+    ) -> None:
+        """Commit the offsets in `done` (of records already in the database) and forget
+        them. A partition the group took away meanwhile is left out: its new owner
+        reads those records again and the inbox makes them no-ops."""
+        assigned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in done.items() if tp in assigned}
+        done.clear()
+        if offsets:
+            await consumer.commit(offsets)
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         # Called once every fetched record is handled, so position == handled.

@@ -84,6 +84,7 @@ class OutboxRelay:
         idle_poll: float = 1.0,
         topic_partitions: int = 3,
         replication_factor: int = 1,
+        mark_delay: float = 0.2,
     ) -> None:
         self._db = db
         self._t = tables
@@ -106,9 +107,17 @@ class OutboxRelay:
         self._hands_over = not db.is_postgres
         self._mark_sent = (
             update(tables.outbox)
-            .where(tables.outbox.c.id.in_(bindparam("ids", expanding=True)))
+            .where(tables.outbox.c.id == bindparam("outbox_id"))
             .values(sent_at=bindparam("at"))
         )  # built once, run on a plain connection: no session machinery per publish
+        # Rows on the broker not yet marked sent, with the time their flush returned:
+        # while run() publishes on SQLite they are marked together, `mark_delay` after
+        # the first of them (or before the next read of the outbox), not one
+        # transaction per publish.
+        self._mark_delay = mark_delay
+        self._unmarked: list[dict[str, Any]] = []
+        self._unmarked_since = 0.0
+        self._deferring_marks = False
         self._handed: list[Queued] = []
         # The newest outbox id on the broker: a hand-over that arrives after a read
         # already published its rows (the commit landed just before the read) is stale.
@@ -134,6 +143,7 @@ class OutboxRelay:
         The relay then reads the outbox before anything handed over, so every key's
         events go out in their order; consumers de-duplicate by event_id.
         """
+        await self.mark_sent()  # before the rows are queued again, never after
         queued = await mark_all_unsent(self._db, self._t)
         self._caught_up = False
         self._wake.set()
@@ -149,6 +159,9 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until cancelled, backing off while the broker is unreachable."""
         backoff = 0.1
+        # Where this process is the outbox's only writer (SQLite), rows it published are
+        # marked sent a little later, several at once; elsewhere right after the flush.
+        self._deferring_marks = self._hands_over
         try:
             while not self._stopping:
                 try:
@@ -156,6 +169,7 @@ class OutboxRelay:
                         while await self.publish_pending() == self._batch_size:
                             pass
                     backoff = 0.1
+                    await self._sleep()
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
@@ -164,15 +178,41 @@ class OutboxRelay:
                     await self._drop_producer()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
-                    continue
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
-                # cancel that lands as notify() sets the event, and the relay never stops.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._idle_poll):
-                        await self._wake.wait()
-                self._wake.clear()
         finally:
+            self._deferring_marks = False
             await self.close()
+
+    async def _sleep(self) -> None:
+        """Until notified or `idle_poll` has passed; meanwhile, marks the published rows
+        sent once they are due (a wake-up for that alone publishes nothing and reads
+        nothing)."""
+        until = time.monotonic() + self._idle_poll
+        while not self._stopping:
+            wait = until - time.monotonic()
+            if self._unmarked:
+                wait = min(wait, self._unmarked_since + self._mark_delay - time.monotonic())
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+            # cancel that lands as notify() sets the event, and the relay never stops.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(wait, 0.0)):
+                    await self._wake.wait()
+            if self._wake.is_set() or time.monotonic() >= until:
+                break
+            await self.mark_sent()
+        self._wake.clear()
+
+    async def mark_sent(self) -> None:
+        """Mark the rows published and not yet marked as sent, in one transaction
+        (each with the time its flush returned)."""
+        rows, self._unmarked = self._unmarked, []
+        if not rows:
+            return
+        try:
+            async with self._db.engine.begin() as conn:
+                await conn.execute(self._mark_sent, rows)
+        except BaseException:
+            self._unmarked = rows + self._unmarked  # still on the broker: mark them later
+            raise
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows; returns how many were published.
@@ -193,6 +233,7 @@ class OutboxRelay:
             self._sent_through = max(self._sent_through, batch[-1].outbox_id)
             return len(batch)
         self._caught_up = False
+        await self.mark_sent()  # what is on the broker must not be read as unsent
         outbox, store = self._t.outbox, self._t.event_store
         async with self._db.session() as session:
             stmt = (
@@ -283,11 +324,12 @@ class OutboxRelay:
             missing := await self._missing_topics(producer, topics)
         ):
             raise TopicsLost(missing)  # it restarted empty under us: publish them again
-        async with self._db.engine.begin() as conn:
-            await conn.execute(
-                self._mark_sent,
-                {"ids": [outbox_id for outbox_id, _, _, _ in items], "at": datetime.now(UTC)},
-            )
+        at = datetime.now(UTC)
+        if not self._unmarked:
+            self._unmarked_since = time.monotonic()
+        self._unmarked.extend({"outbox_id": outbox_id, "at": at} for outbox_id, _, _, _ in items)
+        if not self._deferring_marks:
+            await self.mark_sent()
         self.broker_available = True
         for _, topic, _, _ in items:
             EVENTS_PUBLISHED.labels(self._service, topic).inc()
@@ -309,6 +351,7 @@ class OutboxRelay:
 
     async def backlog(self) -> int:
         """Outbox rows not yet published."""
+        await self.mark_sent()
         outbox = self._t.outbox
         async with self._db.session() as session:
             stmt = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
@@ -366,7 +409,9 @@ class OutboxRelay:
         return False
 
     async def close(self) -> None:
-        """Stop the producer and release the publisher lock."""
+        """Mark what was published as sent, stop the producer, release the publisher lock."""
+        with contextlib.suppress(Exception):
+            await self.mark_sent()  # else published again after a restart (consumers de-duplicate)
         await self._drop_producer()
         if self._lock_conn is not None:
             with contextlib.suppress(Exception):
