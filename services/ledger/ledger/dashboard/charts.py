@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from html import escape
+
+from revline_pricing import round_half_up
 
 from ledger.dashboard.money import exponent, major
 
@@ -79,9 +81,11 @@ def nice_axis(values: Iterable[int], ticks: int = TICKS) -> Axis:
 
 def px(value: Fraction | int) -> str:
     """A coordinate written with at most two decimals, rounded half up."""
-    exact = Decimal(Fraction(value).numerator) / Decimal(Fraction(value).denominator)
-    text = str(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    exact = Fraction(value) * 100
+    hundredths = round_half_up(Decimal(exact.numerator) / Decimal(exact.denominator))
+    sign, size = ("-" if hundredths < 0 else ""), abs(hundredths)
+    text = f"{sign}{size // 100}.{size % 100:02d}"
+    return text.rstrip("0").rstrip(".")
 
 
 def tick_label(value: int, currency: str) -> str:
