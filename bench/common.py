@@ -9,7 +9,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from revline_events.topics import ensure_topics
 from revline_testkit import devstack
+from revline_testkit.broker import TansuBroker
 from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 
 # How long a benchmark waits for an outcome before it gives up (a failure, not a figure).
@@ -272,3 +273,33 @@ def running_stack(
         yield stack
     finally:
         stack.stop()
+
+
+SizedRun = Callable[["Backend", TansuBroker, int], Awaitable[dict[str, Any]]]
+
+
+async def per_backend_and_size(
+    names: Sequence[str],
+    sizes: Sequence[int],
+    unit: str,
+    one: SizedRun,
+    growth: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """`one(backend, broker, size)` for every size on each backend named, a broker of its
+    own per backend, keyed `<unit>_<size>`; `growth` of them beside them when given, and
+    the backends that could not run under `skipped`."""
+    figures: dict[str, Any] = {}
+    with backends(with_postgres="postgresql" in names) as (found, skipped):
+        for backend in found:
+            if backend.name not in names:
+                continue
+            by_size: dict[str, Any] = {}
+            with TansuBroker() as broker:
+                for size in sizes:
+                    by_size[f"{unit}_{size}"] = await one(backend, broker, size)
+            figures[backend.name] = (
+                by_size if growth is None else {**by_size, "growth": growth(by_size)}
+            )
+        if skipped:
+            figures["skipped"] = skipped
+    return figures

@@ -32,7 +32,7 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, backends, distribution_ms
+from bench.common import Backend, distribution_ms, per_backend_and_size
 from bench.ledger_seed import TODAY, account_id, accounts_for, currency_of, seed
 
 NAME = "dashboard_page"
@@ -155,18 +155,9 @@ async def _one(backend: Backend, broker: TansuBroker, invoices: int, requests: i
 
 
 async def _run(sizes: list[int], names: list[str], requests: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    with backends(with_postgres="postgresql" in names) as (found, skipped):
-        for backend in found:
-            if backend.name not in names:
-                continue
-            with TansuBroker() as broker:
-                figures[backend.name] = {
-                    f"invoices_{n}": await _one(backend, broker, n, requests) for n in sizes
-                }
-        if skipped:
-            figures["skipped"] = skipped
-    return figures
+    return await per_backend_and_size(
+        names, sizes, "invoices", lambda backend, broker, n: _one(backend, broker, n, requests)
+    )
 
 
 def _sizes(quick: bool) -> list[int]:

@@ -38,7 +38,7 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, backends, distribution_ms, ratio
+from bench.common import Backend, distribution_ms, per_backend_and_size, ratio
 from bench.ledger_seed import TODAY, account_id, accounts_for, seed
 
 NAME = "ledger_reports"
@@ -181,21 +181,13 @@ def _growth(by_size: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _run(sizes: list[int], names: list[str], requests: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    with backends(with_postgres="postgresql" in names) as (found, skipped):
-        for backend in found:
-            if backend.name not in names:
-                continue
-            by_size: dict[str, Any] = {}
-            with TansuBroker() as broker:
-                for invoices in sizes:
-                    by_size[f"invoices_{invoices}"] = await _one(
-                        backend, broker, invoices, requests
-                    )
-            figures[backend.name] = {**by_size, "growth": _growth(by_size)}
-        if skipped:
-            figures["skipped"] = skipped
-    return figures
+    return await per_backend_and_size(
+        names,
+        sizes,
+        "invoices",
+        lambda backend, broker, n: _one(backend, broker, n, requests),
+        _growth,
+    )
 
 
 def run(quick: bool) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, backends, distribution_ms, ratio
+from bench.common import Backend, distribution_ms, per_backend_and_size, ratio
 
 NAME = "metrics"
 FULL_SIZES = (10_000, 100_000)
@@ -345,21 +345,13 @@ def _growth(by_size: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _run(sizes: list[int], names: list[str], requests: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    with backends(with_postgres="postgresql" in names) as (found, skipped):
-        for backend in found:
-            if backend.name not in names:
-                continue
-            by_size: dict[str, Any] = {}
-            with TansuBroker() as broker:
-                for accounts in sizes:
-                    by_size[f"accounts_{accounts}"] = await _one(
-                        backend, broker, accounts, requests
-                    )
-            figures[backend.name] = {**by_size, "growth": _growth(by_size)}
-        if skipped:
-            figures["skipped"] = skipped
-    return figures
+    return await per_backend_and_size(
+        names,
+        sizes,
+        "accounts",
+        lambda backend, broker, n: _one(backend, broker, n, requests),
+        _growth,
+    )
 
 
 def run(quick: bool) -> dict[str, Any]:
