@@ -303,3 +303,30 @@ async def per_backend_and_size(
         if skipped:
             figures["skipped"] = skipped
     return figures
+
+
+async def timed_gets(
+    what: str, get: Callable[[int], Awaitable[Any]], requests: int
+) -> dict[str, Any]:
+    """`get(n)` once untimed (a warm-up), then `requests` times timed, each answer a 200
+    read to its end; p50, p90 and max in ms, and the largest response's size."""
+    times: list[float] = []
+    size = 0
+    for n in range(requests + 1):
+        started = time.perf_counter()
+        response = await get(n)
+        body = response.content
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
+        if n:
+            times.append(elapsed)
+            size = max(size, len(body))
+    timing = distribution_ms(times)
+    return {
+        "samples": timing["samples"],
+        "p50_ms": timing["p50_ms"],
+        "p90_ms": timing["p90_ms"],
+        "max_ms": timing["max_ms"],
+        "response_bytes": size,
+    }

@@ -32,7 +32,7 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, distribution_ms, per_backend_and_size
+from bench.common import Backend, distribution_ms, per_backend_and_size, timed_gets
 from bench.ledger_seed import TODAY, account_id, accounts_for, currency_of, seed
 
 NAME = "dashboard_page"
@@ -68,20 +68,7 @@ def metrics_history(accounts: int) -> Any:
 
 
 async def _time(client: Any, path: str, params: dict[str, str], requests: int) -> dict[str, Any]:
-    times, size = [], 0
-    for n in range(requests + 1):
-        started = time.perf_counter()
-        response = await client.get(path, params=params)
-        body = response.content
-        elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
-        if n:
-            times.append(elapsed)
-            size = max(size, len(body))
-    timing = distribution_ms(times)
-    return {"samples": timing["samples"], "p50_ms": timing["p50_ms"],
-            "max_ms": timing["max_ms"], "response_bytes": size}  # fmt: skip
+    return await timed_gets(path, lambda _: client.get(path, params=params), requests)
 
 
 def _page_model(history: Any, requests: int) -> dict[str, Any]:

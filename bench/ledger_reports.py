@@ -30,15 +30,14 @@ import asyncio
 import itertools
 import json
 import os
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, distribution_ms, per_backend_and_size, ratio
+from bench.common import Backend, per_backend_and_size, ratio, timed_gets
 from bench.ledger_seed import TODAY, account_id, accounts_for, seed
 
 NAME = "ledger_reports"
@@ -107,27 +106,12 @@ async def _time_reports(client: Any, accounts: int, requests: int) -> dict[str, 
     """Each report once untimed, then `requests` times; its times and response size."""
     figures: dict[str, Any] = {}
     for name, request in REPORTS.items():
-        times: list[float] = []
-        size = 0
-        for n in range(requests + 1):
+
+        def get(n: int, request: Any = request) -> Awaitable[Any]:
             path, params, headers = request(n, accounts)
-            started = time.perf_counter()
-            response = await client.get(path, params=params, headers=headers)
-            body = response.content
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
-            if n:
-                times.append(elapsed)
-                size = max(size, len(body))
-        timing = distribution_ms(times)
-        figures[name] = {
-            "samples": timing["samples"],
-            "p50_ms": timing["p50_ms"],
-            "p90_ms": timing["p90_ms"],
-            "max_ms": timing["max_ms"],
-            "response_bytes": size,
-        }
+            return client.get(path, params=params, headers=headers)
+
+        figures[name] = await timed_gets(name, get, requests)
     return figures
 
 

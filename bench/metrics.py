@@ -35,13 +35,14 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, distribution_ms, per_backend_and_size, ratio
+from bench.common import Backend, per_backend_and_size, ratio, timed_gets
 
 NAME = "metrics"
 FULL_SIZES = (10_000, 100_000)
@@ -255,25 +256,11 @@ def _check(movements: dict[str, Any]) -> None:
 async def _time_endpoints(client: Any, requests: int) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for name, (path, params) in ENDPOINTS.items():
-        times: list[float] = []
-        size = 0
-        for n in range(requests + 1):
-            started = time.perf_counter()
-            response = await client.get(path, params=params, headers=FINANCE, timeout=600)
-            body = response.content
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
-            if n:
-                times.append(elapsed)
-                size = max(size, len(body))
-        timing = distribution_ms(times)
-        figures[name] = {
-            "samples": timing["samples"],
-            "p50_ms": timing["p50_ms"],
-            "max_ms": timing["max_ms"],
-            "response_bytes": size,
-        }
+
+        def get(_: int, path: str = path, params: Any = params) -> Awaitable[Any]:
+            return client.get(path, params=params, headers=FINANCE, timeout=600)
+
+        figures[name] = await timed_gets(name, get, requests)
     return figures
 
 
