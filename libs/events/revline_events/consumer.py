@@ -114,6 +114,11 @@ class ConsumerRunner:
     crash in between redelivers the records since the last one, and the inbox
     makes them no-ops.
 
+    The lag (`lag()`, the `revline_consumer_lag` gauge) is brought up to date after
+    each fetch that brought records, and at least every `lag_interval_s` otherwise:
+    an empty fetch (dozens a second while busy polling) changes neither the
+    position nor, unless records are about to come back, the high watermark.
+
     `consumer_settings` override the shared aiokafka settings (kafka.CONSUMER_SETTINGS):
     on the dev broker a group join takes half the session timeout, so a short one helps.
     """
@@ -132,6 +137,7 @@ class ConsumerRunner:
         consumer_settings: Mapping[str, Any] | None = None,
         max_records: int = 500,
         commit_interval_s: float = 0.5,
+        lag_interval_s: float = 1.0,
     ) -> None:
         self.service = service
         self.topics = topics
@@ -142,12 +148,14 @@ class ConsumerRunner:
         self._batch_handlers = dict(batch_handlers or {})
         self._max_records = max_records
         self._commit_interval_s = commit_interval_s
+        self._lag_interval_s = lag_interval_s
         self._catalogue = catalogue
         self._consumer_settings = dict(consumer_settings or {})
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._stopping = False
         self._lag: dict[TopicPartition, int] = {}
+        self._lag_gauges: dict[TopicPartition, Any] = {}  # CONSUMER_LAG's child per partition
         self._tracer = tracer(service)
         self.started = asyncio.Event()
 
@@ -218,19 +226,23 @@ class ConsumerRunner:
         # group: committed together when a fetch comes back empty, every
         # `commit_interval_s` while records keep coming, and before stopping.
         done: dict[TopicPartition, int] = {}
-        last_commit = time.monotonic()
+        last_commit = last_lag = time.monotonic()
+        lag_due = True  # the first pass reports it (0 on an empty topic)
         while not self._stopping:
             batches = await consumer.getmany(timeout_ms=200, max_records=self._max_records)
+            fetched = any(batches.values())
             for tp, records in batches.items():
                 await self.handle_records(records)
                 done[tp] = records[-1].offset + 1  # every record above is in the database
                 if self._stopping:
                     break
             now = time.monotonic()
-            if done and (not any(batches.values()) or now - last_commit >= self._commit_interval_s):
+            if done and (not fetched or now - last_commit >= self._commit_interval_s):
                 await self._commit_offsets(consumer, done)
                 last_commit = now
-            await self._update_lag(consumer)
+            if lag_due or fetched or now - last_lag >= self._lag_interval_s:
+                await self._update_lag(consumer)
+                last_lag, lag_due = now, False
         if done:  # stopping: what is in the database is committed before the group is left
             await self._commit_offsets(consumer, done)
 
@@ -253,8 +265,14 @@ class ConsumerRunner:
             if high is None:
                 continue
             lag = max(high - await consumer.position(tp), 0)
+            if self._lag.get(tp) == lag:
+                continue
             self._lag[tp] = lag
-            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(lag)
+            gauge = self._lag_gauges.get(tp)
+            if gauge is None:
+                gauge = CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition))
+                self._lag_gauges[tp] = gauge
+            gauge.set(lag)
 
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply the fetched records of one partition, in order, exactly once each.

@@ -111,7 +111,8 @@ async def run_once(
     """
     key = _key(request)
     scope = f"{principal.key_id}:{key}" if key is not None else None
-    request_hash = _request_hash(request, body)
+    # Only a keyed request is compared with a stored one (the hash costs a dump and a digest).
+    request_hash = _request_hash(request, body) if scope is not None else ""
     for _attempt in range(3):
         async with uow_factory() as uow:
             if scope is not None:
@@ -120,7 +121,7 @@ async def run_once(
                     return replay
                 if not await _claim(uow, scope, request_hash):
                     continue  # a concurrent request with this key committed first: replay it
-            result = jsonable_encoder(await step(uow))
+            result = _json_ready(await step(uow))
             if scope is not None:
                 table = uow.tables.idempotency_keys
                 await uow.session.execute(
@@ -131,6 +132,15 @@ async def run_once(
             await uow.commit()
         return Outcome(result, status_code)
     raise Problem(409, "Conflict", "a concurrent request with this Idempotency-Key is in progress")
+
+
+def _json_ready(result: Any) -> Any:
+    """The step's answer as JSON-ready data. A pydantic model (what the services'
+    steps answer) dumps itself in JSON mode, as `jsonable_encoder` would, without
+    the encoder's second walk over the dumped data; anything else goes through it."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(result)
 
 
 async def _claim(uow: UnitOfWork, scope: str, request_hash: str) -> bool:

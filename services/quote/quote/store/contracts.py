@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -50,23 +51,31 @@ contract_subscription_views = Table(
     Column("quantity", BigInteger, nullable=False),
 )
 
+# The statements of each ContractCreated (a lookup, two inserts and the delete before
+# them), built once and run on the session's connection: building a statement and
+# its cache key per event cost the quote service more than running it.
+_FIND = select(contract_views).where(contract_views.c.contract_id == bindparam("contract_id"))
+_FIND_SUBSCRIPTIONS = select(contract_subscription_views).where(
+    contract_subscription_views.c.contract_id == bindparam("contract_id")
+)
+_ADD = insert(contract_views)
+_DROP_SUBSCRIPTIONS = delete(contract_subscription_views).where(
+    contract_subscription_views.c.subscription_id.in_(bindparam("ids", expanding=True))
+)
+_ADD_SUBSCRIPTIONS = insert(contract_subscription_views)
+
 
 class ContractReadModel(Repository):
     """What the quote service last heard of each contract, by contract id."""
 
     async def find(self, contract_id: str) -> ContractView | None:
         """The contract as last heard of, or None."""
-        stmt = select(contract_views).where(contract_views.c.contract_id == contract_id)
-        row = (await self.session.execute(stmt)).mappings().first()
+        conn = await self.session.connection()
+        key = {"contract_id": contract_id}
+        row = (await conn.execute(_FIND, key)).mappings().first()
         if row is None:
             return None
-        subs = (
-            await self.session.execute(
-                select(contract_subscription_views).where(
-                    contract_subscription_views.c.contract_id == contract_id
-                )
-            )
-        ).mappings()
+        subs = (await conn.execute(_FIND_SUBSCRIPTIONS, key)).mappings()
         return ContractView(
             contract_id=row["contract_id"],
             account_id=row["account_id"],
@@ -86,17 +95,19 @@ class ContractReadModel(Repository):
 
     async def add(self, contract: ContractView) -> None:
         """Record a new contract with its subscriptions."""
-        await self.session.execute(
-            insert(contract_views).values(
-                contract_id=contract.contract_id,
-                account_id=contract.account_id,
-                currency=contract.currency,
-                status=contract.status,
-                start_date=contract.start_date,
-                end_date=contract.end_date,
-                bill_cycle_day=contract.bill_cycle_day,
-                billing_timing=contract.billing_timing,
-            )
+        conn = await self.session.connection()
+        await conn.execute(
+            _ADD,
+            {
+                "contract_id": contract.contract_id,
+                "account_id": contract.account_id,
+                "currency": contract.currency,
+                "status": contract.status,
+                "start_date": contract.start_date,
+                "end_date": contract.end_date,
+                "bill_cycle_day": contract.bill_cycle_day,
+                "billing_timing": contract.billing_timing,
+            },
         )
         await self.put_subscriptions(contract.contract_id, contract.subscriptions.values())
 
@@ -128,13 +139,9 @@ class ContractReadModel(Repository):
         ]
         if not rows:
             return
-        ids = [row["subscription_id"] for row in rows]
-        await self.session.execute(
-            delete(contract_subscription_views).where(
-                contract_subscription_views.c.subscription_id.in_(ids)
-            )
-        )
-        await self.session.execute(insert(contract_subscription_views), rows)
+        conn = await self.session.connection()
+        await conn.execute(_DROP_SUBSCRIPTIONS, {"ids": [row["subscription_id"] for row in rows]})
+        await conn.execute(_ADD_SUBSCRIPTIONS, rows)
 
     async def _change(self, contract_id: str, **values: object) -> None:
         await self.session.execute(
