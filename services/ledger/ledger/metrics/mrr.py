@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,6 +9,7 @@ from decimal import Decimal
 from revline_pricing import round_half_up
 
 from ledger.metrics.history import History, Snapshot
+from ledger.metrics.month_ends import day_mrr, kept
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,12 @@ class MrrFigures:
 
 def contract_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[tuple[str, str], int]:
     """MRR on `day` per (account, contract) in `currency`: each line rounded once, then added."""
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for line in snapshot.lines_in(currency):
-        amount = line.mrr_on(day)
-        if amount:
-            totals[(line.account_id, line.contract_id)] += amount
-    return dict(totals)
+    (found,) = day_mrr(snapshot, currency, [day])
+    return {
+        (account, contract): amount
+        for account, contracts in found.accounts.items()
+        for contract, amount in contracts.items()
+    }
 
 
 def account_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[str, int]:
@@ -61,10 +61,8 @@ def account_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[str, int]:
 
     Several contracts of one account add up first; a line priced 0 adds 0.
     """
-    totals: dict[str, int] = defaultdict(int)
-    for (account_id, _), amount in contract_mrr(snapshot, currency, day).items():
-        totals[account_id] += amount
-    return {account: amount for account, amount in totals.items() if amount > 0}
+    (found,) = day_mrr(snapshot, currency, [day])
+    return found.customers()
 
 
 def arpa(total: int, customers: int) -> int | None:
@@ -75,18 +73,21 @@ def arpa(total: int, customers: int) -> int | None:
 
 
 def mrr_figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
-    """MRR(D) and what follows from it, from a snapshot (see mrr)."""
-    # One pass over the lines; the contracts grouped by account once (not once a customer).
-    shares: dict[str, list[ContractMrr]] = defaultdict(list)
-    for (owner, contract), share in sorted(contract_mrr(snapshot, currency, on).items()):
-        shares[owner].append(ContractMrr(contract, share))
-    by_account = {account: sum(c.mrr for c in of) for account, of in shares.items()}
-    total = sum(amount for amount in by_account.values() if amount > 0)
+    """MRR(D) and what follows from it, from a snapshot (see mrr); kept with the snapshot."""
+    return kept(snapshot, ("mrr_figures", currency, on), lambda: _figures(snapshot, currency, on))
+
+
+def _figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
+    (found,) = day_mrr(snapshot, currency, [on])
     rows = tuple(
-        AccountMrr(account, amount, tuple(shares[account]))
-        for account, amount in sorted(by_account.items())
-        if amount > 0
+        AccountMrr(
+            account,
+            total,
+            tuple(ContractMrr(c, share) for c, share in sorted(found.accounts[account].items())),
+        )
+        for account, total in sorted(found.customers().items())
     )
+    total = sum(row.mrr for row in rows)
     return MrrFigures(on, currency, total, 12 * total, len(rows), arpa(total, len(rows)), rows)
 
 

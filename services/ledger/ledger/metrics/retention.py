@@ -8,7 +8,7 @@ from datetime import datetime
 from ledger.metrics.calendar import Month
 from ledger.metrics.errors import InvalidMetricQuery
 from ledger.metrics.history import History, Snapshot
-from ledger.metrics.mrr import account_mrr
+from ledger.metrics.month_ends import day_mrr, kept
 from ledger.metrics.rate import Rate
 
 
@@ -41,8 +41,17 @@ def retention_of(snapshot: Snapshot, currency: str, month: Month, months: int = 
     """NRR and GRR from a snapshot (see retention). Raises InvalidMetricQuery when months < 1."""
     if months < 1:
         raise InvalidMetricQuery("months", f"must be at least 1, not {months}")
-    start = account_mrr(snapshot, currency, month.plus(-months).last_day)
-    end = account_mrr(snapshot, currency, month.last_day)
+    return kept(
+        snapshot,
+        ("retention", currency, month, months),
+        lambda: _retention(snapshot, currency, month, months),
+    )
+
+
+def _retention(snapshot: Snapshot, currency: str, month: Month, months: int) -> Retention:
+    # Both month ends in one pass over the lines.
+    before, after = day_mrr(snapshot, currency, [month.plus(-months).last_day, month.last_day])
+    start, end = before.customers(), after.customers()
     cohort = tuple(
         CohortAccount(account, amount, end.get(account, 0))
         for account, amount in sorted(start.items())
