@@ -194,8 +194,9 @@ class Line:
         return self.quantities[bisect_right(self.change_dates, day) - 1]
 
     @cached_property
-    def _amounts(self) -> tuple[int, ...]:
-        """monthly_amount of each quantity in `quantities`, worked out once per line."""
+    def amounts(self) -> tuple[int, ...]:
+        """monthly_amount of each quantity in `quantities` (amounts[i] from change_dates[i]
+        on), worked out once per line."""
         return tuple(
             monthly_amount(self.unit_price, quantity, self.billing_period) if quantity else 0
             for quantity in self.quantities
@@ -205,7 +206,7 @@ class Line:
         """The line's MRR on `day`: 0 when not active, else monthly_amount of that day."""
         if not self.start_date <= day <= self.end_date:
             return 0
-        return self._amounts[bisect_right(self.change_dates, day) - 1]
+        return self.amounts[bisect_right(self.change_dates, day) - 1]
 
 
 @dataclass(frozen=True)

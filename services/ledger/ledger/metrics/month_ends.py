@@ -88,13 +88,27 @@ def _worked_out(lines: Iterable[Line], days: Sequence[date]) -> list[DayMrr]:
     """One pass over `lines`: each adds its MRR to the days (sorted) it is active on."""
     shares: list[dict[str, dict[str, int]]] = [{} for _ in days]
     for line in lines:
-        first = bisect_left(days, line.start_date)
+        index = bisect_left(days, line.start_date)
         last = bisect_right(days, line.end_date)
-        for index in range(first, last):
-            amount = line.mrr_on(days[index])
+        if index == last:
+            continue
+        account, contract = line.account_id, line.contract_id
+        # The line's amounts by the dates they start on, walked along with the days.
+        amounts, changes = line.amounts, line.change_dates
+        while index < last:
+            # Several changes may fall between two days: the last one before the day holds.
+            segment = bisect_right(changes, days[index]) - 1
+            upto = (
+                bisect_left(days, changes[segment + 1], index, last)
+                if segment + 1 < len(changes)
+                else last
+            )
+            amount = amounts[segment]
             if amount:
-                contracts = shares[index].setdefault(line.account_id, {})
-                contracts[line.contract_id] = contracts.get(line.contract_id, 0) + amount
+                for at in range(index, upto):
+                    contracts = shares[at].setdefault(account, {})
+                    contracts[contract] = contracts.get(contract, 0) + amount
+            index = upto
     return [_day(day, accounts) for day, accounts in zip(days, shares, strict=True)]
 
 
@@ -132,3 +146,19 @@ def _carried(earlier: DayMrr, derived: Derived, currency: str) -> DayMrr:
             del accounts[account]
             totals.pop(account, None)
     return DayMrr(earlier.day, accounts, totals)
+
+
+def carried_over(
+    snapshot: Snapshot, currency: str, key: tuple[Hashable, ...]
+) -> tuple[frozenset[str], object] | None:
+    """What the snapshot folded before this one kept under `key`, and the accounts of
+    `currency` whose lines changed since (only theirs need working out again); None when
+    there is none, or when the currency's first day moved (figures start from it)."""
+    derived = snapshot.derived
+    if derived is None or key not in derived.memo:
+        return None
+    first_day = ("first_day", currency)
+    if first_day not in derived.memo or derived.memo[first_day] != snapshot.first_day(currency):
+        return None
+    touched = frozenset(a for cur, a, _ in derived.owners if cur == currency)
+    return touched, derived.memo[key]
