@@ -274,8 +274,11 @@ class Snapshot:
 
     def currencies(self) -> tuple[str, ...]:
         """Every currency with a line or a quote, sorted."""
-        seen = {line.currency for line in self.lines} | {q.currency for q in self.quotes}
-        return tuple(sorted(seen))
+        key = ("currencies",)
+        if key not in self.memo:
+            seen = {line.currency for line in self.lines} | {q.currency for q in self.quotes}
+            self.memo[key] = tuple(sorted(seen))
+        return cast(tuple[str, ...], self.memo[key])
 
     def lines_in(self, currency: str) -> tuple[Line, ...]:
         """The lines in `currency` (worked out once per snapshot)."""
@@ -374,6 +377,13 @@ class Folding:
         self._dirty_contracts: set[str] = set()
         self._dirty_quotes: set[str] = set()
         self._unsorted = False  # _term_orders has new Orders at its end
+        self._by_currency: dict[str, list[str]] = defaultdict(list)  # line ids, sorted
+        self._first_day: dict[str, date] = {}  # the earliest line start per currency
+        self._stale: set[str] = set()  # currencies whose first day a restarted line moved
+        self._currencies: set[str] = set()
+        # Facts referring to a line or quote not added (yet): InconsistentHistory.
+        self._orphan_changes: dict[str, None] = {}
+        self._orphan_quotes: dict[str, None] = {}
         self._last: Snapshot | None = None
 
     def add(self, facts: Iterable[tuple[Order, Fact]]) -> None:
@@ -384,10 +394,19 @@ class Folding:
     def _add(self, order: Order, fact: Fact) -> None:
         match fact:
             case LineStarted():
+                if fact.line_id in self._starts:
+                    self._stale.add(self._starts[fact.line_id].currency)
                 self._starts[fact.line_id] = fact
+                self._orphan_changes.pop(fact.line_id, None)
+                self._currencies.add(fact.currency)
+                first = self._first_day.get(fact.currency)
+                if first is None or fact.start_date < first:
+                    self._first_day[fact.currency] = fact.start_date
                 self._lines_of[fact.contract_id].add(fact.line_id)
                 self._dirty_lines.add(fact.line_id)
             case QuantityChanged():
+                if fact.line_id not in self._starts:
+                    self._orphan_changes[fact.line_id] = None
                 insort(self._changes.setdefault(fact.line_id, []), (order, fact), key=_first)
                 self._dirty_lines.add(fact.line_id)
             case TermStarted():
@@ -404,15 +423,20 @@ class Folding:
                     self._dirty_contracts.add(fact.contract_id)
             case QuoteCreated():
                 self._created[fact.quote_id] = fact
+                self._orphan_quotes.pop(fact.quote_id, None)
+                self._currencies.add(fact.currency)
                 self._dirty_quotes.add(fact.quote_id)
             case QuotePresented():
                 self._presented[fact.quote_id] = fact.presented_on
+                self._orphan(fact.quote_id)
                 self._dirty_quotes.add(fact.quote_id)
             case QuoteAccepted():
                 self._accepted[fact.quote_id] = fact
+                self._orphan(fact.quote_id)
                 self._dirty_quotes.add(fact.quote_id)
             case QuoteRejected():
                 self._rejected[fact.quote_id] = fact.rejected_on
+                self._orphan(fact.quote_id)
                 self._dirty_quotes.add(fact.quote_id)
 
     def snapshot(self) -> Snapshot:
@@ -420,12 +444,10 @@ class Folding:
 
         Raises InconsistentHistory when a fact refers to a line or quote not added.
         """
-        for line_id in self._changes:
-            if line_id not in self._starts:
-                raise InconsistentHistory("QuantityChanged", f"line {line_id}")
-        for quote_id in self._presented.keys() | self._accepted.keys() | self._rejected.keys():
-            if quote_id not in self._created:
-                raise InconsistentHistory("a quote decision", f"quote {quote_id}")
+        for line_id in self._orphan_changes:
+            raise InconsistentHistory("QuantityChanged", f"line {line_id}")
+        for quote_id in self._orphan_quotes:
+            raise InconsistentHistory("a quote decision", f"quote {quote_id}")
         if self._last is not None and not (
             self._dirty_lines or self._dirty_contracts or self._dirty_quotes
         ):
@@ -438,6 +460,7 @@ class Folding:
             old = self._lines.get(line_id)
             if old is None:
                 self._line_ids.append(line_id)
+                self._by_currency[self._starts[line_id].currency].append(line_id)
             else:
                 owners.add((old.currency, old.account_id, old.contract_id))
             changes = [change for _, change in self._changes.get(line_id, [])]
@@ -458,6 +481,8 @@ class Folding:
             )
         # Sorted lists with a few new items at their end: timsort's runs make it linear.
         self._line_ids.sort()
+        for ids in self._by_currency.values():
+            ids.sort()
         self._quote_ids.sort()
         if self._unsorted:
             self._term_orders.sort()
@@ -474,16 +499,47 @@ class Folding:
                     for i in sorted(self._lines_of.get(contract, ()))
                 ),
             )
+        dirty_terms, dirty_quotes = bool(self._dirty_contracts), bool(self._dirty_quotes)
         self._dirty_lines.clear()
         self._dirty_contracts.clear()
         self._dirty_quotes.clear()
+        line_of = self._lines.__getitem__
+        last = self._last
+        # The tuples of what did not change are the snapshot before's (each is a pass).
+        lines = tuple(map(line_of, self._line_ids)) if touched or last is None else last.lines
         self._last = Snapshot(
-            lines=tuple(self._lines[i] for i in self._line_ids),
-            terms=tuple(self._built_terms[o] for o in self._term_orders),
-            quotes=tuple(self._quotes[q] for q in self._quote_ids),
+            lines=lines,
+            terms=(
+                tuple(map(self._built_terms.__getitem__, self._term_orders))
+                if dirty_terms or last is None
+                else last.terms
+            ),
+            quotes=(
+                tuple(map(self._quotes.__getitem__, self._quote_ids))
+                if dirty_quotes or last is None
+                else last.quotes
+            ),
             derived=derived,
         )
+        # What Snapshot would work out by a pass over every line, known here already.
+        memo = self._last.memo
+        memo[("currencies",)] = tuple(sorted(self._currencies))
+        changed = {currency for currency, _, _ in owners}
+        for currency, ids in self._by_currency.items():
+            key = ("lines_in", currency)
+            if len(self._by_currency) == 1:
+                memo[key] = lines
+            elif currency in changed or last is None or key not in last.memo:
+                memo[key] = tuple(map(line_of, ids))
+            else:
+                memo[key] = last.memo[key]
+            if currency not in self._stale:
+                memo[("first_day", currency)] = self._first_day[currency]
         return self._last
+
+    def _orphan(self, quote_id: str) -> None:
+        if quote_id not in self._created:
+            self._orphan_quotes[quote_id] = None
 
 
 def _first(item: tuple[Order, QuantityChanged]) -> Order:

@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from ledger.metrics.history import Derived, Line, Snapshot
 
@@ -162,3 +162,33 @@ def carried_over(
         return None
     touched = frozenset(a for cur, a, _ in derived.owners if cur == currency)
     return touched, derived.memo[key]
+
+
+class ByAccount(Protocol):
+    """A row of a figure's detail, sorted by account id."""
+
+    @property
+    def account_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=ByAccount)
+
+
+def replaced(
+    rows: Sequence[R], accounts: Iterable[str], row: Callable[[str], R | None]
+) -> tuple[R, ...]:
+    """`rows` (sorted by account id) with each of `accounts`' rows replaced by `row(account)`
+    (dropped when None): a few binary searches, the other rows shared."""
+    result = list(rows)
+    for account in sorted(accounts):
+        at = bisect_left(result, account, key=_account)
+        if at < len(result) and result[at].account_id == account:
+            del result[at]
+        new = row(account)
+        if new is not None:
+            result.insert(at, new)
+    return tuple(result)
+
+
+def _account(row: ByAccount) -> str:
+    return row.account_id

@@ -3,7 +3,7 @@ contraction, churn, netted per account so that they add up to the change in MRR.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,7 +12,7 @@ from typing import cast
 
 from ledger.metrics.calendar import Month, months_between
 from ledger.metrics.history import History, Snapshot
-from ledger.metrics.month_ends import carried_over, day_mrr, kept
+from ledger.metrics.month_ends import carried_over, day_mrr, kept, replaced
 
 
 class MovementKind(StrEnum):
@@ -127,27 +127,29 @@ def _month(snapshot: Snapshot, currency: str, month: Month) -> MonthMovements:
     before, after = day_mrr(snapshot, currency, [month.plus(-1).last_day, month.last_day])
     seen = _first_seen(snapshot, currency, month.plus(-2))
     customer_by = month.plus(-2)
-    moves: list[AccountMovement] = []
-    accounts: Iterable[str]
-    carried = carried_over(snapshot, currency, ("movements", currency, month))
-    if carried is not None:
-        # The month as the snapshot before had it: only the changed accounts move anew.
-        accounts, earlier = carried
-        moves += (m for m in cast(MonthMovements, earlier).accounts if m.account_id not in accounts)
-    else:
-        # The accounts whose total differs between the two month ends (set operations on
-        # the items: the unchanged majority is never looked at one by one).
-        accounts = {a for a, _ in before.totals.items() ^ after.totals.items()}
-    for account in accounts:
+
+    def move_of(account: str) -> AccountMovement | None:
         m0, m1 = before.totals.get(account, 0), after.totals.get(account, 0)
         since = seen.get(account)
         decided = classify(m0, m1, since is not None and since <= customer_by)
-        if decided is not None:
-            contracts = _contract_moves(
-                before.accounts.get(account, {}), after.accounts.get(account, {})
-            )
-            moves.append(AccountMovement(account, *decided, m0, m1, contracts))
-    moves.sort(key=lambda move: move.account_id)
+        if decided is None:
+            return None
+        contracts = _contract_moves(
+            before.accounts.get(account, {}), after.accounts.get(account, {})
+        )
+        return AccountMovement(account, *decided, m0, m1, contracts)
+
+    carried = carried_over(snapshot, currency, ("movements", currency, month))
+    if carried is not None:
+        # The month as the snapshot before had it: only the changed accounts move anew.
+        touched, earlier = carried
+        moves = replaced(cast(MonthMovements, earlier).accounts, touched, move_of)
+    else:
+        # The accounts whose total differs between the two month ends (set operations on
+        # the items: the unchanged majority is never looked at one by one).
+        changed = {a for a, _ in before.totals.items() ^ after.totals.items()}
+        found = (move_of(account) for account in sorted(changed))
+        moves = tuple(move for move in found if move is not None)
     totals = dict.fromkeys(MovementKind, 0)
     for move in moves:
         totals[move.kind] += move.amount
@@ -162,7 +164,7 @@ def _month(snapshot: Snapshot, currency: str, month: Month) -> MonthMovements:
         totals[MovementKind.CONTRACTION],
         totals[MovementKind.CHURN],
         len(before.accounts),
-        tuple(moves),
+        moves,
     )
 
 
@@ -177,7 +179,9 @@ def _first_seen(snapshot: Snapshot, currency: str, upto: Month) -> Mapping[str, 
     if key not in snapshot.memo and carried is not None:
         touched, earlier = carried
         done, seen = cast(tuple[Month, dict[str, Month]], earlier)
-        seen = {a: m for a, m in seen.items() if a not in touched}
+        seen = dict(seen)
+        for account in touched:
+            seen.pop(account, None)
         origin = Month.of(start)
         months = list(months_between(origin, done)) if touched and done >= origin else []
         days = day_mrr(snapshot, currency, [m.last_day for m in months])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
 from revline_pricing import round_half_up
 
 from ledger.metrics.history import History, Snapshot
-from ledger.metrics.month_ends import day_mrr, kept
+from ledger.metrics.month_ends import carried_over, day_mrr, kept, replaced
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,22 @@ def mrr_figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
 
 def _figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
     (found,) = day_mrr(snapshot, currency, [on])
-    rows = tuple(
-        AccountMrr(
-            account,
-            total,
-            tuple(ContractMrr(c, share) for c, share in sorted(found.accounts[account].items())),
-        )
-        for account, total in sorted(found.customers().items())
-    )
+
+    def row(account: str) -> AccountMrr:
+        shares = sorted(found.accounts[account].items())
+        return AccountMrr(account, found.totals[account], tuple(ContractMrr(*s) for s in shares))
+
+    carried = carried_over(snapshot, currency, ("mrr_figures", currency, on))
+    if carried is None:
+        rows = tuple(row(account) for account in sorted(found.customers()))
+    else:
+        # The day as the snapshot before had it: only the changed accounts anew.
+        touched, earlier = carried
+
+        def customer(account: str) -> AccountMrr | None:
+            return row(account) if found.totals.get(account, 0) > 0 else None
+
+        rows = replaced(cast(MrrFigures, earlier).accounts, touched, customer)
     total = sum(row.mrr for row in rows)
     return MrrFigures(on, currency, total, 12 * total, len(rows), arpa(total, len(rows)), rows)
 
