@@ -42,7 +42,7 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, per_backend_and_size, ratio, timed_gets
+from bench.common import Backend, distribution_ms, per_backend_and_size, ratio, timed_gets
 
 NAME = "metrics"
 FULL_SIZES = (10_000, 100_000)
@@ -197,8 +197,9 @@ def account_events(k: int) -> list[tuple[datetime, Any]]:
     return events
 
 
-async def seed(url: str, accounts: int) -> dict[str, Any]:
-    """Append and project every account's metrics events; the counts and the time taken."""
+async def seed(url: str, accounts: int, first: int = 0) -> dict[str, Any]:
+    """Append and project the metrics events of accounts `first`..`first + accounts - 1`;
+    the counts and the time taken."""
     from ledger.main import SPEC
     from ledger.store.projector import PROJECTOR
     from ledger.store.tables import kernel
@@ -220,7 +221,7 @@ async def seed(url: str, accounts: int) -> dict[str, Any]:
                 await PROJECTOR.project_batch(session, pending)
             pending.clear()
 
-        for k in range(accounts):
+        for k in range(first, first + accounts):
             for recorded_at, payload in account_events(k):
                 envelope = make_envelope(
                     payload,
@@ -264,6 +265,43 @@ async def _time_endpoints(client: Any, requests: int) -> dict[str, Any]:
     return figures
 
 
+async def _after_new_contracts(
+    client: Any, url: str, accounts: int, requests: int
+) -> dict[str, Any]:
+    """Per endpoint, `requests` times: one new account's quote and contract recorded (its
+    ledger events appended and projected, as the consumer would), then the endpoint
+    requested once (the kept fold takes in only the new rows). `full_loads` counts the
+    loads of every row meanwhile (0: every request added to the kept fold)."""
+    from ledger.store.metrics import KEPT_HISTORIES
+
+    loads = KEPT_HISTORIES.loads
+    figures: dict[str, Any] = {}
+    k = accounts
+    for name, (path, params) in ENDPOINTS.items():
+        times = []
+        for _ in range(requests):
+            await seed(url, 1, first=k)
+            k += 1
+            started = time.perf_counter()
+            response = await client.get(path, params=params, headers=FINANCE, timeout=600)
+            times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
+        figures[name] = distribution_ms(times)
+    return {**figures, "full_loads": KEPT_HISTORIES.loads - loads}
+
+
+async def _time_known_at_past(client: Any, requests: int) -> dict[str, Any]:
+    """Movements over 2025 as known at the end of June 2025: every fact folded again."""
+    path, params = ENDPOINTS["mrr_movements"]
+    asked = {**params, "known_at": "2025-06-30T23:59:59Z"}
+
+    def get(_: int) -> Awaitable[Any]:
+        return client.get(path, params=asked, headers=FINANCE, timeout=600)
+
+    return await timed_gets("mrr_movements_known_at_past", get, requests)
+
+
 async def _one(backend: Backend, broker: TansuBroker, accounts: int, requests: int) -> Any:
     from ledger.main import SPEC, app_factory
     from ledger.settings import LedgerSettings
@@ -295,6 +333,8 @@ async def _one(backend: Backend, broker: TansuBroker, accounts: int, requests: i
         cold_ms = round((time.perf_counter() - started) * 1000, 2)
         _check(movements.json())
         endpoints = await _time_endpoints(client, requests)
+        after_new = await _after_new_contracts(client, url, accounts, requests)
+        past = await _time_known_at_past(client, requests)
         digest = await client.get("/v1/admin/state-digest", headers=FINANCE, timeout=600)
         runtime = live.runtime
         started = time.perf_counter()
@@ -309,6 +349,8 @@ async def _one(backend: Backend, broker: TansuBroker, accounts: int, requests: i
         "seed": seeded,
         "first_request_ms": cold_ms,
         "endpoints": endpoints,
+        "after_one_new_contract": after_new,
+        "known_at_past": past,
         "rebuild": {"events": replayed, "rebuild_s": round(rebuild_s, 2)},
     }
 
@@ -360,8 +402,11 @@ def summary(figures: dict[str, Any]) -> list[str]:
             if not size.startswith("accounts_"):
                 continue
             medians = "  ".join(f"{n} {r['p50_ms']}" for n, r in f["endpoints"].items())
+            after = "  ".join(f"{n} {f['after_one_new_contract'][n]['p50_ms']}" for n in ENDPOINTS)
             lines.append(
-                f"{backend:10} {size:16} p50 ms: {medians}  rebuild {f['rebuild']['rebuild_s']} s"
+                f"{backend:10} {size:16} first request {f['first_request_ms']} ms; kept p50 ms: "
+                f"{medians}; after a new contract p50 ms: {after}; known_at in the past "
+                f"{f['known_at_past']['p50_ms']} ms; rebuild {f['rebuild']['rebuild_s']} s"
             )
     for backend, reason in (figures.get("skipped") or {}).items():
         lines.append(f"{backend}: skipped ({reason})")

@@ -9,14 +9,14 @@ Snapshot, so no figure filters by record time on its own.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Literal
+from typing import Literal, cast
 
 from revline_pricing import period_months, round_half_up
 
@@ -194,8 +194,9 @@ class Line:
         return self.quantities[bisect_right(self.change_dates, day) - 1]
 
     @cached_property
-    def _amounts(self) -> tuple[int, ...]:
-        """monthly_amount of each quantity in `quantities`, worked out once per line."""
+    def amounts(self) -> tuple[int, ...]:
+        """monthly_amount of each quantity in `quantities` (amounts[i] from change_dates[i]
+        on), worked out once per line."""
         return tuple(
             monthly_amount(self.unit_price, quantity, self.billing_period) if quantity else 0
             for quantity in self.quantities
@@ -205,7 +206,7 @@ class Line:
         """The line's MRR on `day`: 0 when not active, else monthly_amount of that day."""
         if not self.start_date <= day <= self.end_date:
             return 0
-        return self._amounts[bisect_right(self.change_dates, day) - 1]
+        return self.amounts[bisect_right(self.change_dates, day) - 1]
 
 
 @dataclass(frozen=True)
@@ -265,20 +266,36 @@ class Snapshot:
     lines: tuple[Line, ...]
     terms: tuple[Term, ...]
     quotes: tuple[Quote, ...]
+    # Figures worked out from this snapshot, kept with it (it never changes): month-end
+    # MRR and what reads it (ledger/metrics/month_ends.py). Not part of its value.
+    memo: dict[Hashable, object] = field(default_factory=dict, compare=False, repr=False)
+    # What changed since the snapshot folded before it, when a Folding made both.
+    derived: Derived | None = field(default=None, compare=False, repr=False)
 
     def currencies(self) -> tuple[str, ...]:
         """Every currency with a line or a quote, sorted."""
-        seen = {line.currency for line in self.lines} | {q.currency for q in self.quotes}
-        return tuple(sorted(seen))
+        key = ("currencies",)
+        if key not in self.memo:
+            seen = {line.currency for line in self.lines} | {q.currency for q in self.quotes}
+            self.memo[key] = tuple(sorted(seen))
+        return cast(tuple[str, ...], self.memo[key])
 
     def lines_in(self, currency: str) -> tuple[Line, ...]:
-        """The lines in `currency`."""
-        return tuple(line for line in self.lines if line.currency == currency)
+        """The lines in `currency` (worked out once per snapshot)."""
+        key = ("lines_in", currency)
+        found = self.memo.get(key)
+        if found is None:
+            found = tuple(line for line in self.lines if line.currency == currency)
+            self.memo[key] = found
+        return cast(tuple[Line, ...], found)
 
     def first_day(self, currency: str) -> date | None:
         """The earliest line start in `currency`, None without lines."""
-        starts = [line.start_date for line in self.lines_in(currency)]
-        return min(starts) if starts else None
+        key = ("first_day", currency)
+        if key not in self.memo:
+            starts = [line.start_date for line in self.lines_in(currency)]
+            self.memo[key] = min(starts) if starts else None
+        return cast(date | None, self.memo[key])
 
 
 @dataclass(frozen=True)
@@ -301,60 +318,244 @@ class History:
 
 
 def fold(facts: Iterable[Fact]) -> Snapshot:
-    """Fold facts (already filtered by record time) into the state the figures read."""
-    starts: dict[str, LineStarted] = {}
-    changes: dict[str, list[QuantityChanged]] = defaultdict(list)
-    terms: list[TermStarted] = []
-    ended: dict[str, date] = {}
-    created: dict[str, QuoteCreated] = {}
-    presented: dict[str, date] = {}
-    accepted: dict[str, QuoteAccepted] = {}
-    rejected: dict[str, date] = {}
-    for fact in facts:
+    """Fold facts (already filtered by record time) into the state the figures read.
+
+    Raises InconsistentHistory when a fact refers to a line or quote not among them.
+    """
+    folding = Folding()
+    folding.add(((position,), fact) for position, fact in enumerate(facts))
+    return folding.snapshot()
+
+
+# Where a fact sorts among the others: for `fold`, its position in the input; for a
+# read model, (recorded_at, table, key) as store/metrics.py gives it. Decides only the
+# ties the rules leave to order (two quantity changes of a line effective the same day
+# and recorded at the same time: the later wins) and the order of the terms.
+Order = tuple[int | str | date | datetime, ...]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """How a Snapshot differs from the one folded before it by the same Folding: the
+    earlier one's memo, the (currency, account, contract) whose lines changed, and
+    every line of those contracts now. Month-end MRR is carried over from the earlier
+    memo and worked out again only for these (ledger/metrics/month_ends.py)."""
+
+    memo: dict[Hashable, object]
+    owners: frozenset[tuple[str, str, str]]
+    lines: tuple[Line, ...]
+
+
+class Folding:
+    """A fold kept open: facts are added as they become known (with their Order, so that
+    the order they are added in does not matter), and `snapshot()` gives the state of
+    every fact added so far, equal to `fold` of them in Order.
+
+    Only what the new facts touch is worked out again: their lines, the lines and
+    terms of a contract that ended, their quotes. Each Snapshot after the first says
+    what changed since the one before (`Snapshot.derived`).
+    """
+
+    def __init__(self) -> None:
+        self._starts: dict[str, LineStarted] = {}
+        self._changes: dict[str, list[tuple[Order, QuantityChanged]]] = {}
+        self._terms: dict[Order, TermStarted] = {}
+        self._ended: dict[str, date] = {}
+        self._created: dict[str, QuoteCreated] = {}
+        self._presented: dict[str, date] = {}
+        self._accepted: dict[str, QuoteAccepted] = {}
+        self._rejected: dict[str, date] = {}
+        self._lines_of: dict[str, set[str]] = defaultdict(set)  # contract -> line ids
+        self._terms_of: dict[str, list[Order]] = defaultdict(list)  # contract -> term orders
+        self._lines: dict[str, Line] = {}
+        self._line_ids: list[str] = []  # sorted
+        self._built_terms: dict[Order, Term] = {}
+        self._term_orders: list[Order] = []  # sorted
+        self._quotes: dict[str, Quote] = {}
+        self._quote_ids: list[str] = []  # sorted
+        self._dirty_lines: set[str] = set()
+        self._dirty_contracts: set[str] = set()
+        self._dirty_quotes: set[str] = set()
+        self._unsorted = False  # _term_orders has new Orders at its end
+        self._by_currency: dict[str, list[str]] = defaultdict(list)  # line ids, sorted
+        self._first_day: dict[str, date] = {}  # the earliest line start per currency
+        self._stale: set[str] = set()  # currencies whose first day a restarted line moved
+        self._currencies: set[str] = set()
+        # Facts referring to a line or quote not added (yet): InconsistentHistory.
+        self._orphan_changes: dict[str, None] = {}
+        self._orphan_quotes: dict[str, None] = {}
+        self._last: Snapshot | None = None
+
+    def add(self, facts: Iterable[tuple[Order, Fact]]) -> None:
+        """Add each fact at its Order (Orders of one Folding are unique and comparable)."""
+        for order, fact in facts:
+            self._add(order, fact)
+
+    def _add(self, order: Order, fact: Fact) -> None:
         match fact:
             case LineStarted():
-                starts[fact.line_id] = fact
+                if fact.line_id in self._starts:
+                    self._stale.add(self._starts[fact.line_id].currency)
+                self._starts[fact.line_id] = fact
+                self._orphan_changes.pop(fact.line_id, None)
+                self._currencies.add(fact.currency)
+                first = self._first_day.get(fact.currency)
+                if first is None or fact.start_date < first:
+                    self._first_day[fact.currency] = fact.start_date
+                self._lines_of[fact.contract_id].add(fact.line_id)
+                self._dirty_lines.add(fact.line_id)
             case QuantityChanged():
-                changes[fact.line_id].append(fact)
+                if fact.line_id not in self._starts:
+                    self._orphan_changes[fact.line_id] = None
+                insort(self._changes.setdefault(fact.line_id, []), (order, fact), key=_first)
+                self._dirty_lines.add(fact.line_id)
             case TermStarted():
-                terms.append(fact)
+                self._terms[order] = fact
+                self._terms_of[fact.contract_id].append(order)
+                self._term_orders.append(order)
+                self._unsorted = True
+                self._dirty_contracts.add(fact.contract_id)
             case ContractEnded():
                 # A termination only shortens: the earliest known last day holds.
-                previous = ended.get(fact.contract_id)
-                ended[fact.contract_id] = min(fact.end_date, previous or fact.end_date)
+                previous = self._ended.get(fact.contract_id)
+                if previous is None or fact.end_date < previous:
+                    self._ended[fact.contract_id] = fact.end_date
+                    self._dirty_contracts.add(fact.contract_id)
             case QuoteCreated():
-                created[fact.quote_id] = fact
+                self._created[fact.quote_id] = fact
+                self._orphan_quotes.pop(fact.quote_id, None)
+                self._currencies.add(fact.currency)
+                self._dirty_quotes.add(fact.quote_id)
             case QuotePresented():
-                presented[fact.quote_id] = fact.presented_on
+                self._presented[fact.quote_id] = fact.presented_on
+                self._orphan(fact.quote_id)
+                self._dirty_quotes.add(fact.quote_id)
             case QuoteAccepted():
-                accepted[fact.quote_id] = fact
+                self._accepted[fact.quote_id] = fact
+                self._orphan(fact.quote_id)
+                self._dirty_quotes.add(fact.quote_id)
             case QuoteRejected():
-                rejected[fact.quote_id] = fact.rejected_on
-    for line_id in changes:
-        if line_id not in starts:
+                self._rejected[fact.quote_id] = fact.rejected_on
+                self._orphan(fact.quote_id)
+                self._dirty_quotes.add(fact.quote_id)
+
+    def snapshot(self) -> Snapshot:
+        """The state of every fact added so far.
+
+        Raises InconsistentHistory when a fact refers to a line or quote not added.
+        """
+        for line_id in self._orphan_changes:
             raise InconsistentHistory("QuantityChanged", f"line {line_id}")
-    for quote_id in presented.keys() | accepted.keys() | rejected.keys():
-        if quote_id not in created:
+        for quote_id in self._orphan_quotes:
             raise InconsistentHistory("a quote decision", f"quote {quote_id}")
-    return Snapshot(
-        lines=tuple(_line(starts[i], changes.get(i, []), ended) for i in sorted(starts)),
-        terms=tuple(
-            Term(
-                t.contract_id,
-                t.account_id,
-                t.currency,
-                t.start_date,
-                t.end_date,
-                ended.get(t.contract_id),
-                t.quote_id,
-                t.renews,
+        if self._last is not None and not (
+            self._dirty_lines or self._dirty_contracts or self._dirty_quotes
+        ):
+            return self._last
+        owners: set[tuple[str, str, str]] = set()
+        touched = set(self._dirty_lines)
+        for contract in self._dirty_contracts:
+            touched |= self._lines_of.get(contract, set())
+        for line_id in touched:
+            old = self._lines.get(line_id)
+            if old is None:
+                self._line_ids.append(line_id)
+                self._by_currency[self._starts[line_id].currency].append(line_id)
+            else:
+                owners.add((old.currency, old.account_id, old.contract_id))
+            changes = [change for _, change in self._changes.get(line_id, [])]
+            line = _line(self._starts[line_id], changes, self._ended)
+            self._lines[line_id] = line
+            owners.add((line.currency, line.account_id, line.contract_id))
+        for contract in self._dirty_contracts:
+            for order in self._terms_of.get(contract, []):
+                self._built_terms[order] = _term(self._terms[order], self._ended)
+        for quote_id in self._dirty_quotes:
+            if quote_id not in self._quotes:
+                self._quote_ids.append(quote_id)
+            self._quotes[quote_id] = _quote(
+                self._created[quote_id],
+                self._presented.get(quote_id),
+                self._accepted.get(quote_id),
+                self._rejected.get(quote_id),
             )
-            for t in terms
-        ),
-        quotes=tuple(
-            _quote(created[q], presented.get(q), accepted.get(q), rejected.get(q))
-            for q in sorted(created)
-        ),
+        # Sorted lists with a few new items at their end: timsort's runs make it linear.
+        self._line_ids.sort()
+        for ids in self._by_currency.values():
+            ids.sort()
+        self._quote_ids.sort()
+        if self._unsorted:
+            self._term_orders.sort()
+            self._unsorted = False
+        derived = None
+        if self._last is not None:
+            contracts = {contract for _, _, contract in owners}
+            derived = Derived(
+                self._last.memo,
+                frozenset(owners),
+                tuple(
+                    self._lines[i]
+                    for contract in sorted(contracts)
+                    for i in sorted(self._lines_of.get(contract, ()))
+                ),
+            )
+        dirty_terms, dirty_quotes = bool(self._dirty_contracts), bool(self._dirty_quotes)
+        self._dirty_lines.clear()
+        self._dirty_contracts.clear()
+        self._dirty_quotes.clear()
+        line_of = self._lines.__getitem__
+        last = self._last
+        # The tuples of what did not change are the snapshot before's (each is a pass).
+        lines = tuple(map(line_of, self._line_ids)) if touched or last is None else last.lines
+        self._last = Snapshot(
+            lines=lines,
+            terms=(
+                tuple(map(self._built_terms.__getitem__, self._term_orders))
+                if dirty_terms or last is None
+                else last.terms
+            ),
+            quotes=(
+                tuple(map(self._quotes.__getitem__, self._quote_ids))
+                if dirty_quotes or last is None
+                else last.quotes
+            ),
+            derived=derived,
+        )
+        # What Snapshot would work out by a pass over every line, known here already.
+        memo = self._last.memo
+        memo[("currencies",)] = tuple(sorted(self._currencies))
+        changed = {currency for currency, _, _ in owners}
+        for currency, ids in self._by_currency.items():
+            key = ("lines_in", currency)
+            if len(self._by_currency) == 1:
+                memo[key] = lines
+            elif currency in changed or last is None or key not in last.memo:
+                memo[key] = tuple(map(line_of, ids))
+            else:
+                memo[key] = last.memo[key]
+            if currency not in self._stale:
+                memo[("first_day", currency)] = self._first_day[currency]
+        return self._last
+
+    def _orphan(self, quote_id: str) -> None:
+        if quote_id not in self._created:
+            self._orphan_quotes[quote_id] = None
+
+
+def _first(item: tuple[Order, QuantityChanged]) -> Order:
+    return item[0]
+
+
+def _term(t: TermStarted, ended: Mapping[str, date]) -> Term:
+    return Term(
+        t.contract_id,
+        t.account_id,
+        t.currency,
+        t.start_date,
+        t.end_date,
+        ended.get(t.contract_id),
+        t.quote_id,
+        t.renews,
     )
 
 

@@ -3,15 +3,16 @@ contraction, churn, netted per account so that they add up to the change in MRR.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
+from typing import cast
 
 from ledger.metrics.calendar import Month, months_between
 from ledger.metrics.history import History, Snapshot
-from ledger.metrics.mrr import contract_mrr
+from ledger.metrics.month_ends import carried_over, day_mrr, kept, replaced
 
 
 class MovementKind(StrEnum):
@@ -94,14 +95,6 @@ def classify(before: int, after: int, was_customer: bool) -> tuple[MovementKind,
     return MovementKind.CONTRACTION, before - after
 
 
-def _by_account(shares: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
-    """Contract MRR (all > 0) grouped by account: the customers, contract by contract."""
-    grouped: dict[str, dict[str, int]] = defaultdict(dict)
-    for (account, contract), amount in shares.items():
-        grouped[account][contract] = amount
-    return dict(grouped)
-
-
 def _contract_moves(
     before: Mapping[str, int], after: Mapping[str, int]
 ) -> tuple[ContractMove, ...]:
@@ -115,47 +108,100 @@ def _contract_moves(
 def movements_of(
     snapshot: Snapshot, currency: str, first: Month, last: Month
 ) -> tuple[MonthMovements, ...]:
-    """The movements of each month `first`..`last` from a snapshot (see movements)."""
+    """The movements of each month `first`..`last` from a snapshot (see movements).
+
+    Each month's are worked out once per snapshot; the month ends they read come from
+    one pass over the lines (ledger/metrics/month_ends.py).
+    """
     months = list(months_between(first, last))  # raises when last < first
     start = snapshot.first_day(currency)
     origin = min(Month.of(start), first.plus(-1)) if start else first.plus(-1)
-    # One pass over the lines per month end: each contract's MRR, grouped by account.
-    ends = {
-        m: _by_account(contract_mrr(snapshot, currency, m.last_day))
-        for m in months_between(origin, last)
-    }
-    seen: set[str] = set()  # accounts with MRR > 0 at some month end before M-1's
-    for month in months_between(origin, first.plus(-2)) if origin < first.plus(-1) else ():
-        seen.update(ends[month])
-    result = []
-    for month in months:
-        before, after = ends[month.plus(-1)], ends[month]
-        moves = []
-        for account in sorted(before.keys() | after.keys()):
-            was, now = before.get(account, {}), after.get(account, {})
-            m0, m1 = sum(was.values()), sum(now.values())
-            decided = classify(m0, m1, account in seen)
-            if decided is not None:
-                contracts = _contract_moves(was, now)
-                moves.append(AccountMovement(account, *decided, m0, m1, contracts))
-        totals = {kind: sum(m.amount for m in moves if m.kind is kind) for kind in MovementKind}
-        result.append(
-            MonthMovements(
-                month,
-                currency,
-                sum(sum(shares.values()) for shares in before.values()),
-                sum(sum(shares.values()) for shares in after.values()),
-                totals[MovementKind.NEW],
-                totals[MovementKind.EXPANSION],
-                totals[MovementKind.REACTIVATION],
-                totals[MovementKind.CONTRACTION],
-                totals[MovementKind.CHURN],
-                len(before),
-                tuple(moves),
-            )
+    day_mrr(snapshot, currency, [m.last_day for m in months_between(origin, last)])
+    return tuple(
+        kept(snapshot, ("movements", currency, m), partial(_month, snapshot, currency, m))
+        for m in months
+    )
+
+
+def _month(snapshot: Snapshot, currency: str, month: Month) -> MonthMovements:
+    before, after = day_mrr(snapshot, currency, [month.plus(-1).last_day, month.last_day])
+    seen = _first_seen(snapshot, currency, month.plus(-2))
+    customer_by = month.plus(-2)
+
+    def move_of(account: str) -> AccountMovement | None:
+        m0, m1 = before.totals.get(account, 0), after.totals.get(account, 0)
+        since = seen.get(account)
+        decided = classify(m0, m1, since is not None and since <= customer_by)
+        if decided is None:
+            return None
+        contracts = _contract_moves(
+            before.accounts.get(account, {}), after.accounts.get(account, {})
         )
-        seen.update(before)
-    return tuple(result)
+        return AccountMovement(account, *decided, m0, m1, contracts)
+
+    carried = carried_over(snapshot, currency, ("movements", currency, month))
+    if carried is not None:
+        # The month as the snapshot before had it: only the changed accounts move anew.
+        touched, earlier = carried
+        moves = replaced(cast(MonthMovements, earlier).accounts, touched, move_of)
+    else:
+        # The accounts whose total differs between the two month ends (set operations on
+        # the items: the unchanged majority is never looked at one by one).
+        changed = {a for a, _ in before.totals.items() ^ after.totals.items()}
+        found = (move_of(account) for account in sorted(changed))
+        moves = tuple(move for move in found if move is not None)
+    totals = dict.fromkeys(MovementKind, 0)
+    for move in moves:
+        totals[move.kind] += move.amount
+    return MonthMovements(
+        month,
+        currency,
+        before.mrr,
+        after.mrr,
+        totals[MovementKind.NEW],
+        totals[MovementKind.EXPANSION],
+        totals[MovementKind.REACTIVATION],
+        totals[MovementKind.CONTRACTION],
+        totals[MovementKind.CHURN],
+        len(before.accounts),
+        moves,
+    )
+
+
+def _first_seen(snapshot: Snapshot, currency: str, upto: Month) -> Mapping[str, Month]:
+    """Per account, the first month end (up to `upto`'s at least) with a contract of
+    non-zero MRR: an account seen at or before M-2's was a customer before M-1."""
+    start = snapshot.first_day(currency)
+    if start is None:
+        return {}
+    key = ("first_seen", currency)
+    carried = carried_over(snapshot, currency, key)
+    if key not in snapshot.memo and carried is not None:
+        touched, earlier = carried
+        done, seen = cast(tuple[Month, dict[str, Month]], earlier)
+        seen = dict(seen)
+        for account in touched:
+            seen.pop(account, None)
+        origin = Month.of(start)
+        months = list(months_between(origin, done)) if touched and done >= origin else []
+        days = day_mrr(snapshot, currency, [m.last_day for m in months])
+        for month, day in zip(months, days, strict=True):
+            for account in touched & day.accounts.keys():
+                seen.setdefault(account, month)
+        snapshot.memo[key] = (done, seen)
+    done, seen = cast(
+        tuple[Month, dict[str, Month]], snapshot.memo.get(key, (Month.of(start).plus(-1), {}))
+    )
+    if done >= upto:
+        return seen
+    seen = dict(seen)
+    months = list(months_between(done.plus(1), upto))
+    days = day_mrr(snapshot, currency, [m.last_day for m in months])
+    for month, day in zip(months, days, strict=True):
+        for account in day.accounts:
+            seen.setdefault(account, month)
+    snapshot.memo[key] = (upto, seen)
+    return seen
 
 
 def movements(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
 from revline_pricing import round_half_up
 
 from ledger.metrics.history import History, Snapshot
+from ledger.metrics.month_ends import carried_over, day_mrr, kept, replaced
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,12 @@ class MrrFigures:
 
 def contract_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[tuple[str, str], int]:
     """MRR on `day` per (account, contract) in `currency`: each line rounded once, then added."""
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for line in snapshot.lines_in(currency):
-        amount = line.mrr_on(day)
-        if amount:
-            totals[(line.account_id, line.contract_id)] += amount
-    return dict(totals)
+    (found,) = day_mrr(snapshot, currency, [day])
+    return {
+        (account, contract): amount
+        for account, contracts in found.accounts.items()
+        for contract, amount in contracts.items()
+    }
 
 
 def account_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[str, int]:
@@ -61,10 +62,8 @@ def account_mrr(snapshot: Snapshot, currency: str, day: date) -> dict[str, int]:
 
     Several contracts of one account add up first; a line priced 0 adds 0.
     """
-    totals: dict[str, int] = defaultdict(int)
-    for (account_id, _), amount in contract_mrr(snapshot, currency, day).items():
-        totals[account_id] += amount
-    return {account: amount for account, amount in totals.items() if amount > 0}
+    (found,) = day_mrr(snapshot, currency, [day])
+    return found.customers()
 
 
 def arpa(total: int, customers: int) -> int | None:
@@ -75,18 +74,29 @@ def arpa(total: int, customers: int) -> int | None:
 
 
 def mrr_figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
-    """MRR(D) and what follows from it, from a snapshot (see mrr)."""
-    # One pass over the lines; the contracts grouped by account once (not once a customer).
-    shares: dict[str, list[ContractMrr]] = defaultdict(list)
-    for (owner, contract), share in sorted(contract_mrr(snapshot, currency, on).items()):
-        shares[owner].append(ContractMrr(contract, share))
-    by_account = {account: sum(c.mrr for c in of) for account, of in shares.items()}
-    total = sum(amount for amount in by_account.values() if amount > 0)
-    rows = tuple(
-        AccountMrr(account, amount, tuple(shares[account]))
-        for account, amount in sorted(by_account.items())
-        if amount > 0
-    )
+    """MRR(D) and what follows from it, from a snapshot (see mrr); kept with the snapshot."""
+    return kept(snapshot, ("mrr_figures", currency, on), lambda: _figures(snapshot, currency, on))
+
+
+def _figures(snapshot: Snapshot, currency: str, on: date) -> MrrFigures:
+    (found,) = day_mrr(snapshot, currency, [on])
+
+    def row(account: str) -> AccountMrr:
+        shares = sorted(found.accounts[account].items())
+        return AccountMrr(account, found.totals[account], tuple(ContractMrr(*s) for s in shares))
+
+    carried = carried_over(snapshot, currency, ("mrr_figures", currency, on))
+    if carried is None:
+        rows = tuple(row(account) for account in sorted(found.customers()))
+    else:
+        # The day as the snapshot before had it: only the changed accounts anew.
+        touched, earlier = carried
+
+        def customer(account: str) -> AccountMrr | None:
+            return row(account) if found.totals.get(account, 0) > 0 else None
+
+        rows = replaced(cast(MrrFigures, earlier).accounts, touched, customer)
+    total = sum(row.mrr for row in rows)
     return MrrFigures(on, currency, total, 12 * total, len(rows), arpa(total, len(rows)), rows)
 
 

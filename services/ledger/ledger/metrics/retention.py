@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from ledger.metrics.calendar import Month
 from ledger.metrics.errors import InvalidMetricQuery
 from ledger.metrics.history import History, Snapshot
-from ledger.metrics.mrr import account_mrr
+from ledger.metrics.month_ends import carried_over, day_mrr, kept, replaced
 from ledger.metrics.rate import Rate
 
 
@@ -41,12 +42,33 @@ def retention_of(snapshot: Snapshot, currency: str, month: Month, months: int = 
     """NRR and GRR from a snapshot (see retention). Raises InvalidMetricQuery when months < 1."""
     if months < 1:
         raise InvalidMetricQuery("months", f"must be at least 1, not {months}")
-    start = account_mrr(snapshot, currency, month.plus(-months).last_day)
-    end = account_mrr(snapshot, currency, month.last_day)
-    cohort = tuple(
-        CohortAccount(account, amount, end.get(account, 0))
-        for account, amount in sorted(start.items())
+    return kept(
+        snapshot,
+        ("retention", currency, month, months),
+        lambda: _retention(snapshot, currency, month, months),
     )
+
+
+def _retention(snapshot: Snapshot, currency: str, month: Month, months: int) -> Retention:
+    # Both month ends in one pass over the lines.
+    before, after = day_mrr(snapshot, currency, [month.plus(-months).last_day, month.last_day])
+    carried = carried_over(snapshot, currency, ("retention", currency, month, months))
+    if carried is None:
+        start, end = before.customers(), after.customers()
+        cohort = tuple(
+            CohortAccount(account, amount, end.get(account, 0))
+            for account, amount in sorted(start.items())
+        )
+    else:
+        # The cohort as the snapshot before had it: only the changed accounts anew.
+        touched, earlier = carried
+
+        def member(account: str) -> CohortAccount | None:
+            amount = before.totals.get(account, 0)
+            ends = max(after.totals.get(account, 0), 0)
+            return CohortAccount(account, amount, ends) if amount > 0 else None
+
+        cohort = replaced(cast(Retention, earlier).cohort, touched, member)
     base = sum(a.mrr_start for a in cohort)
     return Retention(
         month,
