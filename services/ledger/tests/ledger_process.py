@@ -21,7 +21,7 @@ from aiokafka import TopicPartition
 from fresh_ledger import start_group_at
 from ledger_feed import BILLING_EVENTS, FINANCE, journal_entries
 from revline_testkit import topics
-from revline_testkit.live import ServiceProcess, api_keys_setting
+from revline_testkit.live import ServiceProcess, api_keys_setting, client_tls
 
 CRASHING_LEDGER = Path(__file__).parent / "faults" / "crashing_ledger.py"
 
@@ -61,7 +61,9 @@ async def ledger_process(
     process.start()
     try:
         await process.wait_ready(within=60)
-        async with httpx.AsyncClient(base_url=process.base_url, timeout=60) as client:
+        async with httpx.AsyncClient(
+            verify=client_tls(), base_url=process.base_url, timeout=60
+        ) as client:
             yield process, client
     finally:
         process.stop()
