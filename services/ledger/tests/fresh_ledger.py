@@ -35,18 +35,18 @@ UPSTREAM = tuple(SPEC.upstream_topics)
 
 async def start_at_end(bootstrap: str, group: str, *topics: str) -> None:
     """Commit the current end offsets of `topics` (default every topic the ledger reads)
-    for `group` on every partition the group has no offset for (a topic not created yet:
-    nothing to skip)."""
+    for `group` when the group is new (a topic not created yet: nothing to skip)."""
     await start_group_at(bootstrap, group, await topic_ends(bootstrap, *(topics or UPSTREAM)))
 
 
 async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
-    """Commit `offsets` for `group` on every partition it has no offset for yet.
+    """Commit `offsets` for `group` when it is new (no offset on any of those partitions).
 
-    An offset of 0 is left out: a group with no offset starts there anyway, and a commit
-    for a group whose member has just left may be refused by the dev broker
-    (UnknownMemberId) while it still winds the member down."""
-    offsets = {tp: offset for tp, offset in offsets.items() if offset > 0}
+    A group that has committed anywhere reads on from where it stands, on every
+    partition: a partition it has no offset for got nothing while it ran (or its topic
+    did not exist yet), so what is there now was published since and is the group's to
+    read. Its member may also be still winding down on the dev broker, which then
+    refuses an outside commit (UnknownMemberId)."""
     if not offsets:
         return
     # Assigned, not subscribed: commits without joining the group.
@@ -55,10 +55,11 @@ async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartitio
     await consumer.start()
     try:
         consumer.assign(list(offsets))
-        fresh = {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()
-                 if await consumer.committed(tp) is None}  # fmt: skip
-        if fresh:
-            await consumer.commit(fresh)
+        committed = [await consumer.committed(tp) for tp in offsets]
+        if all(offset is None for offset in committed):
+            await consumer.commit(
+                {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
+            )
     finally:
         await consumer.stop()
 
