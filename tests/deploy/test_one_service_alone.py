@@ -25,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from revline_events.topics import dead_letter_topic, events_topic
 from revline_testkit.broker import TansuBroker
 from revline_testkit.devstack import discover_services, env_prefix, settings_class
-from revline_testkit.live import ServiceProcess, TopicReader, api_keys_setting, auth
+from revline_testkit.live import ServiceProcess, TopicReader, api_keys_setting, auth, client_tls
 from revline_testkit.postgres import ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,9 @@ async def topics_on(bootstrap: str) -> set[str]:
 async def answers_alone(process: ServiceProcess, service: str, bootstrap: str) -> list[str]:
     """Ready, and the broker holds only the topics the service made; its upstream topics."""
     await process.wait_ready(within=120.0)
-    async with httpx.AsyncClient(base_url=process.base_url, timeout=10.0) as client:
+    async with httpx.AsyncClient(
+        verify=client_tls(), base_url=process.base_url, timeout=10.0
+    ) as client:
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert set(ready.json()["checks"].values()) == {"ok"}, ready.text
@@ -116,7 +118,9 @@ async def test_the_ledger_alone_on_postgresql_after_its_migrate_step(
             upstream = await answers_alone(process, "ledger", lonely_broker.bootstrap)
             # billing's documents, and quotes and contracts for the RevOps metrics (#12).
             assert upstream == [events_topic(t) for t in ("billing", "quote", "contract")]
-            async with httpx.AsyncClient(base_url=process.base_url, timeout=10.0) as client:
+            async with httpx.AsyncClient(
+                verify=client_tls(), base_url=process.base_url, timeout=10.0
+            ) as client:
                 accounts = await client.get("/v1/ledger-accounts", headers=auth("admin"))
                 assert accounts.status_code == 200, accounts.text
                 trial = await client.get("/v1/reports/trial-balance", headers=auth("admin"))
@@ -138,7 +142,9 @@ async def test_quote_alone_on_sqlite_migrates_on_start_and_publishes(
     process.start()
     try:
         await answers_alone(process, "quote", lonely_broker.bootstrap)
-        async with httpx.AsyncClient(base_url=process.base_url, timeout=10.0) as client:
+        async with httpx.AsyncClient(
+            verify=client_tls(), base_url=process.base_url, timeout=10.0
+        ) as client:
             created = await client.post(
                 "/v1/products",
                 json=PRODUCT,

@@ -1,6 +1,6 @@
 """/docs and /redoc work with no network but loopback: assets from an installed package.
 
-One service (quote) runs as a real process on SQLite and the session's Tansu
+One service (quote) runs as a real process on SQLite and the module's Tansu
 broker. The page's HTML names no outside host, every asset it names is served
 by the service, the pages forbid the browser anything but the service's own
 URLs (Content-Security-Policy), and headless Chromium (Debian's package,

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import pytest
+from revline_testkit.live import client_tls
 from revline_testkit.price_book import F1_PRODUCTS
 from revline_testkit.stack_process import Ports, RunningStack, dev_stack
 from revline_testkit.topics import unique
@@ -60,7 +61,7 @@ class Client:
     def __init__(self, urls: dict[str, str], admin_key: str) -> None:
         self.urls = urls
         self.auth = {"Authorization": f"Bearer {admin_key}"}
-        self.http = httpx.AsyncClient(timeout=30.0)
+        self.http = httpx.AsyncClient(verify=client_tls(), timeout=30.0)
         self.progress = 0
         self.moved = asyncio.Event()  # set by each step of a customer
         self.retries = 0

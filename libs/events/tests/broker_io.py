@@ -1,6 +1,6 @@
 """Talking to the real broker from tests: fresh topics, raw publishing, reading a topic back.
 
-The session broker is shared, so every test names its own topics and groups.
+The module's broker is shared, so every test names its own topics and groups.
 """
 
 from __future__ import annotations

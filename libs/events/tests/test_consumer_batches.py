@@ -269,7 +269,7 @@ async def test_after_a_broker_restart_a_republished_log_applies_only_what_is_new
     Whether the runner re-reads the log from its start (its group's offsets are gone
     with the broker: the old events come again as duplicates) or goes on from the
     position it held (the new log is as long), the effect is the same. A broker of
-    its own: a restart wipes the memory storage the session broker shares.
+    its own: a restart wipes the memory storage the module's broker shares.
     """
     broker = TansuBroker()
     await asyncio.to_thread(broker.start)

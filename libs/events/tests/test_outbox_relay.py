@@ -156,7 +156,7 @@ async def test_events_recorded_while_the_broker_is_down_arrive_once_in_order_aft
 ) -> None:
     """Writes never wait for the broker; the restarted (empty) broker gets every queued event.
 
-    A broker of its own: a restart wipes the memory storage the session broker shares.
+    A broker of its own: a restart wipes the memory storage the module's broker shares.
     """
     broker = TansuBroker()
     await asyncio.to_thread(broker.start)

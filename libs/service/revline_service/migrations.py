@@ -12,6 +12,7 @@ types them again and the kernel's models and its DDL cannot disagree.
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 from pathlib import Path
 
 from alembic import command, context
@@ -55,14 +56,22 @@ def migration_state(alembic_dir: Path, current: str | None) -> str:
     A database ahead of the code (a newer release migrated it during a rolling
     deploy) stays ready: migrations are additive, so old pods keep serving.
     """
-    script = ScriptDirectory.from_config(alembic_config(alembic_dir, "sqlite://"))
-    head = script.get_current_head()
+    head, known = _revisions(alembic_dir)
     if current == head:
         return "ok"
-    known = {rev.revision for rev in script.walk_revisions()}
     if current is not None and current not in known:
         return "ok"
     return f"at {current}, head is {head}"
+
+
+@cache
+def _revisions(alembic_dir: Path) -> tuple[str | None, frozenset[str]]:
+    """This code's head and every revision it knows, read once a process: alembic reads
+    the folder by compiling each migration file, and a readiness probe asks every few
+    seconds for the life of the process, whose code does not change under it."""
+    script = ScriptDirectory.from_config(alembic_config(alembic_dir, "sqlite://"))
+    known = frozenset(rev.revision for rev in script.walk_revisions())
+    return script.get_current_head(), known
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

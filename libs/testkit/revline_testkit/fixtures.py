@@ -8,15 +8,15 @@ A service's conftest names its service once::
 
 and every fixture it needs comes from `live_service_fixture`: parametrised over
 the backends (a test or module runs once on each), the service served over real
-HTTP by uvicorn on a free port (`serve_in_process`), on the session's Tansu
+HTTP by uvicorn on a free port (`serve_in_process`), on the module's Tansu
 broker, on a fresh database (a SQLite file in its tmp dir, or a new database of
 the session's throwaway PostgreSQL, dropped afterwards). Tests that start a
 service by hand (with settings of their own, or twice) use
 `ServiceUnderTest.serving` and `fresh_database` directly.
 
 Every service under test gets a consumer group of its own unless told
-otherwise (the session's broker keeps every earlier test's events; a service in
-a group of its own reads its upstream topics from their beginning), and a 2 s
+otherwise (the module's broker keeps every earlier test's events of the module; a
+service in a group of its own reads its upstream topics from their beginning), and a 2 s
 consumer session: Tansu answers a group join after half of it.
 """
 

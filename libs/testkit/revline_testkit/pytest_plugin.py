@@ -2,8 +2,8 @@
 
 Loaded by the root ``conftest.py`` (``pytest_plugins``). Fixtures:
 
-* ``tansu`` (session): a started :class:`TansuBroker`; use ``tansu.bootstrap``.
-  Shared by the whole session, so give each test its own topic and group names.
+* ``tansu`` (module): a started :class:`TansuBroker`; use ``tansu.bootstrap``.
+  Shared by a module's tests, so give each test its own topic and group names.
 * ``postgres_server`` (session): a started :class:`ThrowawayPostgres`, created
   only when a test first asks for it (directly or through ``pg_url``/``db_url``).
 * ``pg_url`` (function): a fresh, uniquely named PostgreSQL database; yields its
@@ -36,9 +36,16 @@ settings.register_profile("revline", deadline=None, suppress_health_check=[Healt
 settings.load_profile("revline")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tansu() -> Iterator[TansuBroker]:
-    """A Tansu broker on a free loopback port for the whole session (memory storage)."""
+    """A Tansu broker on a free loopback port for one test module (memory storage).
+
+    One per module, not per session: a service under test with a consumer group of its
+    own reads its upstream topics from the beginning, and on a broker shared by the
+    session that is every event the worker's earlier modules published (thousands by
+    the end of a run), read and mostly dead-lettered again by every later service. A
+    broker starts in about 50 ms.
+    """
     with TansuBroker() as broker:
         yield broker
 

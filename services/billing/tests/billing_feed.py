@@ -332,7 +332,7 @@ async def serving_billing_from_now(
     """A billing service (clock 2026-01-10 09:30 UTC) whose consumer group starts at the
     current end of order.events and ledger.events.
 
-    The session's broker keeps every earlier test's events; a group reading from the
+    The module's broker keeps every earlier test's events of the module; a group reading from the
     beginning first takes in all of them (hundreds of orders after a load test), which
     costs seconds and moves state that tests of the whole database (the state digest,
     the duplicate counter) compare. Committing the group's offsets at the ends first

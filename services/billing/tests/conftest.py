@@ -42,7 +42,7 @@ billing_service = live_service_fixture(BILLING)
 billing_sqlite = live_service_fixture(BILLING, backends=("sqlite",))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def feed(tansu: TansuBroker) -> AsyncIterator[OrderFeed]:
     """Publishes order and ledger events, as those services would."""
     producer = AIOKafkaProducer(bootstrap_servers=tansu.bootstrap, **FAST_PRODUCER_SETTINGS)

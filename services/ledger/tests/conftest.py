@@ -31,7 +31,7 @@ from ledger_feed import BillingFeed
 ledger_service = live_service_fixture(LEDGER)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def feed(tansu: TansuBroker) -> AsyncIterator[BillingFeed]:
     """Publishes billing events, as billing's outbox relay would."""
     producer = AIOKafkaProducer(bootstrap_servers=tansu.bootstrap, **FAST_PRODUCER_SETTINGS)

@@ -1,7 +1,7 @@
 """A ledger under test whose new consumer group starts at the ends of the topics it reads.
 
-The session's broker keeps every earlier test's billing events (thousands by
-the time the ledger's modules run: e2e, billing, the property tests). A ledger
+The module's broker keeps every earlier test's billing events of the module
+(when the broker was the session's: thousands by the time the ledger's modules ran). A ledger
 in a consumer group of its own used to read all of them before its own test's
 events showed up, and on a loaded machine (load 8 to 10, PostgreSQL mostly)
 that took longer than the 15 s its tests wait. A test's events are published
@@ -35,13 +35,18 @@ UPSTREAM = tuple(SPEC.upstream_topics)
 
 async def start_at_end(bootstrap: str, group: str, *topics: str) -> None:
     """Commit the current end offsets of `topics` (default every topic the ledger reads)
-    for `group` on every partition the group has no offset for (a topic not created yet:
-    nothing to skip)."""
+    for `group` when the group is new (a topic not created yet: nothing to skip)."""
     await start_group_at(bootstrap, group, await topic_ends(bootstrap, *(topics or UPSTREAM)))
 
 
 async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
-    """Commit `offsets` for `group` on every partition it has no offset for yet."""
+    """Commit `offsets` for `group` when it is new (no offset on any of those partitions).
+
+    A group that has committed anywhere reads on from where it stands, on every
+    partition: a partition it has no offset for got nothing while it ran (or its topic
+    did not exist yet), so what is there now was published since and is the group's to
+    read. Its member may also be still winding down on the dev broker, which then
+    refuses an outside commit (UnknownMemberId)."""
     if not offsets:
         return
     # Assigned, not subscribed: commits without joining the group.
@@ -50,10 +55,11 @@ async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartitio
     await consumer.start()
     try:
         consumer.assign(list(offsets))
-        fresh = {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()
-                 if await consumer.committed(tp) is None}  # fmt: skip
-        if fresh:
-            await consumer.commit(fresh)
+        committed = [await consumer.committed(tp) for tp in offsets]
+        if all(offset is None for offset in committed):
+            await consumer.commit(
+                {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
+            )
     finally:
         await consumer.stop()
 

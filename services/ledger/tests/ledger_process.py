@@ -21,7 +21,7 @@ from aiokafka import TopicPartition
 from fresh_ledger import start_group_at
 from ledger_feed import BILLING_EVENTS, FINANCE, journal_entries
 from revline_testkit import topics
-from revline_testkit.live import ServiceProcess, api_keys_setting
+from revline_testkit.live import ServiceProcess, api_keys_setting, client_tls
 
 CRASHING_LEDGER = Path(__file__).parent / "faults" / "crashing_ledger.py"
 
@@ -61,7 +61,9 @@ async def ledger_process(
     process.start()
     try:
         await process.wait_ready(within=60)
-        async with httpx.AsyncClient(base_url=process.base_url, timeout=60) as client:
+        async with httpx.AsyncClient(
+            verify=client_tls(), base_url=process.base_url, timeout=60
+        ) as client:
             yield process, client
     finally:
         process.stop()
@@ -72,10 +74,17 @@ async def group_caught_up(bootstrap: str, group: str) -> None:
     await topics.group_caught_up(bootstrap, group, BILLING_EVENTS, within=90)
 
 
+# Two letters each, in a random order, each handed out once a process: random picks out
+# of 676 met again within a module's tests often enough to mix two tests' books.
+_FRESH_CURRENCY_SUFFIXES = iter(
+    random.sample([a + b for a in string.ascii_uppercase for b in string.ascii_uppercase], k=676)
+)
+
+
 def fresh_currency() -> str:
     """A currency code of the test's own ("Q" and two letters: no other test uses Q...),
     so a report over every account reads only this test's books."""
-    return "Q" + "".join(random.choices(string.ascii_uppercase, k=2))
+    return "Q" + next(_FRESH_CURRENCY_SUFFIXES)
 
 
 async def new_group(bootstrap: str, start: dict[TopicPartition, int]) -> str:

@@ -33,7 +33,7 @@ order_service = live_service_fixture(ORDER)
 order_sqlite = live_service_fixture(ORDER, backends=("sqlite",))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def feed(tansu: TansuBroker) -> AsyncIterator[ContractFeed]:
     """Publishes contract events, as the contract service would."""
     producer = AIOKafkaProducer(bootstrap_servers=tansu.bootstrap, **FAST_PRODUCER_SETTINGS)

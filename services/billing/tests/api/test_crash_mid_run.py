@@ -45,7 +45,7 @@ from revline_events.payloads.order import OrderActivated
 from revline_service.migrations import upgrade
 from revline_service.service import Runtime
 from revline_testkit.broker import TansuBroker
-from revline_testkit.live import ServiceProcess, TopicReader, api_keys_setting
+from revline_testkit.live import ServiceProcess, TopicReader, api_keys_setting, client_tls
 from revline_testkit.postgres import PostgresError, ThrowawayPostgres
 from revline_testkit.topics import unique
 from revline_testkit.waiting import eventually
@@ -93,7 +93,9 @@ async def _running(
     process.start()
     try:
         await process.wait_ready(within=60)
-        async with httpx.AsyncClient(base_url=process.base_url, timeout=120) as client:
+        async with httpx.AsyncClient(
+            verify=client_tls(), base_url=process.base_url, timeout=120
+        ) as client:
             yield process, client
     finally:
         process.stop()

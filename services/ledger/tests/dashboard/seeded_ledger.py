@@ -1,4 +1,4 @@
-"""The dashboard tests' ledger: live on SQLite and the session's broker, fed M1
+"""The dashboard tests' ledger: live on SQLite and the module's broker, fed M1
 (METRICS.md) as the quote and contract services publish it (its metrics read model
 then holds M1's History) and EUR invoices of M1's accounts on billing.events."""
 

@@ -14,14 +14,16 @@ from html import unescape
 import httpx
 import pytest
 from ledger.dashboard.routes import COOKIE
-from revline_testkit.live import TEST_KEYS, LiveService
+from revline_testkit.live import TEST_KEYS, LiveService, client_tls
 from seeded_ledger import APRIL, A, B, C
 
 
 @pytest.fixture
 async def browser_client(seeded: LiveService) -> AsyncIterator[httpx.AsyncClient]:
     """A client with a cookie jar of its own, as one person's browser."""
-    async with httpx.AsyncClient(base_url=seeded.base_url, timeout=30.0) as client:
+    async with httpx.AsyncClient(
+        verify=client_tls(), base_url=seeded.base_url, timeout=30.0
+    ) as client:
         yield client
 
 
@@ -88,7 +90,7 @@ async def test_a_sales_or_ops_key_gets_a_403_page_and_no_cookie(
         assert "set-cookie" not in refused.headers
     # A cookie holding a sales key (set before its role changed, say): 403 too.
     async with httpx.AsyncClient(
-        base_url=seeded.base_url, cookies={COOKIE: TEST_KEYS["sales"]}
+        verify=client_tls(), base_url=seeded.base_url, cookies={COOKIE: TEST_KEYS["sales"]}
     ) as sales:
         page = await sales.get("/dashboard", params=APRIL)
         assert page.status_code == 403 and "mrr-now" not in page.text
