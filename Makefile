@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 # Test workers (pytest-xdist) for `make test`: each worker has its own Tansu broker,
 # PostgreSQL cluster and tmp dirs; a file's tests stay on one worker, so a service
 # shared by a module starts once. TEST_WORKERS=0 runs everything in this process.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: help install lock run demo test test-fast lint fmt bench migrate schemas browser clean
