@@ -21,6 +21,7 @@ from typing import Literal, cast
 from revline_pricing import period_months, round_half_up
 
 from ledger.metrics.errors import InconsistentHistory
+from ledger.metrics.ordered import OrderedValues
 
 BillingPeriod = Literal["month", "quarter", "half_year", "year"]
 QuoteKind = Literal["new", "amendment", "renewal"]
@@ -367,17 +368,13 @@ class Folding:
         self._rejected: dict[str, date] = {}
         self._lines_of: dict[str, set[str]] = defaultdict(set)  # contract -> line ids
         self._terms_of: dict[str, list[Order]] = defaultdict(list)  # contract -> term orders
-        self._lines: dict[str, Line] = {}
-        self._line_ids: list[str] = []  # sorted
-        self._built_terms: dict[Order, Term] = {}
-        self._term_orders: list[Order] = []  # sorted
-        self._quotes: dict[str, Quote] = {}
-        self._quote_ids: list[str] = []  # sorted
+        self._lines: OrderedValues[str, Line] = OrderedValues()
+        self._built_terms: OrderedValues[Order, Term] = OrderedValues()
+        self._quotes: OrderedValues[str, Quote] = OrderedValues()
         self._dirty_lines: set[str] = set()
         self._dirty_contracts: set[str] = set()
         self._dirty_quotes: set[str] = set()
-        self._unsorted = False  # _term_orders has new Orders at its end
-        self._by_currency: dict[str, list[str]] = defaultdict(list)  # line ids, sorted
+        self._by_currency: dict[str, OrderedValues[str, Line]] = defaultdict(OrderedValues)
         self._first_day: dict[str, date] = {}  # the earliest line start per currency
         self._stale: set[str] = set()  # currencies whose first day a restarted line moved
         self._currencies: set[str] = set()
@@ -412,8 +409,6 @@ class Folding:
             case TermStarted():
                 self._terms[order] = fact
                 self._terms_of[fact.contract_id].append(order)
-                self._term_orders.append(order)
-                self._unsorted = True
                 self._dirty_contracts.add(fact.contract_id)
             case ContractEnded():
                 # A termination only shortens: the earliest known last day holds.
@@ -458,35 +453,23 @@ class Folding:
             touched |= self._lines_of.get(contract, set())
         for line_id in touched:
             old = self._lines.get(line_id)
-            if old is None:
-                self._line_ids.append(line_id)
-                self._by_currency[self._starts[line_id].currency].append(line_id)
-            else:
+            if old is not None:
                 owners.add((old.currency, old.account_id, old.contract_id))
             changes = [change for _, change in self._changes.get(line_id, [])]
             line = _line(self._starts[line_id], changes, self._ended)
             self._lines[line_id] = line
+            self._by_currency[line.currency][line_id] = line
             owners.add((line.currency, line.account_id, line.contract_id))
         for contract in self._dirty_contracts:
             for order in self._terms_of.get(contract, []):
                 self._built_terms[order] = _term(self._terms[order], self._ended)
         for quote_id in self._dirty_quotes:
-            if quote_id not in self._quotes:
-                self._quote_ids.append(quote_id)
             self._quotes[quote_id] = _quote(
                 self._created[quote_id],
                 self._presented.get(quote_id),
                 self._accepted.get(quote_id),
                 self._rejected.get(quote_id),
             )
-        # Sorted lists with a few new items at their end: timsort's runs make it linear.
-        self._line_ids.sort()
-        for ids in self._by_currency.values():
-            ids.sort()
-        self._quote_ids.sort()
-        if self._unsorted:
-            self._term_orders.sort()
-            self._unsorted = False
         derived = None
         if self._last is not None:
             contracts = {contract for _, _, contract in owners}
@@ -499,40 +482,24 @@ class Folding:
                     for i in sorted(self._lines_of.get(contract, ()))
                 ),
             )
-        dirty_terms, dirty_quotes = bool(self._dirty_contracts), bool(self._dirty_quotes)
         self._dirty_lines.clear()
         self._dirty_contracts.clear()
         self._dirty_quotes.clear()
-        line_of = self._lines.__getitem__
-        last = self._last
-        # The tuples of what did not change are the snapshot before's (each is a pass).
-        lines = tuple(map(line_of, self._line_ids)) if touched or last is None else last.lines
+        # Each tuple is the snapshot before's, spliced where keys were set (ordered.py).
+        lines = self._lines.ordered()
         self._last = Snapshot(
             lines=lines,
-            terms=(
-                tuple(map(self._built_terms.__getitem__, self._term_orders))
-                if dirty_terms or last is None
-                else last.terms
-            ),
-            quotes=(
-                tuple(map(self._quotes.__getitem__, self._quote_ids))
-                if dirty_quotes or last is None
-                else last.quotes
-            ),
+            terms=self._built_terms.ordered(),
+            quotes=self._quotes.ordered(),
             derived=derived,
         )
         # What Snapshot would work out by a pass over every line, known here already.
         memo = self._last.memo
         memo[("currencies",)] = tuple(sorted(self._currencies))
-        changed = {currency for currency, _, _ in owners}
-        for currency, ids in self._by_currency.items():
-            key = ("lines_in", currency)
-            if len(self._by_currency) == 1:
-                memo[key] = lines
-            elif currency in changed or last is None or key not in last.memo:
-                memo[key] = tuple(map(line_of, ids))
-            else:
-                memo[key] = last.memo[key]
+        for currency, of_currency in self._by_currency.items():
+            memo[("lines_in", currency)] = (
+                lines if len(self._by_currency) == 1 else of_currency.ordered()
+            )
             if currency not in self._stale:
                 memo[("first_day", currency)] = self._first_day[currency]
         return self._last
