@@ -10,7 +10,7 @@ currency the read model holds) and `detail=accounts` (what is behind each figure
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar, cast
@@ -60,11 +60,12 @@ from ledger.api.metrics_schemas import (
     sales_out,
     sales_rows,
 )
+from ledger.collector import collector_paused
 from ledger.metrics.calendar import Month, Period, months_between
 from ledger.metrics.churn import churn_of
 from ledger.metrics.errors import InvalidMetricQuery
 from ledger.metrics.history import Snapshot
-from ledger.metrics.ltv import ltv_of
+from ledger.metrics.ltv import check_margin, ltv_of
 from ledger.metrics.movements import movements_of
 from ledger.metrics.mrr import mrr_figures
 from ledger.metrics.renewals import renewals_of
@@ -163,8 +164,11 @@ async def _question(
     known_at: KnownAt = None,
     currency: CurrencyParam = None,
     detail: Detail = None,
-) -> Question:
-    return Question(runtime, known_at, currency, detail == "accounts")
+) -> AsyncIterator[Question]:
+    """The request's Question; the cyclic collector is paused until the answer is made
+    (a load or fold allocates hundreds of thousands of acyclic objects: collector.py)."""
+    with collector_paused():
+        yield Question(runtime, known_at, currency, detail == "accounts")
 
 
 Asked = Annotated[Question, Depends(_question)]
@@ -400,6 +404,7 @@ async def lifetime_value(
     day = as_of if as_of is not None else question.today()
     settings = cast(LedgerSettings, question.runtime.settings)
     margin = Decimal(gross_margin) if gross_margin is not None else settings.metrics_gross_margin
+    check_margin(margin)  # also when no currency has figures
     snapshot, currencies = await question.snapshot()
     report = [ltv_of(snapshot, c, day, margin) for c in currencies]
     body = LtvReportOut(

@@ -39,6 +39,7 @@ from ledger.api.report_csv import (
     revenue_lines,
     trial_balance_lines,
 )
+from ledger.collector import collector_paused
 from ledger.dashboard import reads, tables
 from ledger.dashboard.reads import dashboard_snapshot, finance_view, ledger_currencies
 from ledger.dashboard.render import (
@@ -129,22 +130,23 @@ async def build_dashboard(
     (reads.dashboard_snapshot); the figures from it are CPU work that grows with the
     lines (1.6 s at 10,000 accounts, bench/README.md): they run in a worker thread, so
     the event loop goes on serving requests and the consumer meanwhile, and beside the
-    ledger's report queries."""
+    ledger's report queries. The cyclic collector is paused meanwhile (collector.py)."""
     day = as_of if as_of is not None else runtime.clock.today()
     known_at = end_of(known_on) if known_on is not None else runtime.clock.now()
-    async with runtime.db.session() as session:
-        snapshot = await source(session, known_at)
-        booked = await ledger_currencies(session, day)
-    known = set(snapshot.currencies()) | booked
-    chosen = currency or (min(known) if known else FALLBACK_CURRENCY)
-
-    async def finance() -> FinanceView:
+    with collector_paused():
         async with runtime.db.session() as session:
-            return await finance_view(session, chosen, day)
+            snapshot = await source(session, known_at)
+            booked = await ledger_currencies(session, day)
+        known = set(snapshot.currencies()) | booked
+        chosen = currency or (min(known) if known else FALLBACK_CURRENCY)
 
-    metrics, reports = await asyncio.gather(
-        asyncio.to_thread(metrics_view, snapshot, chosen, day), finance()
-    )
+        async def finance() -> FinanceView:
+            async with runtime.db.session() as session:
+                return await finance_view(session, chosen, day)
+
+        metrics, reports = await asyncio.gather(
+            asyncio.to_thread(metrics_view, snapshot, chosen, day), finance()
+        )
     currencies = tuple(sorted(known | {chosen}))
     return Dashboard(day, chosen, currencies, metrics, reports, known_on)
 

@@ -47,11 +47,12 @@ def ltv(
 
     Raises InvalidMetricQuery unless 0 < gross_margin <= 1.
     """
-    _check_margin(gross_margin)
+    check_margin(gross_margin)
     return ltv_of(history.as_known_at(known_at), currency, on, gross_margin)
 
 
-def _check_margin(gross_margin: Decimal) -> None:
+def check_margin(gross_margin: Decimal) -> None:
+    """Raises InvalidMetricQuery unless 0 < gross_margin <= 1."""
     if not (gross_margin.is_finite() and 0 < gross_margin <= 1):
         raise InvalidMetricQuery("gross_margin", f"must be in (0, 1], not {gross_margin}")
 
@@ -59,7 +60,7 @@ def _check_margin(gross_margin: Decimal) -> None:
 def ltv_of(snapshot: Snapshot, currency: str, on: date, gross_margin: Decimal = Decimal(1)) -> Ltv:
     """Revenue LTV from a snapshot (see ltv). Raises InvalidMetricQuery unless
     0 < gross_margin <= 1."""
-    _check_margin(gross_margin)
+    check_margin(gross_margin)
     month = Month.of(on)
     arpa = mrr_figures(snapshot, currency, on).arpa
     months = churn_of(snapshot, currency, month.plus(-CHURN_MONTHS), month.plus(-1))
