@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from revline_events.catalogue import CATALOGUE, Catalogue, EventPayload
+from revline_events.collector import collector_paused
 from revline_events.database import Database
 from revline_events.envelope import Envelope, canonical_json
 from revline_events.event_store import EventStore
@@ -35,19 +37,25 @@ async def rebuild_projections(
     Tables are emptied children first (reverse of `projections`). A
     `BatchProjector` gets the events a chunk at a time. Returns the number of
     events replayed.
+
+    The cyclic collector's automatic passes are paused meanwhile (collector.py); the
+    young generations are collected after each chunk, a pass over that chunk's
+    objects, so no cycle made meanwhile outlives its chunk by much.
     """
     replayed = 0
-    async with db.session() as session, session.begin():
-        for table in reversed(projections):
-            await session.execute(delete(table))
-        chunk: list[tuple[Envelope, EventPayload]] = []
-        async for envelope in store.read_all(session, batch_size=REPLAY_CHUNK):
-            chunk.append((envelope, catalogue.parse(envelope)))
-            if len(chunk) == REPLAY_CHUNK:
-                await project_all(projector, session, chunk)
-                replayed, chunk = replayed + len(chunk), []
-        await project_all(projector, session, chunk)
-        replayed += len(chunk)
+    with collector_paused():
+        async with db.session() as session, session.begin():
+            for table in reversed(projections):
+                await session.execute(delete(table))
+            chunk: list[tuple[Envelope, EventPayload]] = []
+            async for envelope in store.read_all(session, batch_size=REPLAY_CHUNK):
+                chunk.append((envelope, catalogue.parse(envelope)))
+                if len(chunk) == REPLAY_CHUNK:
+                    await project_all(projector, session, chunk)
+                    replayed, chunk = replayed + len(chunk), []
+                    gc.collect(1)
+            await project_all(projector, session, chunk)
+            replayed += len(chunk)
     return replayed
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Literal, TypeVar, cast
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator, WithJsonSchema
+from revline_events.collector import collector_paused
 from revline_service.auth import Principal, Role, require
 from revline_service.fields import BusinessDate, as_utc
 from revline_service.service import Runtime, RuntimeDep
@@ -60,7 +61,6 @@ from ledger.api.metrics_schemas import (
     sales_out,
     sales_rows,
 )
-from ledger.collector import collector_paused
 from ledger.metrics.calendar import Month, Period, months_between
 from ledger.metrics.churn import churn_of
 from ledger.metrics.errors import InvalidMetricQuery
@@ -165,8 +165,9 @@ async def _question(
     currency: CurrencyParam = None,
     detail: Detail = None,
 ) -> AsyncIterator[Question]:
-    """The request's Question; the cyclic collector is paused until the answer is made
-    (a load or fold allocates hundreds of thousands of acyclic objects: collector.py)."""
+    """The request's Question; the cyclic collector is paused until the answer is made (a
+    load or fold allocates hundreds of thousands of acyclic objects:
+    revline_events.collector)."""
     with collector_paused():
         yield Question(runtime, known_at, currency, detail == "accounts")
 

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, StringConstraints
+from revline_events.collector import collector_paused
 from revline_service.auth import UNAUTHORIZED_HEADERS, KeyRing, Principal, Role
 from revline_service.fields import CalendarDate
 from revline_service.problems import Problem
@@ -39,7 +40,6 @@ from ledger.api.report_csv import (
     revenue_lines,
     trial_balance_lines,
 )
-from ledger.collector import collector_paused
 from ledger.dashboard import reads, tables
 from ledger.dashboard.reads import dashboard_snapshot, finance_view, ledger_currencies
 from ledger.dashboard.render import (
@@ -130,7 +130,8 @@ async def build_dashboard(
     (reads.dashboard_snapshot); the figures from it are CPU work that grows with the
     lines (1.6 s at 10,000 accounts, bench/README.md): they run in a worker thread, so
     the event loop goes on serving requests and the consumer meanwhile, and beside the
-    ledger's report queries. The cyclic collector is paused meanwhile (collector.py)."""
+    ledger's report queries. The cyclic collector is paused meanwhile
+    (revline_events.collector)."""
     day = as_of if as_of is not None else runtime.clock.today()
     known_at = end_of(known_on) if known_on is not None else runtime.clock.now()
     with collector_paused():

@@ -1,4 +1,4 @@
-"""The cyclic collector is paused while any metrics section is open, overlapping sections
+"""The cyclic collector is paused while any section is open, overlapping sections
 included, and afterwards is as it was before the first."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import gc
 from collections.abc import Iterator
 
 import pytest
-from ledger.collector import collector_paused
+from revline_events.collector import collector_paused
 
 
 @pytest.fixture
