@@ -82,6 +82,15 @@ class _Planned:
         return self.event is not None
 
 
+class ConsumerStuck(Exception):
+    """The consumer stopped making progress with its group: an offset commit that did not
+    return, or a group coordinator unknown, for longer than `stuck_after_s`. aiokafka's
+    consumer can stay wedged after a broker restart (aio-libs/aiokafka#1154: it never
+    finds its coordinator again, fetches nothing, and a commit waits for ever), which
+    would leave the service serving but deaf. The runner closes it and starts a new one;
+    the records since the last offset commit come again and the inbox absorbs them."""
+
+
 class _Suspect(Exception):
     """A handler refused records start..end-1 of a batch (plan indices)."""
 
@@ -138,6 +147,7 @@ class ConsumerRunner:
         max_records: int = 500,
         commit_interval_s: float = 0.5,
         lag_interval_s: float = 1.0,
+        stuck_after_s: float = 30.0,
     ) -> None:
         self.service = service
         self.topics = topics
@@ -149,6 +159,7 @@ class ConsumerRunner:
         self._max_records = max_records
         self._commit_interval_s = commit_interval_s
         self._lag_interval_s = lag_interval_s
+        self._stuck_after_s = stuck_after_s
         self._catalogue = catalogue
         self._consumer_settings = dict(consumer_settings or {})
         self._consumer: AIOKafkaConsumer | None = None
@@ -212,12 +223,13 @@ class ConsumerRunner:
     async def _close(self) -> None:
         consumer, dlq = self._consumer, self._dlq
         self._consumer = self._dlq = None
+        # Bounded: a wedged consumer (ConsumerStuck) may not stop cleanly either.
         with contextlib.suppress(Exception):
             if consumer is not None:
-                await consumer.stop()
+                await asyncio.wait_for(consumer.stop(), self._stuck_after_s)
         with contextlib.suppress(Exception):
             if dlq is not None:
-                await dlq.stop()
+                await asyncio.wait_for(dlq.stop(), self._stuck_after_s)
 
     async def _consume(self) -> None:
         consumer = self._consumer
@@ -228,9 +240,11 @@ class ConsumerRunner:
         done: dict[TopicPartition, int] = {}
         last_commit = last_lag = time.monotonic()
         lag_due = True  # the first pass reports it (0 on an empty topic)
+        coordinator_since = time.monotonic()  # when the group coordinator was last known
         while not self._stopping:
             batches = await consumer.getmany(timeout_ms=200, max_records=self._max_records)
             fetched = any(batches.values())
+            coordinator_since = self._check_coordinator(consumer, coordinator_since)
             for tp, records in batches.items():
                 await self.handle_records(records)
                 done[tp] = records[-1].offset + 1  # every record above is in the database
@@ -256,7 +270,25 @@ class ConsumerRunner:
         offsets = {tp: offset for tp, offset in done.items() if tp in assigned}
         done.clear()
         if offsets:
-            await consumer.commit(offsets)
+            try:
+                await asyncio.wait_for(consumer.commit(offsets), self._stuck_after_s)
+            except TimeoutError:
+                raise ConsumerStuck(
+                    f"an offset commit did not return within {self._stuck_after_s:g}s"
+                ) from None
+
+    def _check_coordinator(self, consumer: AIOKafkaConsumer, since: float) -> float:
+        """When the group coordinator was last known (now, while it is); ConsumerStuck once
+        it has been unknown for `stuck_after_s`. aiokafka has no public signal for it:
+        this reads the coordinator's `coordinator_id` (None while unknown), pinned with
+        aiokafka in requirements.lock and covered by the kernel's stuck-consumer test."""
+        now = time.monotonic()
+        coordinator = getattr(consumer, "_coordinator", None)
+        if coordinator is None or getattr(coordinator, "coordinator_id", None) is not None:
+            return now
+        if now - since > self._stuck_after_s:
+            raise ConsumerStuck(f"no group coordinator for {now - since:.0f}s")
+        return since
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         # Called once every fetched record is handled, so position == handled.
