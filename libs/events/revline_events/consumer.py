@@ -55,6 +55,10 @@ from revline_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# How long closing a consumer or the dead-letter producer may take (a leave-group
+# round trip, normally milliseconds) before the runner goes on without it.
+CLOSE_TIMEOUT_S = 15.0
+
 # What a service registers is a Reaction by payload class (revline_events.reactions);
 # the registry compiles them into these, keyed by event type.
 Handler = Callable[[UnitOfWork, Envelope, EventPayload], Awaitable[None]]
@@ -223,13 +227,15 @@ class ConsumerRunner:
     async def _close(self) -> None:
         consumer, dlq = self._consumer, self._dlq
         self._consumer = self._dlq = None
-        # Bounded: a wedged consumer (ConsumerStuck) may not stop cleanly either.
+        # Bounded: a wedged consumer (ConsumerStuck) may not stop cleanly either. Not by
+        # stuck_after_s: a consumer that can still reach its group needs the time to
+        # leave it, or it stays a member that holds partitions nobody reads.
         with contextlib.suppress(Exception):
             if consumer is not None:
-                await asyncio.wait_for(consumer.stop(), self._stuck_after_s)
+                await asyncio.wait_for(consumer.stop(), CLOSE_TIMEOUT_S)
         with contextlib.suppress(Exception):
             if dlq is not None:
-                await asyncio.wait_for(dlq.stop(), self._stuck_after_s)
+                await asyncio.wait_for(dlq.stop(), CLOSE_TIMEOUT_S)
 
     async def _consume(self) -> None:
         consumer = self._consumer
