@@ -286,8 +286,9 @@ class ConsumerRunner:
     def _check_coordinator(self, consumer: AIOKafkaConsumer, since: float) -> float:
         """When the group coordinator was last known (now, while it is); ConsumerStuck once
         it has been unknown for `stuck_after_s`. aiokafka has no public signal for it:
-        this reads the coordinator's `coordinator_id` (None while unknown), pinned with
-        aiokafka in requirements.lock and covered by the kernel's stuck-consumer test."""
+        this reads the coordinator's `coordinator_id` (None while unknown), as of the
+        aiokafka pinned in requirements.lock (recheck it on an upgrade: the stuck-consumer
+        test wedges the commit, not this)."""
         now = time.monotonic()
         coordinator = getattr(consumer, "_coordinator", None)
         if coordinator is None or getattr(coordinator, "coordinator_id", None) is not None:
