@@ -55,6 +55,10 @@ from revline_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# How long closing a consumer or the dead-letter producer may take (a leave-group
+# round trip, normally milliseconds) before the runner goes on without it.
+CLOSE_TIMEOUT_S = 15.0
+
 # What a service registers is a Reaction by payload class (revline_events.reactions);
 # the registry compiles them into these, keyed by event type.
 Handler = Callable[[UnitOfWork, Envelope, EventPayload], Awaitable[None]]
@@ -80,6 +84,15 @@ class _Planned:
     def applies(self) -> bool:
         """True when a handler takes the event."""
         return self.event is not None
+
+
+class ConsumerStuck(Exception):
+    """The consumer stopped making progress with its group: an offset commit that did not
+    return, or a group coordinator unknown, for longer than `stuck_after_s`. aiokafka's
+    consumer can stay wedged after a broker restart (aio-libs/aiokafka#1154: it never
+    finds its coordinator again, fetches nothing, and a commit waits for ever), which
+    would leave the service serving but deaf. The runner closes it and starts a new one;
+    the records since the last offset commit come again and the inbox absorbs them."""
 
 
 class _Suspect(Exception):
@@ -138,6 +151,7 @@ class ConsumerRunner:
         max_records: int = 500,
         commit_interval_s: float = 0.5,
         lag_interval_s: float = 1.0,
+        stuck_after_s: float = 30.0,
     ) -> None:
         self.service = service
         self.topics = topics
@@ -149,6 +163,7 @@ class ConsumerRunner:
         self._max_records = max_records
         self._commit_interval_s = commit_interval_s
         self._lag_interval_s = lag_interval_s
+        self._stuck_after_s = stuck_after_s
         self._catalogue = catalogue
         self._consumer_settings = dict(consumer_settings or {})
         self._consumer: AIOKafkaConsumer | None = None
@@ -212,12 +227,15 @@ class ConsumerRunner:
     async def _close(self) -> None:
         consumer, dlq = self._consumer, self._dlq
         self._consumer = self._dlq = None
+        # Bounded: a wedged consumer (ConsumerStuck) may not stop cleanly either. Not by
+        # stuck_after_s: a consumer that can still reach its group needs the time to
+        # leave it, or it stays a member that holds partitions nobody reads.
         with contextlib.suppress(Exception):
             if consumer is not None:
-                await consumer.stop()
+                await asyncio.wait_for(consumer.stop(), CLOSE_TIMEOUT_S)
         with contextlib.suppress(Exception):
             if dlq is not None:
-                await dlq.stop()
+                await asyncio.wait_for(dlq.stop(), CLOSE_TIMEOUT_S)
 
     async def _consume(self) -> None:
         consumer = self._consumer
@@ -228,9 +246,11 @@ class ConsumerRunner:
         done: dict[TopicPartition, int] = {}
         last_commit = last_lag = time.monotonic()
         lag_due = True  # the first pass reports it (0 on an empty topic)
+        coordinator_since = time.monotonic()  # when the group coordinator was last known
         while not self._stopping:
             batches = await consumer.getmany(timeout_ms=200, max_records=self._max_records)
             fetched = any(batches.values())
+            coordinator_since = self._check_coordinator(consumer, coordinator_since)
             for tp, records in batches.items():
                 await self.handle_records(records)
                 done[tp] = records[-1].offset + 1  # every record above is in the database
@@ -256,7 +276,26 @@ class ConsumerRunner:
         offsets = {tp: offset for tp, offset in done.items() if tp in assigned}
         done.clear()
         if offsets:
-            await consumer.commit(offsets)
+            try:
+                await asyncio.wait_for(consumer.commit(offsets), self._stuck_after_s)
+            except TimeoutError:
+                raise ConsumerStuck(
+                    f"an offset commit did not return within {self._stuck_after_s:g}s"
+                ) from None
+
+    def _check_coordinator(self, consumer: AIOKafkaConsumer, since: float) -> float:
+        """When the group coordinator was last known (now, while it is); ConsumerStuck once
+        it has been unknown for `stuck_after_s`. aiokafka has no public signal for it:
+        this reads the coordinator's `coordinator_id` (None while unknown), as of the
+        aiokafka pinned in requirements.lock (recheck it on an upgrade: the stuck-consumer
+        test wedges the commit, not this)."""
+        now = time.monotonic()
+        coordinator = getattr(consumer, "_coordinator", None)
+        if coordinator is None or getattr(coordinator, "coordinator_id", None) is not None:
+            return now
+        if now - since > self._stuck_after_s:
+            raise ConsumerStuck(f"no group coordinator for {now - since:.0f}s")
+        return since
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         # Called once every fetched record is handled, so position == handled.

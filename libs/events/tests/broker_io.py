@@ -65,6 +65,25 @@ async def publish(bootstrap: str, topic: str, *messages: tuple[bytes | None, byt
         await producer.stop()
 
 
+async def publish_batch(
+    bootstrap: str, topic: str, partition: int, *messages: tuple[bytes | None, bytes]
+) -> None:
+    """Publish raw (key, value) messages to one partition as one record batch.
+
+    A broker hands a batch out whole, so a consumer's fetch brings all of them or none:
+    nothing it does between two fetches can fall between two of these messages.
+    """
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **FAST_PRODUCER_SETTINGS)
+    await producer.start()
+    try:
+        batch = producer.create_batch()
+        for key, value in messages:
+            assert batch.append(key=key, value=value, timestamp=None) is not None
+        await (await producer.send_batch(batch, topic, partition=partition))
+    finally:
+        await producer.stop()
+
+
 class TopicReader:
     """Reads every partition of a topic from the beginning, without a consumer group."""
 
