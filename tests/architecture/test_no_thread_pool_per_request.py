@@ -25,8 +25,13 @@ SERVICES = discover_services()
 
 
 def _is_async(call: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
-        getattr(call, "__call__", None)  # noqa: B004  # a callable instance's method
+    # An async generator dependency is entered on the event loop, as an async context.
+    return (
+        inspect.iscoroutinefunction(call)
+        or inspect.isasyncgenfunction(call)
+        or inspect.iscoroutinefunction(
+            getattr(call, "__call__", None)  # noqa: B004  # a callable instance's method
+        )
     )
 
 
