@@ -83,6 +83,41 @@ def test_a_folding_fed_in_parts_equals_a_fold_of_everything_and_so_do_its_figure
         assert figures(kept) == figures(fresh)
 
 
+def some_figures(snapshot: Snapshot, asked: int) -> object:
+    """One of the figures, or none: what one request between two new events may ask."""
+    match asked % 5:
+        case 0:
+            return [mrr_figures(snapshot, c, LAST.last_day) for c in CURRENCIES]
+        case 1:
+            return [movements_of(snapshot, c, FIRST, LAST) for c in CURRENCIES]
+        case 2:
+            return [retention_of(snapshot, c, Month(2025, 12), 12) for c in CURRENCIES]
+        case 3:
+            return [day_mrr(snapshot, c, [date(2025, 6, 15)]) for c in CURRENCIES]
+    return None
+
+
+@BOUNDED
+@given(histories, st.lists(st.tuples(st.integers(0, 40), st.integers(0, 4)), max_size=6))
+def test_figures_asked_between_parts_carry_over_from_the_last_snapshot_that_had_them(
+    history: History, asks: list[tuple[int, int]]
+) -> None:
+    """Each part's snapshot asked for other figures than the one before (or none): a
+    figure is carried over from the last snapshot that worked it out, with every
+    contract changed since, and equals a fresh fold's."""
+    facts = history.facts + late_termination(history)
+    folding = Folding()
+    added: list[Fact] = []
+    for part, (_, asked) in zip(
+        in_parts(facts, [cut for cut, _ in asks]), [*asks, (0, 1)], strict=True
+    ):
+        folding.add(((len(added) + i,), fact) for i, fact in enumerate(part))
+        added += part
+        kept = folding.snapshot()
+        assert some_figures(kept, asked) == some_figures(fold(added), asked)
+    assert figures(folding.snapshot()) == figures(fold(added))
+
+
 @BOUNDED
 @given(histories, st.integers(0, 30))
 def test_quantity_changes_added_out_of_record_order_fold_as_in_order(
