@@ -36,7 +36,6 @@ import contextlib
 import gc
 import hashlib
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -46,11 +45,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Backend, backends, rate, ratio
+from bench.common import Backend, Sizing, backends, rate, ratio
 
 NAME = "billing_run"
-FULL_SIZES = (1_000, 10_000, 100_000)
-QUICK_SIZES = (200, 2_000)
+SIZING = Sizing("BILLING_RUN", full=(1_000, 10_000, 100_000), quick=(200, 2_000))
 SUBSCRIPTIONS_PER_ACCOUNT = 2
 SEED_ORDERS_PER_TX = 500
 SEED_WORKERS_POSTGRES = 4
@@ -59,18 +57,6 @@ YEAR_END = date(2026, 12, 31)
 REPO = Path(__file__).resolve().parent.parent
 # The timed child is abandoned after this long (a failure, not a figure).
 CHILD_TIMEOUT_S = 3600.0
-
-
-def _sizes(quick: bool) -> list[int]:
-    raw = os.environ.get("BENCH_BILLING_RUN_SIZES")
-    if raw:
-        return [int(s.replace("_", "")) for s in raw.split(",") if s.strip()]
-    return list(QUICK_SIZES if quick else FULL_SIZES)
-
-
-def _backend_names() -> list[str]:
-    raw = os.environ.get("BENCH_BILLING_RUN_BACKENDS", "sqlite,postgresql")
-    return [b.strip() for b in raw.split(",") if b.strip()]
 
 
 def _settings(url: str) -> Any:
@@ -413,8 +399,8 @@ def _linearity(by_size: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     """The benchmark's figures (starts and stops its own PostgreSQL)."""
-    sizes = _sizes(quick)
-    wanted = _backend_names()
+    sizes = SIZING.sizes(quick)
+    wanted = SIZING.backend_names()
     result: dict[str, Any] = {"sizes_subscriptions": sizes, "billing_source": _source_digest()}
     with backends(with_postgres="postgresql" in wanted) as (found, skipped):
         for backend in found:
@@ -492,24 +478,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the bill-run benchmark alone (or, with --child, its timed phase)."""
     parser = argparse.ArgumentParser(prog="python -m bench.billing_run", description=__doc__)
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", help="subscriptions, comma separated: 1000,10000,100000")
-    parser.add_argument("--backends", help="sqlite,postgresql (default both)")
-    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile the timed phase")
-    args = parser.parse_args(argv)
+    args = SIZING.command_line(parser, "subscriptions", argv)
     if args.child:
         print(json.dumps(_child(args.child)))
         return 0
-    if args.sizes:
-        os.environ["BENCH_BILLING_RUN_SIZES"] = args.sizes
-    if args.backends:
-        os.environ["BENCH_BILLING_RUN_BACKENDS"] = args.backends
     if args.profile:
-        wanted = _backend_names()
+        wanted = SIZING.backend_names()
         with backends(with_postgres="postgresql" in wanted) as (found, _skipped):
             for backend in found:
                 if backend.name in wanted:
-                    for size in _sizes(args.quick):
+                    for size in SIZING.sizes(args.quick):
                         print(f"== profile {backend.name} {size}")
                         _profile(backend, size)
         return 0

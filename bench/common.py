@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import math
@@ -273,6 +274,51 @@ def running_stack(
         yield stack
     finally:
         stack.stop()
+
+
+def backend_names(env: str, default: str = "sqlite,postgresql") -> list[str]:
+    """The backends a benchmark runs on: `BENCH_<env>_BACKENDS` (e.g. sqlite), else
+    `default`."""
+    raw = os.environ.get(f"BENCH_{env}_BACKENDS", default)
+    return [b.strip() for b in raw.split(",") if b.strip()]
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """A benchmark's sizes and backends: under `python -m bench` from the environment
+    (`BENCH_<env>_SIZES`, e.g. 1000,10000; `BENCH_<env>_BACKENDS`, e.g. sqlite), else its
+    full or quick sizes and its default backends; run alone, from its command line."""
+
+    env: str
+    full: tuple[int, ...]
+    quick: tuple[int, ...]
+    backends: str = "sqlite,postgresql"
+
+    def sizes(self, quick: bool) -> list[int]:
+        """The sizes to run, smallest first as given."""
+        raw = os.environ.get(f"BENCH_{self.env}_SIZES")
+        if raw:
+            return [int(s.replace("_", "")) for s in raw.split(",") if s.strip()]
+        return list(self.quick if quick else self.full)
+
+    def backend_names(self) -> list[str]:
+        """The backends to run on."""
+        return backend_names(self.env, self.backends)
+
+    def command_line(
+        self, parser: argparse.ArgumentParser, unit: str, argv: list[str] | None = None
+    ) -> argparse.Namespace:
+        """`parser` with --sizes, --backends and --quick added, parsed; the sizes and
+        backends given go to the environment, where `sizes` and `backend_names` read them."""
+        parser.add_argument("--sizes", help=f"{unit}, comma separated, e.g. 1000,10000")
+        parser.add_argument("--backends", help=f"comma separated (default {self.backends})")
+        parser.add_argument("--quick", action="store_true")
+        args = parser.parse_args(argv)
+        if args.sizes:
+            os.environ[f"BENCH_{self.env}_SIZES"] = args.sizes
+        if args.backends:
+            os.environ[f"BENCH_{self.env}_BACKENDS"] = args.backends
+        return args
 
 
 SizedRun = Callable[["Backend", TansuBroker, int], Awaitable[dict[str, Any]]]

@@ -56,7 +56,7 @@ from revline_testkit.broker import TansuBroker
 from revline_testkit.publishing import upstream_event
 from sqlalchemy import JSON, Column, Date, DateTime, Integer, MetaData, String, Table, insert
 
-from bench.common import DEADLINE_S, Backend, backends, rate, ratio
+from bench.common import DEADLINE_S, Backend, backend_names, backends, rate, ratio
 
 NAME = "consumer_ingest"
 FULL_CASES = (
@@ -89,11 +89,6 @@ def _case(item: str) -> tuple[str, int]:
     if service not in SERVICES:
         raise ValueError(f"unknown case {service!r}; known: {', '.join(SERVICES)}")
     return service, int(size.replace("_", ""))
-
-
-def _backend_names() -> list[str]:
-    raw = os.environ.get("BENCH_CONSUMER_INGEST_BACKENDS", "sqlite,postgresql")
-    return [b.strip() for b in raw.split(",") if b.strip()]
 
 
 # ---------------------------------------------------------------- the cases
@@ -414,7 +409,7 @@ def run(quick: bool) -> dict[str, Any]:
     cases = _cases(quick)
     return {
         "cases": [f"{name}:{events}" for name, events in cases],
-        **asyncio.run(_run(quick, cases, _backend_names())),
+        **asyncio.run(_run(quick, cases, backend_names("CONSUMER_INGEST"))),
     }
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -32,12 +31,12 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, distribution_ms, per_backend_and_size, timed_gets
+from bench.common import Backend, Sizing, distribution_ms, per_backend_and_size, timed_gets
 from bench.ledger_seed import TODAY, account_id, accounts_for, currency_of, seed
 
 NAME = "dashboard_page"
-FULL_SIZES = (10_000, 100_000)  # invoices: 1,000 and 10,000 accounts
-QUICK_SIZES = (10_000,)
+# Invoices: 1,000 and 10,000 accounts.
+SIZING = Sizing("DASHBOARD", full=(10_000, 100_000), quick=(10_000,), backends="sqlite")
 REQUESTS = 7
 QUICK_REQUESTS = 3
 KEY = "bench-finance"
@@ -188,33 +187,21 @@ async def _one(backend: Backend, broker: TansuBroker, invoices: int, requests: i
     }
 
 
-async def _run(sizes: list[int], names: list[str], requests: int) -> dict[str, Any]:
-    return await per_backend_and_size(
-        names, sizes, "invoices", lambda backend, broker, n: _one(backend, broker, n, requests)
-    )
-
-
-def _sizes(quick: bool) -> list[int]:
-    raw = os.environ.get("BENCH_DASHBOARD_SIZES")
-    if raw:
-        return [int(s.replace("_", "")) for s in raw.split(",") if s.strip()]
-    return list(QUICK_SIZES if quick else FULL_SIZES)
-
-
-def _backend_names() -> list[str]:
-    raw = os.environ.get("BENCH_DASHBOARD_BACKENDS", "sqlite")
-    return [b.strip() for b in raw.split(",") if b.strip()]
-
-
 def run(quick: bool) -> dict[str, Any]:
     """Every size on every backend; the figures for results.json."""
-    sizes = _sizes(quick)
+    sizes = SIZING.sizes(quick)
     requests = QUICK_REQUESTS if quick else REQUESTS
+    figures = per_backend_and_size(
+        SIZING.backend_names(),
+        sizes,
+        "invoices",
+        lambda backend, broker, n: _one(backend, broker, n, requests),
+    )
     return {
         "sizes_invoices": sizes,
         "requests": requests,
         "as_of": str(TODAY),
-        **asyncio.run(_run(sizes, _backend_names(), requests)),
+        **asyncio.run(figures),
     }
 
 
@@ -240,14 +227,8 @@ def summary(figures: dict[str, Any]) -> list[str]:
 def main() -> None:
     """Run alone: `python -m bench.dashboard_page --sizes 100000 --backends sqlite`."""
     parser = argparse.ArgumentParser(prog="python -m bench.dashboard_page")
-    parser.add_argument("--sizes", default=None, help="invoices, e.g. 10000,100000")
-    parser.add_argument("--backends", default="sqlite")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else _sizes(args.quick)
-    names = [b.strip() for b in args.backends.split(",")]
-    requests = QUICK_REQUESTS if args.quick else REQUESTS
-    print(json.dumps(asyncio.run(_run(sizes, names, requests)), indent=2))
+    args = SIZING.command_line(parser, "invoices")
+    print(json.dumps(run(args.quick), indent=2))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from revline_testkit.broker import TansuBroker
 from revline_testkit.publishing import upstream_event
 from sqlalchemy import Column, MetaData, Table, func, insert, select
 
-from bench.common import Backend, backends, rate, ratio
+from bench.common import Backend, backend_names, backends, rate, ratio
 from bench.consumer_ingest import _consume, _inbox_count, _publish
 from bench.ledger_seed import (
     INVOICES_PER_ACCOUNT,
@@ -70,11 +70,6 @@ def _invoices(quick: bool) -> int:
     if raw:
         return int(raw.replace("_", ""))
     return QUICK_INVOICES if quick else FULL_INVOICES
-
-
-def _backend_names() -> list[str]:
-    raw = os.environ.get("BENCH_LEDGER_POSTING_BACKENDS", "sqlite,postgresql")
-    return [b.strip() for b in raw.split(",") if b.strip()]
 
 
 def _line(line_no: int, kind: str, amount: int, invoice: SyntheticInvoice) -> Any:
@@ -234,7 +229,7 @@ async def _run(invoices: int, names: list[str]) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     """N invoices on every backend; the figures for results.json."""
-    return asyncio.run(_run(_invoices(quick), _backend_names()))
+    return asyncio.run(_run(_invoices(quick), backend_names("LEDGER_POSTING")))
 
 
 def summary(figures: dict[str, Any]) -> list[str]:

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -37,12 +36,11 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, per_backend_and_size, ratio, timed_gets
+from bench.common import Backend, Sizing, per_backend_and_size, ratio, timed_gets
 from bench.ledger_seed import TODAY, account_id, accounts_for, seed
 
 NAME = "ledger_reports"
-FULL_SIZES = (1_000, 10_000, 100_000)
-QUICK_SIZES = (1_000, 10_000)
+SIZING = Sizing("LEDGER_REPORTS", full=(1_000, 10_000, 100_000), quick=(1_000, 10_000))
 REQUESTS = 9
 QUICK_REQUESTS = 5
 FINANCE = {"Authorization": "Bearer bench-finance"}
@@ -75,18 +73,6 @@ REPORTS: dict[str, Request] = {
         "/v1/journal-entries", {"from": "2026-03-01", "to": "2026-03-31", "limit": "100"},
         FINANCE),
 }  # fmt: skip
-
-
-def _sizes(quick: bool) -> list[int]:
-    raw = os.environ.get("BENCH_LEDGER_REPORTS_SIZES")
-    if raw:
-        return [int(s.replace("_", "")) for s in raw.split(",") if s.strip()]
-    return list(QUICK_SIZES if quick else FULL_SIZES)
-
-
-def _backend_names() -> list[str]:
-    raw = os.environ.get("BENCH_LEDGER_REPORTS_BACKENDS", "sqlite,postgresql")
-    return [b.strip() for b in raw.split(",") if b.strip()]
 
 
 def _check(trial: dict[str, Any], tie_out: dict[str, Any]) -> None:
@@ -164,25 +150,22 @@ def _growth(by_size: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-async def _run(sizes: list[int], names: list[str], requests: int) -> dict[str, Any]:
-    return await per_backend_and_size(
-        names,
+def run(quick: bool) -> dict[str, Any]:
+    """Every size on every backend; the figures for results.json."""
+    sizes = SIZING.sizes(quick)
+    requests = QUICK_REQUESTS if quick else REQUESTS
+    figures = per_backend_and_size(
+        SIZING.backend_names(),
         sizes,
         "invoices",
         lambda backend, broker, n: _one(backend, broker, n, requests),
         _growth,
     )
-
-
-def run(quick: bool) -> dict[str, Any]:
-    """Every size on every backend; the figures for results.json."""
-    sizes = _sizes(quick)
-    requests = QUICK_REQUESTS if quick else REQUESTS
     return {
         "sizes_invoices": sizes,
         "requests_per_report": requests,
         "as_of": str(TODAY),
-        **asyncio.run(_run(sizes, _backend_names(), requests)),
+        **asyncio.run(figures),
     }
 
 
@@ -203,14 +186,8 @@ def summary(figures: dict[str, Any]) -> list[str]:
 def main() -> None:
     """Run alone: `python -m bench.ledger_reports --sizes 100000 --backends sqlite`."""
     parser = argparse.ArgumentParser(prog="python -m bench.ledger_reports")
-    parser.add_argument("--sizes", default=None, help="e.g. 1000,100000")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else _sizes(args.quick)
-    names = [b.strip() for b in args.backends.split(",")]
-    requests = QUICK_REQUESTS if args.quick else REQUESTS
-    print(json.dumps(asyncio.run(_run(sizes, names, requests)), indent=2))
+    args = SIZING.command_line(parser, "invoices")
+    print(json.dumps(run(args.quick), indent=2))
 
 
 if __name__ == "__main__":

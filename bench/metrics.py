@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import random
 import time
 import uuid
@@ -42,11 +41,17 @@ from typing import Any
 
 from revline_testkit.broker import TansuBroker
 
-from bench.common import Backend, distribution_ms, per_backend_and_size, ratio, timed_gets
+from bench.common import (
+    Backend,
+    Sizing,
+    distribution_ms,
+    per_backend_and_size,
+    ratio,
+    timed_gets,
+)
 
 NAME = "metrics"
-FULL_SIZES = (10_000, 100_000)
-QUICK_SIZES = (1_000, 10_000)
+SIZING = Sizing("METRICS", full=(10_000, 100_000), quick=(1_000, 10_000))
 REQUESTS = 3
 QUICK_REQUESTS = 2
 FINANCE = {"Authorization": "Bearer bench-finance"}
@@ -58,18 +63,6 @@ ENDPOINTS: dict[str, tuple[str, dict[str, str]]] = {
     "mrr_movements": ("/v1/metrics/mrr-movements", {"from": "2025-01-01", "to": "2025-12-31"}),
     "retention": ("/v1/metrics/retention", {"as_of": "2025-12-31", "months": "12"}),
 }
-
-
-def _sizes(quick: bool) -> list[int]:
-    raw = os.environ.get("BENCH_METRICS_SIZES")
-    if raw:
-        return [int(s.replace("_", "")) for s in raw.split(",") if s.strip()]
-    return list(QUICK_SIZES if quick else FULL_SIZES)
-
-
-def _backend_names() -> list[str]:
-    raw = os.environ.get("BENCH_METRICS_BACKENDS", "sqlite,postgresql")
-    return [b.strip() for b in raw.split(",") if b.strip()]
 
 
 def _noon(day: date) -> datetime:
@@ -373,24 +366,21 @@ def _growth(by_size: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-async def _run(sizes: list[int], names: list[str], requests: int) -> dict[str, Any]:
-    return await per_backend_and_size(
-        names,
+def run(quick: bool) -> dict[str, Any]:
+    """Every size on every backend; the figures for results.json."""
+    sizes = SIZING.sizes(quick)
+    requests = QUICK_REQUESTS if quick else REQUESTS
+    figures = per_backend_and_size(
+        SIZING.backend_names(),
         sizes,
         "accounts",
         lambda backend, broker, n: _one(backend, broker, n, requests),
         _growth,
     )
-
-
-def run(quick: bool) -> dict[str, Any]:
-    """Every size on every backend; the figures for results.json."""
-    sizes = _sizes(quick)
-    requests = QUICK_REQUESTS if quick else REQUESTS
     return {
         "sizes_accounts": sizes,
         "requests_per_endpoint": requests,
-        **asyncio.run(_run(sizes, _backend_names(), requests)),
+        **asyncio.run(figures),
     }
 
 
@@ -416,14 +406,8 @@ def summary(figures: dict[str, Any]) -> list[str]:
 def main() -> None:
     """Run alone: `python -m bench.metrics --sizes 10000 --backends sqlite`."""
     parser = argparse.ArgumentParser(prog="python -m bench.metrics")
-    parser.add_argument("--sizes", default=None, help="e.g. 1000,10000")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else _sizes(args.quick)
-    names = [b.strip() for b in args.backends.split(",")]
-    requests = QUICK_REQUESTS if args.quick else REQUESTS
-    print(json.dumps(asyncio.run(_run(sizes, names, requests)), indent=2))
+    args = SIZING.command_line(parser, "accounts")
+    print(json.dumps(run(args.quick), indent=2))
 
 
 if __name__ == "__main__":
