@@ -16,6 +16,7 @@ on one day, then twelve months of movements) work out only what changed.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -155,15 +156,15 @@ def _earlier(snapshot: Snapshot, currency: str) -> Mapping[tuple[Hashable, ...],
     if derived is not None:
         step, lines = _step(derived, currency)
         before = cast(dict[tuple[Hashable, ...], Earlier], derived.memo.get(memo_key, {}))
-        per_kind: dict[Hashable, int] = {}
-        # Newest last (see below): past CARRIED_AT_MOST of a kind the oldest are dropped.
-        for key, earlier in reversed(before.items()):
-            per_kind[key[0]] = per_kind.get(key[0], 0) + 1
+        # Oldest first (each snapshot appends its own last): of a kind, the newest
+        # CARRIED_AT_MOST go on.
+        newer = Counter(key[0] for key in before)
+        for key, earlier in before.items():
+            newer[key[0]] -= 1
             owners = earlier.owners | step
-            if len(owners) <= MOST_CHANGED and per_kind[key[0]] <= CARRIED_AT_MOST:
+            if newer[key[0]] < CARRIED_AT_MOST and len(owners) <= MOST_CHANGED:
                 merged = {**earlier.lines, **lines} if lines else earlier.lines
                 result[key] = Earlier(earlier.value, owners, merged, earlier.first_day)
-        result = dict(reversed(result.items()))
         first_day = derived.memo.get(("first_day", currency), _UNKNOWN)
         for kept_key, value in derived.memo.items():
             if (
